@@ -1,0 +1,325 @@
+"""The typed model: the one intermediate representation every engine reads.
+
+`typecheck.py` produces it from the AST. Names are resolved, constants folded,
+`def`s and `proc`s inlined (as `Let` bindings, so nothing is duplicated), every
+operator resolved to its typed meaning (`add` on integers, `bvadd` on
+bit-vectors, `union` on sets, ...), and every run-time check the semantics
+needs is an explicit `Check` node: an integer leaving a range on assignment, or
+an index leaving a map's key domain. Where interval analysis proves a value in
+range, no check is emitted, so the engines never pay for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from ftverify.spec.errors import Span
+from ftverify.spec.types import BOOL, IntT, Type
+
+# The integer interval of the `faults` and `budget` expressions: budgets above
+# this are refused by the engines.
+MAX_FAULT_BUDGET = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    span: Span
+    type: Type
+
+
+@dataclass(frozen=True, slots=True)
+class Lit(Expr):
+    value: int  # the run-time value (a packed int for composites)
+
+
+@dataclass(frozen=True, slots=True)
+class VarRef(Expr):
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Bound(Expr):
+    """A bound name: an action parameter, a quantified, `let` or map-literal variable."""
+
+    name: str
+    uid: int
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Expr):
+    base: Expr
+    index: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Field(Expr):
+    base: Expr
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Unary(Expr):
+    op: str  # "neg", "not", "bvnot"
+    arg: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Expr):
+    # int: add sub mul div mod shl shr lt le gt ge
+    # bv: bvadd bvsub bvmul bvudiv bvurem bvand bvor bvxor bvshl bvlshr bvult bvule bvugt bvuge
+    # bool: and or implies iff; any: eq ne; sets: union inter diff subset member
+    op: str
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Ite(Expr):
+    cond: Expr
+    then: Expr
+    orelse: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Quant(Expr):
+    kind: str  # "forall", "exists", "count", "sum"
+    var: Bound
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Let(Expr):
+    var: Bound
+    value: Expr
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class SetLit(Expr):
+    elems: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLit(Expr):
+    fields: tuple[Expr, ...]  # in the order of the record type's fields
+
+
+@dataclass(frozen=True, slots=True)
+class MapLit(Expr):
+    var: Bound  # ranges over the map's key type
+    body: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin(Expr):
+    # len head push pop (queues), size (sets), min max abs (ints),
+    # to_int (bv -> int), to_bv (int -> bv, modulo 2^n)
+    name: str
+    args: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Faults(Expr):
+    """The number of fault steps taken so far on this run."""
+
+
+@dataclass(frozen=True, slots=True)
+class Budget(Expr):
+    """The fault budget of the run (`--faults N`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Check(Expr):
+    """`arg`, which must lie in `type` (a range): an evaluation error otherwise.
+
+    `what` says what the check guards, for the error message (for example
+    "assignment to x" or "index of out").
+    """
+
+    arg: Expr
+    what: str
+
+
+# ---------------------------------------------------------------- statements
+@dataclass(frozen=True, slots=True)
+class Stmt:
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Assign(Stmt):
+    target: Expr  # VarRef / Index / Field chain rooted at a state variable
+    value: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class IfStmt(Stmt):
+    cond: Expr
+    then: tuple[Stmt, ...]
+    orelse: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ForallStmt(Stmt):
+    var: Bound
+    body: tuple[Stmt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LetStmt(Stmt):
+    var: Bound
+    value: Expr
+    body: tuple[Stmt, ...]
+
+
+# ---------------------------------------------------------------- declarations
+@dataclass(frozen=True, slots=True)
+class Var:
+    name: str
+    type: Type
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    name: str
+    is_fault: bool
+    params: tuple[Bound, ...]
+    guard: Expr
+    body: tuple[Stmt, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    kind: str  # "invariant", "reachable", "recovers"
+    name: str
+    pred: Expr  # for recovers: the `from` condition
+    span: Span
+    target: Expr | None = None  # for recovers: the `to` condition
+
+
+@dataclass(frozen=True, slots=True)
+class RefinementMap:
+    target: Expr  # an lvalue of the abstract model
+    value: Expr  # over the concrete model's state
+
+
+@dataclass(frozen=True, slots=True)
+class RefinementAction:
+    action: str  # a concrete action
+    abstract: str | None  # the abstract action it implements, None for a stutter
+    args: tuple[Expr, ...]  # over the concrete action's parameters and pre-state
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Refinement:
+    name: str
+    abstract: Model
+    maps: tuple[RefinementMap, ...]
+    actions: tuple[RefinementAction, ...]
+    invariants: tuple[str, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    name: str
+    file: str
+    vars: tuple[Var, ...]
+    init: Expr
+    actions: tuple[Action, ...]
+    properties: tuple[Property, ...]
+    enums: tuple[Type, ...] = ()
+    consts: tuple[tuple[str, int], ...] = ()
+    refinements: tuple[Refinement, ...] = ()
+    span: Span | None = None
+    # Source of every top-level name, for error messages and printing
+    decl_spans: tuple[tuple[str, Span], ...] = field(default=())
+
+    @property
+    def has_faults(self) -> bool:
+        return any(a.is_fault for a in self.actions)
+
+    def var(self, name: str) -> Var:
+        for v in self.vars:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+    def action(self, name: str) -> Action:
+        for a in self.actions:
+            if a.name == name:
+                return a
+        raise KeyError(name)
+
+    def property(self, name: str) -> Property:
+        for p in self.properties:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def invariants(self) -> Iterator[Property]:
+        return (p for p in self.properties if p.kind == "invariant")
+
+
+def default_budget(model: Model) -> int:
+    """The single-fault model where the spec has faults, fault-free otherwise."""
+    return 1 if model.has_faults else 0
+
+
+def TRUE(span: Span) -> Lit:
+    return Lit(span, BOOL, 1)
+
+
+def int_lit(span: Span, v: int) -> Lit:
+    return Lit(span, IntT(v, v), v)
+
+
+def walk(e: Expr) -> Iterator[Expr]:
+    """Every sub-expression of e, e included (pre-order)."""
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        yield x
+        match x:
+            case Index(base=b, index=i):
+                stack += [b, i]
+            case Field(base=b):
+                stack.append(b)
+            case Unary(arg=a) | Check(arg=a):
+                stack.append(a)
+            case Binary(left=a, right=b):
+                stack += [a, b]
+            case Ite(cond=c, then=a, orelse=b):
+                stack += [c, a, b]
+            case Quant(body=b) | MapLit(body=b):
+                stack.append(b)
+            case Let(value=v, body=b):
+                stack += [v, b]
+            case SetLit(elems=es) | RecordLit(fields=es) | Builtin(args=es):
+                stack += list(es)
+
+
+def walk_stmts(stmts: tuple[Stmt, ...]) -> Iterator[Stmt]:
+    for s in stmts:
+        yield s
+        match s:
+            case IfStmt(then=a, orelse=b):
+                yield from walk_stmts(a)
+                yield from walk_stmts(b)
+            case ForallStmt(body=b) | LetStmt(body=b):
+                yield from walk_stmts(b)
+
+
+def stmt_exprs(s: Stmt) -> Iterator[Expr]:
+    match s:
+        case Assign(target=t, value=v):
+            yield t
+            yield v
+        case IfStmt(cond=c):
+            yield c
+        case LetStmt(value=v):
+            yield v

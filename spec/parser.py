@@ -1,0 +1,469 @@
+"""Text to AST: lark's LALR parser over `grammar.lark`, then a Transformer with
+one method per rule that builds the frozen nodes of `syntax.py`.
+
+Syntax errors become SpecErrors with the location, the offending token and the
+tokens the grammar expected there, spelled as the user would type them.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import lark
+from ftverify.spec import syntax as S
+from ftverify.spec.errors import SourceCache, Span, SpecError
+from lark import Token, Transformer, v_args
+
+# Readable names for the grammar's named terminals, used in "expected ..." lists.
+_TERMINAL_NAMES = {
+    "NAME": "a name",
+    "INT": "a number",
+    "STRING": 'a "string"',
+    "$END": "end of file",
+}
+
+
+@cache
+def _lark() -> lark.Lark:
+    grammar = resources.files("ftverify.spec").joinpath("grammar.lark").read_text(encoding="utf-8")
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _span_of_meta(file: str, meta: Any) -> Span:
+    if getattr(meta, "empty", True):
+        return Span(file, 1, 1, 1, 1)
+    return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _span_of_token(file: str, tok: Token) -> Span:
+    line = tok.line or 1
+    col = tok.column or 1
+    return Span(file, line, col, tok.end_line or line, tok.end_column or col + len(tok))
+
+
+def _int(tok: Token) -> int:
+    text = str(tok)
+    if text.startswith(("0x", "0X")):
+        return int(text, 16)
+    if text.startswith(("0b", "0B")):
+        return int(text, 2)
+    return int(text)
+
+
+@v_args(meta=True, inline=True)
+class AstBuilder(Transformer):  # type: ignore[type-arg]
+    """One method per grammar rule (or alias); each returns a syntax node."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(visit_tokens=False)
+        self.file = file
+
+    def _s(self, meta: Any) -> Span:
+        return _span_of_meta(self.file, meta)
+
+    def _t(self, tok: Token) -> Span:
+        return _span_of_token(self.file, tok)
+
+    # -- files
+    def start(self, meta: Any, file: Any) -> Any:
+        return file
+
+    def spec_file(self, meta: Any, name: Token, *decls: Any) -> S.SpecFile:
+        flat: list[S.Decl] = []
+        for d in decls:
+            flat.extend(d if isinstance(d, list) else [d])
+        return S.SpecFile(self._t(name), str(name), tuple(flat))
+
+    # -- declarations
+    def import_decl(self, meta: Any, path: Token) -> S.Import:
+        return S.Import(self._t(path), str(path)[1:-1])
+
+    def const_decl(self, meta: Any, name: Token, value: S.Expr) -> S.ConstDecl:
+        return S.ConstDecl(self._t(name), str(name), value)
+
+    def type_decl(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.TypeDecl:
+        return S.TypeDecl(self._t(name), str(name), type_)
+
+    def enum_decl(self, meta: Any, name: Token, members: list[Token]) -> S.EnumDecl:
+        return S.EnumDecl(self._t(name), str(name), tuple(S.EnumMember(self._t(m), str(m)) for m in members))
+
+    def var_decl(self, meta: Any, names: list[Token], type_: S.TypeExpr) -> list[S.VarDecl]:
+        return [S.VarDecl(self._t(n), str(n), type_) for n in names]
+
+    def def_decl(self, meta: Any, name: Token, params: Any, ret: S.TypeExpr, body: S.Expr) -> S.DefDecl:
+        return S.DefDecl(self._t(name), str(name), params or (), ret, body)
+
+    def proc_decl(self, meta: Any, name: Token, params: Any, body: tuple[S.Stmt, ...]) -> S.ProcDecl:
+        return S.ProcDecl(self._t(name), str(name), params or (), body)
+
+    def init_decl(self, meta: Any, pred: S.Expr) -> S.InitDecl:
+        return S.InitDecl(self._s(meta), pred)
+
+    def action_kind(self, meta: Any, tok: Token) -> str:
+        return str(tok)
+
+    def action_decl(
+        self, meta: Any, kind: str, name: Token, params: Any, guard: Any, body: tuple[S.Stmt, ...]
+    ) -> S.ActionDecl:
+        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body)
+
+    def invariant_decl(self, meta: Any, name: Token, pred: S.Expr) -> S.PropertyDecl:
+        return S.PropertyDecl(self._t(name), "invariant", str(name), pred)
+
+    def reachable_decl(self, meta: Any, name: Token, pred: S.Expr) -> S.PropertyDecl:
+        return S.PropertyDecl(self._t(name), "reachable", str(name), pred)
+
+    def recovers_decl(self, meta: Any, name: Token, src: S.Expr, dst: S.Expr) -> S.PropertyDecl:
+        return S.PropertyDecl(self._t(name), "recovers", str(name), src, dst)
+
+    def refinement_decl(self, meta: Any, name: Token, path: Token, *items: Any) -> S.RefinementDecl:
+        maps = tuple(i for i in items if isinstance(i, S.RefineMap))
+        acts = tuple(i for i in items if isinstance(i, S.RefineAction))
+        invs: list[str] = []
+        for i in items:
+            if isinstance(i, list):
+                invs += [str(t) for t in i]
+        return S.RefinementDecl(self._t(name), str(name), str(path)[1:-1], maps, acts, tuple(invs))
+
+    def refine_map(self, meta: Any, target: S.Expr, value: S.Expr) -> S.RefineMap:
+        return S.RefineMap(self._s(meta), target, value)
+
+    def refine_action(self, meta: Any, name: Token, params: Any, target: Any) -> S.RefineAction:
+        abstract, args = target
+        names = tuple(str(p) for p in (params or ()))
+        return S.RefineAction(self._t(name), str(name), names, abstract, args)
+
+    def refine_invariant(self, meta: Any, names: list[Token]) -> list[Token]:
+        return names
+
+    def refine_skip(self, meta: Any) -> tuple[None, tuple[()]]:
+        return (None, ())
+
+    def refine_call(self, meta: Any, name: Token, args: Any) -> tuple[str, tuple[S.Expr, ...]]:
+        return (str(name), tuple(args or ()))
+
+    def name_list(self, meta: Any, *names: Token) -> list[Token]:
+        return list(names)
+
+    def params(self, meta: Any, *ps: S.Param) -> tuple[S.Param, ...]:
+        return ps
+
+    def param(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.Param:
+        return S.Param(self._t(name), str(name), type_)
+
+    # -- types
+    def bool_type(self, meta: Any) -> S.BoolType:
+        return S.BoolType(self._s(meta))
+
+    def range_type(self, meta: Any, lo: S.Expr, hi: S.Expr) -> S.RangeType:
+        return S.RangeType(self._s(meta), lo, hi)
+
+    def bv_type(self, meta: Any, width: S.Expr) -> S.BVType:
+        return S.BVType(self._s(meta), width)
+
+    def named_type(self, meta: Any, name: Token) -> S.NamedType:
+        return S.NamedType(self._t(name), str(name))
+
+    def record_type(self, meta: Any, *fields: S.FieldType) -> S.RecordType:
+        return S.RecordType(self._s(meta), fields)
+
+    def field_type(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.FieldType:
+        return S.FieldType(self._t(name), str(name), type_)
+
+    def map_type(self, meta: Any, key: S.TypeExpr, value: S.TypeExpr) -> S.MapType:
+        return S.MapType(self._s(meta), key, value)
+
+    def set_type(self, meta: Any, elem: S.TypeExpr) -> S.SetType:
+        return S.SetType(self._s(meta), elem)
+
+    def queue_type(self, meta: Any, elem: S.TypeExpr, cap: S.Expr) -> S.QueueType:
+        return S.QueueType(self._s(meta), elem, cap)
+
+    # -- statements
+    def block(self, meta: Any, *stmts: S.Stmt) -> tuple[S.Stmt, ...]:
+        return stmts
+
+    def assign_stmt(self, meta: Any, target: S.Expr, value: S.Expr) -> S.Assign:
+        return S.Assign(self._s(meta), target, value)
+
+    def if_stmt(self, meta: Any, cond: S.Expr, then: tuple[S.Stmt, ...], orelse: Any) -> S.If:
+        if orelse is None:
+            orelse = ()
+        elif isinstance(orelse, S.If):
+            orelse = (orelse,)
+        return S.If(self._s(meta), cond, then, orelse)
+
+    def forall_stmt(self, meta: Any, var: Token, type_: S.TypeExpr, body: tuple[S.Stmt, ...]) -> S.ForallStmt:
+        return S.ForallStmt(self._s(meta), str(var), type_, body)
+
+    def call_stmt(self, meta: Any, name: Token, args: Any) -> S.CallStmt:
+        return S.CallStmt(self._s(meta), str(name), tuple(args or ()))
+
+    def skip_stmt(self, meta: Any) -> S.Skip:
+        return S.Skip(self._s(meta))
+
+    # -- expressions
+    def quant_kind(self, meta: Any, tok: Token) -> str:
+        return str(tok)
+
+    def quant_expr(self, meta: Any, kind: str, binders: tuple[S.Binder, ...], body: S.Expr) -> S.Quant:
+        return S.Quant(self._s(meta), kind, binders, body)
+
+    def binders(self, meta: Any, *bs: S.Binder) -> tuple[S.Binder, ...]:
+        return bs
+
+    def binder(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.Binder:
+        return S.Binder(self._t(name), str(name), type_)
+
+    def let_expr(self, meta: Any, name: Token, value: S.Expr, body: S.Expr) -> S.Let:
+        return S.Let(self._s(meta), str(name), value, body)
+
+    def ite_expr(self, meta: Any, cond: S.Expr, then: S.Expr, orelse: S.Expr) -> S.Ite:
+        return S.Ite(self._s(meta), cond, then, orelse)
+
+    def _bin(self, op: str, meta: Any, left: S.Expr, right: S.Expr) -> S.Binary:
+        return S.Binary(self._s(meta), op, left, right)
+
+    def iff(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("<->", meta, a, b)
+
+    def implies(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("->", meta, a, b)
+
+    def or_(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("||", meta, a, b)
+
+    def and_(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("&&", meta, a, b)
+
+    def not_(self, meta: Any, a: S.Expr) -> S.Unary:
+        return S.Unary(self._s(meta), "!", a)
+
+    def cmp_op(self, meta: Any, tok: Token) -> str:
+        return str(tok)
+
+    def compare(self, meta: Any, a: S.Expr, op: str, b: S.Expr) -> S.Binary:
+        return self._bin(op, meta, a, b)
+
+    def member(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("in", meta, a, b)
+
+    def bitor(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("|", meta, a, b)
+
+    def bitxor(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("^", meta, a, b)
+
+    def bitand(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("&", meta, a, b)
+
+    def shl(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("<<", meta, a, b)
+
+    def shr(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin(">>", meta, a, b)
+
+    def add(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("+", meta, a, b)
+
+    def sub(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("-", meta, a, b)
+
+    def mul(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("*", meta, a, b)
+
+    def div(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("/", meta, a, b)
+
+    def mod(self, meta: Any, a: S.Expr, b: S.Expr) -> S.Binary:
+        return self._bin("%", meta, a, b)
+
+    def neg(self, meta: Any, a: S.Expr) -> S.Unary:
+        return S.Unary(self._s(meta), "-", a)
+
+    def bitnot(self, meta: Any, a: S.Expr) -> S.Unary:
+        return S.Unary(self._s(meta), "~", a)
+
+    def index(self, meta: Any, base: S.Expr, idx: S.Expr) -> S.Index:
+        return S.Index(self._s(meta), base, idx)
+
+    def field(self, meta: Any, base: S.Expr, name: Token) -> S.Field:
+        return S.Field(self._s(meta), base, str(name))
+
+    def int_lit(self, meta: Any, tok: Token) -> S.IntLit:
+        return S.IntLit(self._t(tok), _int(tok))
+
+    def true_lit(self, meta: Any) -> S.BoolLit:
+        return S.BoolLit(self._s(meta), True)
+
+    def false_lit(self, meta: Any) -> S.BoolLit:
+        return S.BoolLit(self._s(meta), False)
+
+    def name(self, meta: Any, tok: Token) -> S.Name:
+        return S.Name(self._t(tok), str(tok))
+
+    def call(self, meta: Any, name: Token, args: Any) -> S.Call:
+        return S.Call(self._s(meta), str(name), tuple(args or ()))
+
+    def bv_cast(self, meta: Any, width: S.Expr, arg: S.Expr) -> S.BVCast:
+        return S.BVCast(self._s(meta), width, arg)
+
+    def empty_set(self, meta: Any) -> S.SetLit:
+        return S.SetLit(self._s(meta), ())
+
+    def set_lit(self, meta: Any, elems: tuple[S.Expr, ...]) -> S.SetLit:
+        return S.SetLit(self._s(meta), tuple(elems))
+
+    def record_lit(self, meta: Any, *fields: S.FieldInit) -> S.RecordLit:
+        return S.RecordLit(self._s(meta), fields)
+
+    def field_init(self, meta: Any, name: Token, value: S.Expr) -> S.FieldInit:
+        return S.FieldInit(self._t(name), str(name), value)
+
+    def map_lit(self, meta: Any, var: Token, key: S.TypeExpr, body: S.Expr) -> S.MapLit:
+        return S.MapLit(self._s(meta), str(var), key, body)
+
+    def args(self, meta: Any, *exprs: S.Expr) -> tuple[S.Expr, ...]:
+        return exprs
+
+    # -- proof scripts
+    def proof_file(self, meta: Any, name: Token, *decls: Any) -> S.ProofFile:
+        uses = tuple(d for d in decls if isinstance(d, S.UseDecl))
+        thms = tuple(d for d in decls if isinstance(d, S.Theorem))
+        return S.ProofFile(self._t(name), str(name), uses, thms)
+
+    def use_decl(self, meta: Any, path: Token, alias: Token) -> S.UseDecl:
+        return S.UseDecl(self._t(alias), str(path)[1:-1], str(alias))
+
+    def method_name(self, meta: Any, tok: Token) -> str:
+        return str(tok)
+
+    def verdict_name(self, meta: Any, tok: Token) -> str:
+        return str(tok)
+
+    def by_method(self, meta: Any, method: str, depth: Any, using: Any) -> tuple[Any, ...]:
+        return ("by", method, _int(depth) if depth is not None else None, tuple(str(u) for u in using or ()))
+
+    def under_faults(self, meta: Any, n: Token) -> tuple[Any, ...]:
+        return ("faults", _int(n))
+
+    def expect_verdict(self, meta: Any, v: str) -> tuple[Any, ...]:
+        return ("expect", v)
+
+    def theorem_decl(self, meta: Any, name: Token, model: Token, prop: Token, *clauses: Any) -> S.Theorem:
+        method, depth, using, faults, expect = "auto", None, (), None, None
+        span = self._t(name)
+        seen: set[str] = set()
+        for clause in clauses:
+            if clause[0] in seen:
+                raise SpecError(span, f"theorem {name} has more than one `{clause[0]}` clause")
+            seen.add(clause[0])
+            if clause[0] == "by":
+                _, method, depth, using = clause
+            elif clause[0] == "faults":
+                faults = clause[1]
+            else:
+                expect = clause[1]
+        return S.Theorem(span, str(name), str(model), str(prop), method, depth, using, faults, expect)
+
+
+def _expected_list(parser: lark.Lark, expected: set[str]) -> str:
+    names = []
+    for term in sorted(expected):
+        if term in _TERMINAL_NAMES:
+            names.append(_TERMINAL_NAMES[term])
+            continue
+        try:
+            pattern = parser.get_terminal(term).pattern
+        except KeyError:
+            names.append(term)
+            continue
+        if isinstance(pattern, lark.lexer.PatternStr):
+            names.append(f"`{pattern.value}`")
+        else:
+            names.append(term.lower())
+    names = sorted(set(names))
+    if len(names) > 12:
+        names = [*names[:12], "..."]
+    return ", ".join(names)
+
+
+def _deepest_point(text: str) -> tuple[int, int]:
+    """Line and column of the most deeply nested bracket: where 'too deep' is reported."""
+    depth = best = 0
+    where = (1, 1)
+    line, col = 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "([{":
+            depth += 1
+            if depth > best:
+                best, where = depth, (line, col)
+        elif ch in ")]}":
+            depth -= 1
+    return where
+
+
+def parse_text(text: str, file: str = "<input>") -> S.SpecFile | S.ProofFile:
+    """Parse the text of a spec or proof script; raises SpecError on bad input."""
+    SourceCache.put(file, text)
+    parser = _lark()
+    try:
+        tree = parser.parse(text)
+    except lark.exceptions.UnexpectedCharacters as e:
+        span = Span(file, e.line, e.column, e.line, e.column + 1)
+        ch = text[e.pos_in_stream] if 0 <= e.pos_in_stream < len(text) else "?"
+        raise SpecError(span, f"unexpected character {ch!r}",
+                        hint=f"expected one of: {_expected_list(parser, set(e.allowed or ()))}") from None
+    except lark.exceptions.UnexpectedToken as e:
+        tok = e.token
+        if tok.type == "$END":
+            lines = text.splitlines() or [""]
+            span = Span(file, max(1, len(lines)), len(lines[-1]) + 1, max(1, len(lines)), len(lines[-1]) + 2)
+            what = "end of file"
+        else:
+            span = _span_of_token(file, tok)
+            what = f"`{tok}`"
+        raise SpecError(span, f"unexpected {what}",
+                        hint=f"expected one of: {_expected_list(parser, set(e.expected))}") from None
+    except lark.exceptions.UnexpectedEOF as e:
+        lines = text.splitlines() or [""]
+        span = Span(file, max(1, len(lines)), len(lines[-1]) + 1, max(1, len(lines)), len(lines[-1]) + 2)
+        raise SpecError(span, "unexpected end of file",
+                        hint=f"expected one of: {_expected_list(parser, set(e.expected))}") from None
+    except RecursionError:
+        line, col = _deepest_point(text)
+        raise SpecError(Span(file, line, col, line, col + 1), "expression nested too deeply") from None
+    try:
+        return AstBuilder(file).transform(tree)  # type: ignore[no-any-return]
+    except lark.exceptions.VisitError as e:
+        if isinstance(e.orig_exc, SpecError):
+            raise e.orig_exc from None
+        if isinstance(e.orig_exc, RecursionError):
+            line, col = _deepest_point(text)
+            raise SpecError(Span(file, line, col, line, col + 1), "expression nested too deeply") from None
+        raise
+    except RecursionError:
+        line, col = _deepest_point(text)
+        raise SpecError(Span(file, line, col, line, col + 1), "expression nested too deeply") from None
+
+
+def parse_file(path: str) -> S.SpecFile | S.ProofFile:
+    """Read and parse a file; an unreadable file is a SpecError located at the path."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise SpecError(Span(path, 1, 1, 1, 1), f"cannot read file: {reason}") from None
+    return parse_text(text, path)
+
+
+# Deeply nested input recurses in lark's transformer; allow a sensible depth.
+if sys.getrecursionlimit() < 4000:
+    sys.setrecursionlimit(4000)

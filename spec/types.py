@@ -1,0 +1,313 @@
+"""The types of the .ftv language and how their values are represented.
+
+Every value at run time is a Python int:
+
+* scalars (`bool`, ranges, `bv[n]`, enums) are their own value (an enum value is
+  its member's index; a bool is 0 or 1);
+* composites (records, maps, sets, queues) are *packed*: their scalar leaves laid
+  side by side as bit fields, each leaf stored as its *code* (the value minus the
+  range's lower bound), so that two composite values are equal exactly when their
+  packed ints are equal. A set is a bit mask over its element domain; a queue is
+  its length followed by its elements, unused slots zero.
+
+The whole state is packed the same way (see `interp.StateLayout`), which keeps a
+state in one Python int and makes hashing and comparing states cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+# Counts of values above which a domain is not enumerated (quantifiers,
+# parameters, map keys and set elements must range over small finite types).
+MAX_DOMAIN = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class BoolT:
+    def __str__(self) -> str:
+        return "bool"
+
+
+@dataclass(frozen=True, slots=True)
+class IntT:
+    """A range `lo..hi`; for an expression, the interval its values lie in."""
+
+    lo: int
+    hi: int
+
+    def __str__(self) -> str:
+        return f"{self.lo}..{self.hi}"
+
+
+@dataclass(frozen=True, slots=True)
+class BVT:
+    width: int
+
+    def __str__(self) -> str:
+        return f"bv[{self.width}]"
+
+
+@dataclass(frozen=True, slots=True)
+class EnumT:
+    name: str
+    members: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class RecordT:
+    fields: tuple[tuple[str, Type], ...]
+
+    def field_type(self, name: str) -> Type | None:
+        for n, t in self.fields:
+            if n == name:
+                return t
+        return None
+
+    def __str__(self) -> str:
+        return "{ " + ", ".join(f"{n}: {t}" for n, t in self.fields) + " }"
+
+
+@dataclass(frozen=True, slots=True)
+class MapT:
+    key: Type
+    value: Type
+
+    def __str__(self) -> str:
+        return f"[{self.key}] {self.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class SetT:
+    elem: Type
+
+    def __str__(self) -> str:
+        return f"set[{self.elem}]"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueT:
+    elem: Type
+    capacity: int
+
+    def __str__(self) -> str:
+        return f"queue[{self.elem}, {self.capacity}]"
+
+
+Type = BoolT | IntT | BVT | EnumT | RecordT | MapT | SetT | QueueT
+ScalarT = BoolT | IntT | BVT | EnumT
+
+BOOL = BoolT()
+
+
+def is_scalar(t: Type) -> bool:
+    return isinstance(t, BoolT | IntT | BVT | EnumT)
+
+
+def domain_size(t: Type) -> int:
+    """The number of values of a scalar type (the ones that may index a map)."""
+    match t:
+        case BoolT():
+            return 2
+        case IntT(lo, hi):
+            return hi - lo + 1
+        case BVT(w):
+            return 1 << w
+        case EnumT(_, members):
+            return len(members)
+    raise TypeError(f"{t} is not a scalar type")
+
+
+def domain_values(t: Type) -> range:
+    """The values of a scalar type, in order."""
+    match t:
+        case BoolT():
+            return range(2)
+        case IntT(lo, hi):
+            return range(lo, hi + 1)
+        case BVT(w):
+            return range(1 << w)
+        case EnumT(_, members):
+            return range(len(members))
+    raise TypeError(f"{t} is not a scalar type")
+
+
+def ordinal(t: Type, value: int) -> int:
+    """The position of a scalar value in its type's domain (map slot, set bit)."""
+    return value - t.lo if isinstance(t, IntT) else int(value)
+
+
+def width(t: Type) -> int:
+    """Bits needed for the packed code of a value of type t."""
+    match t:
+        case BoolT():
+            return 1
+        case IntT(lo, hi):
+            return (hi - lo).bit_length()
+        case BVT(w):
+            return w
+        case EnumT(_, members):
+            return (len(members) - 1).bit_length()
+        case RecordT(fields):
+            return sum(width(ft) for _, ft in fields)
+        case MapT(k, v):
+            return domain_size(k) * width(v)
+        case SetT(e):
+            return domain_size(e)
+        case QueueT(e, n):
+            return n.bit_length() + n * width(e)
+    raise TypeError(f"unknown type {t}")
+
+
+def field_offset(t: RecordT, name: str) -> int:
+    off = 0
+    for n, ft in t.fields:
+        if n == name:
+            return off
+        off += width(ft)
+    raise KeyError(name)
+
+
+def queue_len_width(t: QueueT) -> int:
+    return t.capacity.bit_length()
+
+
+# ---------------------------------------------------------------- codes
+def to_code(t: Type, value: int) -> int:
+    """The packed code of a value: a range value is stored relative to its lower bound."""
+    return value - t.lo if isinstance(t, IntT) else int(value)
+
+
+def from_code(t: Type, code: int) -> int:
+    return code + t.lo if isinstance(t, IntT) else code
+
+
+def code_values(t: Type) -> Iterator[int]:
+    """Every canonical packed code of type t (what a free variable ranges over)."""
+    match t:
+        case BoolT() | IntT() | BVT() | EnumT():
+            yield from range(domain_size(t))
+        case RecordT(fields):
+            widths = [width(ft) for _, ft in fields]
+            for combo in product(*(list(code_values(ft)) for _, ft in fields)):
+                v, off = 0, 0
+                for c, w in zip(combo, widths, strict=True):
+                    v |= c << off
+                    off += w
+                yield v
+        case MapT(k, vt):
+            wv = width(vt)
+            for combo in product(list(code_values(vt)), repeat=domain_size(k)):
+                v = 0
+                for i, c in enumerate(combo):
+                    v |= c << (i * wv)
+                yield v
+        case SetT(e):
+            yield from range(1 << domain_size(e))
+        case QueueT(e, n):
+            lw, ew = queue_len_width(t), width(e)
+            elems = list(code_values(e))
+            for length in range(n + 1):
+                for combo in product(elems, repeat=length):
+                    v = length
+                    for i, c in enumerate(combo):
+                        v |= c << (lw + i * ew)
+                    yield v
+        case _:
+            raise TypeError(f"unknown type {t}")
+
+
+def code_count(t: Type) -> int:
+    """How many canonical codes type t has (the size of its domain)."""
+    match t:
+        case BoolT() | IntT() | BVT() | EnumT():
+            return domain_size(t)
+        case RecordT(fields):
+            n = 1
+            for _, ft in fields:
+                n *= code_count(ft)
+            return n
+        case MapT(k, vt):
+            return code_count(vt) ** domain_size(k)
+        case SetT(e):
+            return 1 << domain_size(e)
+        case QueueT(e, n):
+            m = code_count(e)
+            return sum(m**i for i in range(n + 1))
+    raise TypeError(f"unknown type {t}")
+
+
+# ---------------------------------------------------------------- values for people
+def decode(t: Type, code: int) -> Any:
+    """A packed code as a plain Python value: bool, int, enum member name, dict, frozenset or list."""
+    match t:
+        case BoolT():
+            return bool(code)
+        case IntT(lo, _):
+            return code + lo
+        case BVT():
+            return code
+        case EnumT(_, members):
+            return members[code] if 0 <= code < len(members) else f"<{code}>"
+        case RecordT(fields):
+            out, off = {}, 0
+            for n, ft in fields:
+                w = width(ft)
+                out[n] = decode(ft, (code >> off) & ((1 << w) - 1))
+                off += w
+            return out
+        case MapT(k, vt):
+            wv = width(vt)
+            return MapValue(
+                (decode_scalar(k, key), decode(vt, (code >> (i * wv)) & ((1 << wv) - 1)))
+                for i, key in enumerate(domain_values(k))
+            )
+        case SetT(e):
+            return frozenset(decode_scalar(e, v) for i, v in enumerate(domain_values(e)) if code >> i & 1)
+        case QueueT(e, _):
+            lw, ew = queue_len_width(t), width(e)
+            length = code & ((1 << lw) - 1)
+            return [decode(e, (code >> (lw + i * ew)) & ((1 << ew) - 1)) for i in range(length)]
+    raise TypeError(f"unknown type {t}")
+
+
+def decode_scalar(t: Type, value: int) -> Any:
+    """A scalar run-time value (not a code) as a plain Python value."""
+    match t:
+        case BoolT():
+            return bool(value)
+        case EnumT(_, members):
+            return members[value]
+        case _:
+            return value
+
+
+def format_value(v: Any) -> str:
+    """A decoded value in .ftv syntax (as a user would write it)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | str):
+        return str(v)
+    if isinstance(v, frozenset):
+        return "{" + ", ".join(format_value(x) for x in sorted(v, key=_sort_key)) + "}"
+    if isinstance(v, list):
+        return "<" + ", ".join(format_value(x) for x in v) + ">"
+    if isinstance(v, MapValue):
+        return "[" + ", ".join(f"{format_value(k)}: {format_value(x)}" for k, x in v.items()) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {format_value(x)}" for k, x in v.items()) + "}"
+    return repr(v)
+
+
+class MapValue(dict):  # type: ignore[type-arg]
+    """A decoded map value (a plain dict is a decoded record)."""
+
+
+def _sort_key(x: Any) -> Any:
+    return (str(type(x)), x)
