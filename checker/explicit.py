@@ -1,0 +1,361 @@
+"""The explicit-state engine: breadth-first search over the reference interpreter.
+
+States are packed ints (see `spec.interp`); `parent` maps each state to the
+state it was first reached from, which is all the memory a state costs and
+gives shortest traces for free. Every invariant is checked on every new state,
+every `reachable` until it has a witness, `type_ok` on every step, and, when the
+exploration completes, every `recovers` on the graph of non-fault steps.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from array import array
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ftverify.checker.result import Report, Result, Trace, Verdict
+from ftverify.checker.trace import replay, trace_of
+from ftverify.spec import model as M
+from ftverify.spec.interp import EvalError, Interpreter, Label
+
+PROGRESS_AFTER = 1.0  # seconds before progress lines appear on stderr
+
+
+@dataclass
+class Limits:
+    max_states: int | None = None
+    timeout: float | None = None
+    max_depth: int | None = None
+
+
+@dataclass
+class Exploration:
+    """What a (possibly partial) breadth-first search found."""
+
+    interp: Interpreter
+    parent: dict[int, int | None]
+    complete: bool
+    reason: str  # why the search stopped early ("" when complete)
+    depth: int
+    transitions: int
+    seconds: float
+    violations: dict[str, int] = field(default_factory=dict)  # invariant -> first violating state
+    eval_errors: dict[str, str] = field(default_factory=dict)  # invariant -> error at that state
+    witnesses: dict[str, int] = field(default_factory=dict)  # reachable -> first witness state
+    type_error: tuple[int, Label | None, str] | None = None  # state, failing step, message
+    deadlocks: int = 0  # states with no enabled non-fault action
+    first_deadlock: int | None = None  # a shortest-reached one
+    edges: list[tuple[int, int, bool]] | None = None  # (source, target, is_fault) when recorded
+
+    def path_to(self, s: int) -> list[int]:
+        path = [s]
+        p = self.parent[s]
+        while p is not None:
+            path.append(p)
+            p = self.parent[p]
+        path.reverse()
+        return path
+
+
+def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
+            stop_when_decided: bool = True, progress: TextIO | None = sys.stderr) -> Exploration:
+    """Breadth-first search from the initial states.
+
+    With `stop_when_decided`, the search stops once every invariant is violated
+    and every `reachable` has a witness (and no `recovers` needs the full graph).
+    """
+    limits = limits or Limits()
+    start = time.monotonic()
+    model = interp.model
+    invariants = [(p.name, interp.properties[p.name]) for p in model.properties if p.kind == "invariant"]
+    reachables = [(p.name, interp.properties[p.name]) for p in model.properties if p.kind == "reachable"]
+    needs_graph = record_edges or any(p.kind == "recovers" for p in model.properties)
+    instances = [(inst.guard, inst.apply, inst.label.is_fault) for inst in interp.instances]
+
+    parent: dict[int, int | None] = {}
+    result = Exploration(interp, parent, False, "", 0, 0, 0.0)
+    edges: list[tuple[int, int, bool]] | None = [] if needs_graph else None
+    result.edges = edges
+    violations, witnesses = result.violations, result.witnesses
+    pending_inv = list(invariants)
+    pending_reach = list(reachables)
+
+    def check_state(s: int) -> None:
+        nonlocal pending_inv, pending_reach
+        if pending_inv:
+            keep = []
+            for name, f in pending_inv:
+                try:
+                    ok = f(s)
+                except EvalError as e:
+                    ok = False
+                    result.eval_errors[name] = e.message
+                if ok:
+                    keep.append((name, f))
+                else:
+                    violations[name] = s
+            if len(keep) != len(pending_inv):
+                pending_inv = keep
+        if pending_reach:
+            keep = []
+            for name, f in pending_reach:
+                try:
+                    hit = f(s)
+                except EvalError:
+                    hit = False
+                if hit:
+                    witnesses[name] = s
+                else:
+                    keep.append((name, f))
+            if len(keep) != len(pending_reach):
+                pending_reach = keep
+
+    type_safe = statically_type_safe(model)
+
+    def decided() -> bool:
+        return (stop_when_decided and not pending_inv and not pending_reach and not needs_graph
+                and (type_safe or result.type_error is not None))
+
+    frontier = []
+    for s in interp.initial_states():
+        if s not in parent:
+            parent[s] = None
+            frontier.append(s)
+            check_state(s)
+    depth = 0
+    transitions = 0
+    max_states = limits.max_states
+    deadline = start + limits.timeout if limits.timeout else None
+    next_report = start + PROGRESS_AFTER
+    reported = False
+    try:
+        while frontier:
+            if limits.max_depth is not None and depth >= limits.max_depth:
+                result.reason = f"depth bound {limits.max_depth} reached"
+                break
+            next_frontier: list[int] = []
+            add = next_frontier.append
+            for count, s in enumerate(frontier):
+                enabled_normal = False
+                for guard, apply, is_fault in instances:
+                    try:
+                        if guard is not None and not guard(s):
+                            continue
+                        t = apply(s)
+                    except EvalError as e:
+                        if result.type_error is None:  # breadth-first: the first is a shortest one
+                            result.type_error = (s, _label_of(interp, guard, apply), e.message)
+                        continue
+                    transitions += 1
+                    if not is_fault:
+                        enabled_normal = True
+                    if edges is not None:
+                        edges.append((s, t, is_fault))
+                    if t not in parent:
+                        parent[t] = s
+                        add(t)
+                        check_state(t)
+                if not enabled_normal:
+                    if result.first_deadlock is None:
+                        result.first_deadlock = s
+                    result.deadlocks += 1
+                if count & 1023 == 0:
+                    now = time.monotonic()
+                    if progress is not None and now >= next_report:
+                        _progress(progress, len(parent), depth, now - start)
+                        next_report = now + 2.0
+                        reported = True
+                    if deadline is not None and now >= deadline:
+                        raise _Stop(f"timeout after {limits.timeout:g} s")
+                    if max_states is not None and len(parent) >= max_states:
+                        raise _Stop(f"state limit {max_states} reached")
+            if max_states is not None and len(parent) >= max_states and next_frontier:
+                raise _Stop(f"state limit {max_states} reached")
+            if deadline is not None and time.monotonic() >= deadline and next_frontier:
+                raise _Stop(f"timeout after {limits.timeout:g} s")
+            frontier = next_frontier
+            if frontier:
+                depth += 1
+            if decided():
+                result.reason = "all properties decided"
+                break
+        else:
+            result.complete = True
+    except _Stop as stop:
+        result.reason = stop.reason
+    except KeyboardInterrupt:
+        result.reason = "interrupted (Ctrl-C)"
+    result.depth = depth
+    result.transitions = transitions
+    result.seconds = time.monotonic() - start
+    if progress is not None and reported:
+        _progress(progress, len(parent), depth, result.seconds, final=True)
+    return result
+
+
+def statically_type_safe(model: M.Model) -> bool:
+    """No guard or update of the model contains a run-time check, so `type_ok` holds by construction."""
+    for a in model.actions:
+        exprs = [a.guard, *(e for st in M.walk_stmts(a.body) for e in M.stmt_exprs(st))]
+        for e in exprs:
+            for x in M.walk(e):
+                if isinstance(x, M.Check) or (isinstance(x, M.Builtin) and x.name in ("head", "pop", "push")):
+                    return False
+    return True
+
+
+class _Stop(Exception):
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def _label_of(interp: Interpreter, guard: object, apply: object) -> Label | None:
+    for inst in interp.instances:
+        if inst.guard is guard and inst.apply is apply:
+            return inst.label
+    return None
+
+
+def _progress(out: TextIO, states: int, depth: int, elapsed: float, final: bool = False) -> None:
+    rate = states / elapsed if elapsed > 0 else 0.0
+    word = "explored" if final else "exploring"
+    print(f"  {word}: {states:,} states, depth {depth}, {elapsed:.1f} s, {rate:,.0f} states/s", file=out, flush=True)
+
+
+# ---------------------------------------------------------------- recovers: AG (P -> EF Q)
+def doomed_states(ex: Exploration, prop: M.Property) -> list[int]:
+    """Reachable P-states from which no Q-state is reachable by non-fault steps.
+
+    The backward closure of Q over non-fault edges is computed with integer
+    state ids and adjacency arrays, not per-state Python objects.
+    """
+    assert ex.edges is not None and prop.target is not None
+    interp = ex.interp
+    p_fn, q_fn = interp.properties[prop.name], interp.targets[prop.name]
+    ids = {s: i for i, s in enumerate(ex.parent)}
+    states = list(ex.parent)
+    n = len(states)
+    # reverse adjacency over non-fault edges, in CSR form
+    counts = array("l", [0]) * (n + 1)
+    pairs = [(ids[t], ids[s]) for s, t, fault in ex.edges if not fault]
+    for t, _ in pairs:
+        counts[t + 1] += 1
+    for i in range(n):
+        counts[i + 1] += counts[i]
+    fill = array("l", counts)
+    rev = array("l", [0]) * len(pairs)
+    for t, s in pairs:
+        rev[fill[t]] = s
+        fill[t] += 1
+    good = bytearray(n)
+    stack = []
+    for i, s in enumerate(states):
+        if _truthy(q_fn, s):
+            good[i] = 1
+            stack.append(i)
+    while stack:
+        t = stack.pop()
+        for k in range(counts[t], counts[t + 1]):
+            s = rev[k]
+            if not good[s]:
+                good[s] = 1
+                stack.append(s)
+    return [s for i, s in enumerate(states) if not good[i] and _truthy(p_fn, s)]
+
+
+def _truthy(f: Callable[[int], object], s: int) -> bool:
+    try:
+        return bool(f(s))
+    except EvalError:
+        return False
+
+
+# ---------------------------------------------------------------- results
+def check(interp: Interpreter, limits: Limits | None = None, *, progress: TextIO | None = sys.stderr,
+          properties: list[str] | None = None, stop_when_decided: bool = True) -> Report:
+    """Check every property of the model by exhaustive exploration."""
+    ex = explore(interp, limits, progress=progress, stop_when_decided=stop_when_decided)
+    return report_of(ex, properties)
+
+
+def report_of(ex: Exploration, properties: list[str] | None = None) -> Report:
+    interp = ex.interp
+    model = interp.model
+    results: list[Result] = []
+    stats = {"states": len(ex.parent), "transitions": ex.transitions, "depth": ex.depth,
+             "seconds": round(ex.seconds, 3), "complete": ex.complete}
+    if not ex.complete and ex.reason:
+        stats["stopped"] = ex.reason
+    wanted = set(properties) if properties is not None else None
+    for p in model.properties:
+        if wanted is not None and p.name not in wanted:
+            continue
+        results.append(_property_result(ex, p))
+    if wanted is None or "type_ok" in wanted:
+        results.append(_type_result(ex))
+    for r in results:
+        r.engine = "explicit"
+        r.stats = dict(stats)
+        r.seconds = ex.seconds
+    warnings: list[tuple[str, Trace | None]] = []
+    if ex.first_deadlock is not None:
+        warnings.append((f"deadlock: {ex.deadlocks} reachable state(s) with no enabled non-fault action"
+                         f" (a shortest path to one is shown)", trace_of(interp, ex.path_to(ex.first_deadlock))))
+    return Report(model.name, model.file, interp.budget, results, "explicit", warnings, stats, ex.seconds)
+
+
+def _unknown_message(ex: Exploration) -> str:
+    return f"{ex.reason}; explored {len(ex.parent):,} states to depth {ex.depth}"
+
+
+def _property_result(ex: Exploration, p: M.Property) -> Result:
+    interp = ex.interp
+    if p.kind == "invariant":
+        if p.name in ex.violations:
+            tr = trace_of(interp, ex.path_to(ex.violations[p.name]))
+            replay(interp, tr, p)
+            msg = f"evaluation error: {ex.eval_errors[p.name]}" if p.name in ex.eval_errors else ""
+            return Result(p.name, p.kind, Verdict.VIOLATED, "explicit", tr, message=msg)
+        if ex.complete:
+            return Result(p.name, p.kind, Verdict.PROVED, "explicit")
+        return Result(p.name, p.kind, Verdict.UNKNOWN, "explicit", message=_unknown_message(ex))
+    if p.kind == "reachable":
+        if p.name in ex.witnesses:
+            tr = trace_of(interp, ex.path_to(ex.witnesses[p.name]))
+            replay(interp, tr, p, witness=True)
+            return Result(p.name, p.kind, Verdict.PROVED, "explicit", tr)
+        if ex.complete:
+            return Result(p.name, p.kind, Verdict.VIOLATED, "explicit",
+                          message="unreachable: no reachable state satisfies it (the spec is vacuous here)")
+        return Result(p.name, p.kind, Verdict.UNKNOWN, "explicit", message=_unknown_message(ex))
+    # recovers
+    if not ex.complete:
+        return Result(p.name, p.kind, Verdict.UNKNOWN, "explicit",
+                      message=_unknown_message(ex) + " (recovers needs the whole graph)")
+    doomed = doomed_states(ex, p)
+    if doomed:
+        s = min(doomed, key=lambda x: len(ex.path_to(x)))
+        tr = trace_of(interp, ex.path_to(s))
+        replay(interp, tr, None)
+        return Result(p.name, p.kind, Verdict.VIOLATED, "explicit", tr,
+                      message=f"{len(doomed)} reachable state(s) satisfy the `from` condition but can never "
+                              f"reach the `to` condition without further faults (shortest shown)")
+    return Result(p.name, p.kind, Verdict.PROVED, "explicit")
+
+
+def _type_result(ex: Exploration) -> Result:
+    interp = ex.interp
+    if ex.type_error is None and statically_type_safe(interp.model):
+        return Result("type_ok", "type_ok", Verdict.PROVED, "explicit",
+                      message="no update or guard can leave its type")
+    if ex.type_error is not None:
+        s, label, msg = ex.type_error
+        tr = trace_of(interp, ex.path_to(s), (label, msg))
+        replay(interp, tr, None)
+        return Result("type_ok", "type_ok", Verdict.VIOLATED, "explicit", tr, message=msg)
+    if ex.complete:
+        return Result("type_ok", "type_ok", Verdict.PROVED, "explicit")
+    return Result("type_ok", "type_ok", Verdict.UNKNOWN, "explicit", message=_unknown_message(ex))

@@ -1,0 +1,133 @@
+"""The library entry points behind `ftverify prove` and `ftverify simulate`.
+
+The CLI parses arguments, calls one of these functions and hands the returned
+`Report` to a reporter; tests and users' scripts call them the same way.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ftverify.checker import explicit
+from ftverify.checker.result import Report, Result, Trace, Verdict
+from ftverify.checker.trace import replay, trace_of
+from ftverify.spec import model as M
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import EvalError, Interpreter, Label
+from ftverify.spec.typecheck import load_model
+
+ENGINES = ("auto", "explicit")
+
+
+@dataclass
+class Options:
+    engine: str = "auto"
+    faults: int | None = None  # None: the model's default budget
+    max_states: int | None = None
+    timeout: float | None = None
+    depth: int | None = None
+    properties: list[str] | None = None
+    consts: dict[str, int] = field(default_factory=dict)
+    progress: TextIO | None = sys.stderr
+
+
+def budget_for(model: M.Model, faults: int | None) -> int:
+    budget = M.default_budget(model) if faults is None else faults
+    if not 0 <= budget <= M.MAX_FAULT_BUDGET:
+        assert model.span is not None
+        raise SpecError(model.span, f"--faults {budget} is outside 0..{M.MAX_FAULT_BUDGET}")
+    return budget
+
+
+def check_properties(model: M.Model, names: list[str] | None) -> None:
+    if names is None:
+        return
+    known = [p.name for p in model.properties] + ["type_ok"]
+    for n in names:
+        if n not in known:
+            assert model.span is not None
+            raise SpecError(model.span, f"--property {n}: the spec has no property `{n}`",
+                            hint=f"its properties: {', '.join(known)}")
+
+
+def prove_model(model: M.Model, opts: Options) -> Report:
+    """Check every property of a model with the chosen engine."""
+    budget = budget_for(model, opts.faults)
+    check_properties(model, opts.properties)
+    if opts.engine not in ENGINES:
+        raise ValueError(f"unknown engine {opts.engine}")
+    interp = Interpreter(model, budget)
+    limits = explicit.Limits(opts.max_states, opts.timeout, opts.depth)
+    return explicit.check(interp, limits, progress=opts.progress, properties=opts.properties)
+
+
+def prove_file(path: str, opts: Options) -> Report:
+    return prove_model(load_model(path, opts.consts), opts)
+
+
+def simulate(model: M.Model, steps: int, seed: int | None, faults: int | None) -> Report:
+    """One random run: a random initial state, then a random enabled step at a time.
+
+    Invariants are checked on every state; the first violation ends the run.
+    A simulation proves nothing, so it never reports `proved`.
+    """
+    start = time.monotonic()
+    budget = budget_for(model, faults)
+    interp = Interpreter(model, budget)
+    rng = random.Random(seed)
+    inits = interp.initial_states()
+    results: list[Result] = []
+    if not inits:
+        return Report(model.name, model.file, budget, [Result("init", "init", Verdict.UNKNOWN, "simulate",
+                                                              message="init admits no state")], "simulate")
+    s = rng.choice(inits)
+    path = [s]
+    invariants = [p for p in model.properties if p.kind == "invariant"]
+    failing: tuple[Label | None, str] | None = None
+    violated: M.Property | None = None
+    stop = "step bound reached"
+    for _ in range(steps + 1):
+        for p in invariants:
+            try:
+                ok = interp.properties[p.name](s)
+            except EvalError:
+                ok = False
+            if not ok:
+                violated = p
+                break
+        if violated or len(path) > steps:
+            break
+        options = []
+        for inst in interp.instances:
+            try:
+                if inst.guard is None or inst.guard(s):
+                    options.append((inst, inst.apply(s)))
+            except EvalError as e:
+                failing = (inst.label, e.message)
+                break
+        if failing:
+            break
+        if not options:
+            stop = "deadlock: no action enabled"
+            break
+        _, s = rng.choice(options)
+        path.append(s)
+    trace: Trace = trace_of(interp, path, failing)
+    replay(interp, trace, violated)
+    elapsed = time.monotonic() - start
+    if violated is not None:
+        results.append(Result(violated.name, "invariant", Verdict.VIOLATED, "simulate", trace,
+                              message="found by random simulation (not necessarily shortest)"))
+    elif failing is not None:
+        results.append(Result("type_ok", "type_ok", Verdict.VIOLATED, "simulate", trace, message=failing[1]))
+    else:
+        results.append(Result("run", "simulation", Verdict.HOLDS, "simulate", trace, depth=len(path) - 1,
+                              message=f"{len(path) - 1} steps, no invariant violated ({stop})"))
+    for r in results:
+        r.seconds = elapsed
+    return Report(model.name, model.file, budget, results, "simulate", stats={"steps": len(path) - 1,
+                                                                              "seed": seed}, seconds=elapsed)

@@ -1,0 +1,261 @@
+"""Results for people and machines: terminal tables, step tables, JSON and ITF.
+
+No reporter calls a solver or an engine: they only read `Result`s and `Trace`s.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from ftverify.checker.result import Report, Result, Trace, Verdict
+from ftverify.spec.types import MapValue, format_value
+
+MAX_TABLE_COLUMNS = 7  # more changing leaves than this print as per-step lists
+
+
+# ---------------------------------------------------------------- tables
+def table(rows: list[list[str]], header: list[str] | None = None, indent: str = "  ") -> str:
+    """Left-aligned columns, as plain text (greppable, and stable in golden files)."""
+    allrows = ([header] if header else []) + rows
+    if not allrows:
+        return ""
+    n = max(len(r) for r in allrows)
+    widths = [max((len(r[i]) for r in allrows if i < len(r)), default=0) for i in range(n)]
+    out = []
+    for r in allrows:
+        cells = [c.ljust(widths[i]) for i, c in enumerate(r)]
+        out.append((indent + "  ".join(cells)).rstrip())
+    if header:
+        out.insert(1, indent + "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- traces
+def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
+    if isinstance(value, MapValue):
+        for k, v in value.items():
+            _leaves(v, f"{path}[{format_value(k)}]", out)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _leaves(v, f"{path}.{k}", out)
+    else:
+        out[path] = value
+
+
+def flatten_state(state: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, v in state.items():
+        _leaves(v, name, out)
+    return out
+
+
+def format_trace(trace: Trace, indent: str = "    ") -> str:
+    """A step table of what changed at each step; fault steps are marked FAULT."""
+    flat = [flatten_state(s) for s in trace.states]
+    leaves = list(flat[0])
+    changing = [x for x in leaves if any(f[x] != flat[0][x] for f in flat[1:])]
+    labels = ["(initial)"] + [("FAULT " if lab.is_fault else "") + str(lab) for lab in trace.steps]
+    lines = []
+    if len(changing) <= MAX_TABLE_COLUMNS:
+        rows = []
+        for i, f in enumerate(flat):
+            row = [str(i), labels[i]]
+            for x in changing:
+                row.append(format_value(f[x]) if i == 0 or f[x] != flat[i - 1][x] else "")
+            rows.append(row)
+        lines.append(table(rows, ["step", "action", *changing], indent))
+        fixed = [x for x in leaves if x not in changing]
+        if fixed:
+            lines.append(indent + "unchanged: " + _joined(f"{x} = {format_value(flat[0][x])}" for x in fixed))
+    else:
+        lines.append(f"{indent}0  (initial)")
+        lines.append(indent + "     " + _joined(f"{x} = {format_value(flat[0][x])}" for x in leaves))
+        for i in range(1, len(flat)):
+            diff = [f"{x} = {format_value(flat[i][x])}" for x in leaves if flat[i][x] != flat[i - 1][x]]
+            lines.append(f"{indent}{i}  {labels[i]}")
+            lines.append(indent + "     " + (_joined(diff) if diff else "(no change)"))
+    if trace.failing is not None:
+        label, msg = trace.failing
+        where = f"{len(flat)}  {('FAULT ' if label and label.is_fault else '')}{label}" if label else "  guard"
+        lines.append(f"{indent}{where}  fails: {msg}")
+    return "\n".join(lines)
+
+
+def _joined(items: Iterable[str], width: int = 100) -> str:
+    out, line = [], ""
+    for it in items:
+        if line and len(line) + len(it) + 2 > width:
+            out.append(line + ",")
+            line = it
+        else:
+            line = f"{line}, {it}" if line else it
+    out.append(line)
+    return "\n         ".join(out)
+
+
+# ---------------------------------------------------------------- reports
+def _detail(r: Result) -> str:
+    parts = []
+    if r.verdict == Verdict.HOLDS and r.depth is not None:
+        parts.append(f"to depth {r.depth}")
+    if r.verdict == Verdict.PROVED and r.depth is not None and r.engine in ("kind", "bmc"):
+        parts.append(f"k = {r.depth}")
+    if r.trace is not None:
+        n = len(r.trace)
+        parts.append(f"{'witness' if r.kind == 'reachable' else 'trace'} of {n} step{'s' if n != 1 else ''}")
+    if (r.message and r.verdict != Verdict.VIOLATED) or (r.message and r.kind in ("reachable", "recovers", "type_ok")):
+        parts.append(r.message)
+    return "; ".join(parts)
+
+
+def _verdict_text(r: Result) -> str:
+    text = str(r.verdict)
+    if r.verdict == Verdict.HOLDS:
+        text = "holds"
+    if r.expected is not None:
+        text += " (as expected)" if r.meets_expectation else f" (expected {r.expected})"
+    return text
+
+
+def format_report(rep: Report, *, show_traces: bool = True) -> str:
+    out = [f"{rep.model} ({rep.file}), faults <= {rep.budget}, engine {rep.engine}"]
+    st = rep.stats
+    if "states" in st:
+        line = f"  {st['states']:,} states, {st.get('transitions', 0):,} transitions, depth {st.get('depth', 0)}"
+        line += f", {rep.seconds:.2f} s"
+        if st.get("stopped"):
+            line += f" (stopped: {st['stopped']})"
+        out.append(line)
+    rows = [[r.property, r.kind, _verdict_text(r), r.engine, _detail(r)] for r in rep.results]
+    out.append("")
+    out.append(table(rows, ["property", "kind", "verdict", "engine", "detail"]))
+    if show_traces:
+        for r in rep.results:
+            if r.trace is None:
+                continue
+            if r.verdict == Verdict.VIOLATED:
+                what = {"recovers": "a state from which recovery is impossible",
+                        "type_ok": "a step that leaves its type"}.get(r.kind, "shortest counterexample")
+                out.append("")
+                out.append(f"violated: {r.property} ({r.kind}): {what}, {len(r.trace)} step(s)")
+                if r.message:
+                    out.append(f"  {r.message}")
+            else:
+                out.append("")
+                out.append(f"witness: {r.property} ({r.kind}), {len(r.trace)} step(s)")
+            out.append(format_trace(r.trace))
+    for msg, tr in rep.warnings:
+        out.append("")
+        out.append(f"warning: {msg}")
+        if tr is not None and show_traces:
+            out.append(format_trace(tr))
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- JSON
+def jsonable(v: Any) -> Any:
+    if isinstance(v, MapValue):
+        return {format_value(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, dict):
+        return {k: jsonable(x) for k, x in v.items()}
+    if isinstance(v, frozenset):
+        return sorted((jsonable(x) for x in v), key=lambda x: (str(type(x)), x))
+    if isinstance(v, list | tuple):
+        return [jsonable(x) for x in v]
+    return v
+
+
+def trace_json(t: Trace) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "states": [jsonable(s) for s in t.states],
+        "steps": [{"action": lab.action, "args": {k: jsonable(v) for k, v in lab.args}, "fault": lab.is_fault}
+                  for lab in t.steps],
+        "length": len(t),
+    }
+    if t.failing is not None:
+        lab, msg = t.failing
+        out["failing"] = {"action": lab.action if lab else None,
+                          "args": {k: jsonable(v) for k, v in lab.args} if lab else {}, "error": msg}
+    return out
+
+
+def result_json(r: Result) -> dict[str, Any]:
+    out: dict[str, Any] = {"property": r.property, "kind": r.kind, "verdict": str(r.verdict), "engine": r.engine,
+                           "seconds": round(r.seconds, 4)}
+    if r.depth is not None:
+        out["depth"] = r.depth
+    if r.message:
+        out["message"] = r.message
+    if r.invariant is not None:
+        out["invariant"] = r.invariant
+    if r.expected is not None:
+        out["expected"] = r.expected
+        out["as_expected"] = r.meets_expectation
+    if r.trace is not None:
+        out["trace"] = trace_json(r.trace)
+    if r.stats:
+        out["stats"] = r.stats
+    return out
+
+
+def report_json(rep: Report) -> dict[str, Any]:
+    return {
+        "model": rep.model, "file": rep.file, "faults": rep.budget, "engine": rep.engine,
+        "stats": rep.stats, "seconds": round(rep.seconds, 4),
+        "results": [result_json(r) for r in rep.results],
+        "warnings": [{"message": m, **({"trace": trace_json(t)} if t else {})} for m, t in rep.warnings],
+        "exit_code": rep.exit_code(),
+    }
+
+
+# ---------------------------------------------------------------- ITF
+def _itf_value(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return {"#bigint": str(v)}
+    if isinstance(v, str):
+        return v
+    if isinstance(v, MapValue):
+        return {"#map": [[_itf_value(k), _itf_value(x)] for k, x in v.items()]}
+    if isinstance(v, dict):
+        return {k: _itf_value(x) for k, x in v.items()}
+    if isinstance(v, frozenset):
+        return {"#set": [_itf_value(x) for x in sorted(v, key=lambda x: (str(type(x)), x))]}
+    if isinstance(v, list):
+        return [_itf_value(x) for x in v]
+    raise TypeError(f"no ITF form for {v!r}")
+
+
+def trace_itf(t: Trace, source: str, description: str) -> dict[str, Any]:
+    """The trace in Apalache's Informal Trace Format (ADR-015); steps go in each state's #meta."""
+    states = []
+    for i, s in enumerate(t.states):
+        meta: dict[str, Any] = {"index": i}
+        if i > 0:
+            lab = t.steps[i - 1]
+            meta["action"] = lab.action
+            meta["args"] = {k: _itf_value(v) for k, v in lab.args}
+            meta["fault"] = lab.is_fault
+        states.append({"#meta": meta, **{k: _itf_value(v) for k, v in s.items()}})
+    if t.failing is not None and t.failing[0] is not None:
+        states[-1]["#meta"]["failing_step"] = str(t.failing[0])
+        states[-1]["#meta"]["error"] = t.failing[1]
+    return {
+        "#meta": {
+            "format": "ITF",
+            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+            "source": source,
+            "description": description,
+            "timestamp": int(time.time() * 1000),
+        },
+        "vars": list(t.states[0]),
+        "states": states,
+    }
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, sort_keys=False)

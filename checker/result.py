@@ -1,0 +1,95 @@
+"""What every engine returns: one `Result` per property, one `Trace` type.
+
+Verdicts are exactly the four of DESIGN.md; nothing else is ever printed, and
+`proved` only where a check established it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ftverify.spec.interp import Label
+
+
+class Verdict(StrEnum):
+    PROVED = "proved"  # for every reachable state (explicit: exhaustive; symbolic: an inductive invariant)
+    HOLDS = "holds"  # up to a bound (`depth`)
+    VIOLATED = "violated"  # with a trace
+    UNKNOWN = "unknown"  # with the reason in `message`
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class Trace:
+    """States s0..sn (plain values, see `types.decode`) and the n steps between them.
+
+    `failing` is a last step that has no successor because it fails to evaluate
+    (a `type_ok` violation): its label and the error message.
+    """
+
+    states: list[dict[str, Any]]
+    steps: list[Label]
+    faults: list[int] = field(default_factory=list)  # faults used up to each state
+    failing: tuple[Label | None, str] | None = None
+
+    def __len__(self) -> int:
+        """The length of the trace: its number of steps, the failing one included."""
+        return len(self.steps) + (1 if self.failing and self.failing[0] is not None else 0)
+
+
+@dataclass
+class Result:
+    property: str
+    kind: str  # "invariant", "reachable", "recovers", "type_ok", "refinement", "theorem"
+    verdict: Verdict
+    engine: str
+    trace: Trace | None = None
+    depth: int | None = None  # the bound of `holds`, or the k of k-induction
+    message: str = ""
+    invariant: list[str] | None = None  # an inductive invariant, as .ftv expressions
+    stats: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    expected: str | None = None  # a proof script's `expect`
+
+    @property
+    def meets_expectation(self) -> bool:
+        if self.expected is None:
+            return self.verdict in (Verdict.PROVED, Verdict.HOLDS)
+        if self.expected == "violated":
+            return self.verdict == Verdict.VIOLATED
+        if self.expected == "holds":
+            return self.verdict in (Verdict.PROVED, Verdict.HOLDS)
+        return self.verdict == Verdict.PROVED
+
+
+@dataclass
+class Report:
+    """The results of one check of one model."""
+
+    model: str
+    file: str
+    budget: int
+    results: list[Result]
+    engine: str
+    warnings: list[tuple[str, Trace | None]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def exit_code(self) -> int:
+        """0 all as expected, 1 a property violated (unexpectedly), 3 something unknown."""
+        return exit_code(self.results)
+
+
+def exit_code(results: list[Result]) -> int:
+    if any(not r.meets_expectation and r.verdict == Verdict.VIOLATED for r in results):
+        return 1
+    if any(not r.meets_expectation and r.expected == "violated" and r.verdict != Verdict.UNKNOWN
+           for r in results):
+        return 1
+    if any(not r.meets_expectation for r in results):
+        return 3
+    return 0

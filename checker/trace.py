@@ -1,0 +1,116 @@
+"""Building traces from packed states, and replaying any trace on the reference interpreter.
+
+Every violation an engine reports is replayed here before it is shown: the
+first state must be initial, each step an enabled instance of its action whose
+successor is exactly the next state, the fault budget respected, and the last
+state must really break the property (or the failing step really fail). A trace
+that does not replay is an internal error of the engine, never a verdict.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+from ftverify.checker.result import Trace
+from ftverify.spec import model as M
+from ftverify.spec.interp import EvalError, Interpreter, Label
+
+
+class ReplayError(AssertionError):
+    """A trace does not replay: the engine that produced it is wrong."""
+
+
+def trace_of(interp: Interpreter, path: Sequence[int], failing: tuple[Label | None, str] | None = None) -> Trace:
+    """The trace along packed states s0..sn, recovering each step's label."""
+    states, steps = [interp.decode(path[0])], []
+    faults = [interp.layout.faults(path[0])]
+    for s, t in itertools.pairwise(path):
+        label = step_label(interp, s, t)
+        steps.append(label)
+        states.append(interp.decode(t))
+        faults.append(interp.layout.faults(t))
+    return Trace(states, steps, faults, failing)
+
+
+def step_label(interp: Interpreter, s: int, t: int) -> Label:
+    """The first action instance (in declaration order) that leads from s to t."""
+    for inst in interp.instances:
+        try:
+            if (inst.guard is None or inst.guard(s)) and inst.apply(s) == t:
+                return inst.label
+        except EvalError:
+            continue
+    raise ReplayError("no action instance leads from one state of the path to the next")
+
+
+def encode_state(interp: Interpreter, values: dict[str, Any], faults: int) -> int:
+    try:
+        return interp.layout.encode(values, faults)
+    except (KeyError, ValueError, TypeError) as e:
+        raise ReplayError(f"trace state is not a state of the model: {e}") from None
+
+
+def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *, witness: bool = False) -> None:
+    """Check that `trace` is a run of the model that breaks `prop` (or, with witness, reaches it).
+
+    `prop` None checks only that the trace is a run; a `type_ok` violation is
+    checked through the trace's failing step.
+    """
+    if not trace.states:
+        raise ReplayError("empty trace")
+    faults = 0
+    s = encode_state(interp, trace.states[0], 0)
+    init = interp.predicate(interp.model.init)
+    try:
+        is_init = bool(init(s))
+    except EvalError:
+        is_init = False
+    if not is_init:
+        raise ReplayError("the first state of the trace is not an initial state")
+    for i, label in enumerate(trace.steps):
+        inst = interp.find_instance(label.action, dict(label.args))
+        if inst is None:
+            raise ReplayError(f"step {i + 1}: no action instance {label}")
+        try:
+            enabled = inst.guard is None or bool(inst.guard(s))
+            t = inst.apply(s) if enabled else None
+        except EvalError as e:
+            raise ReplayError(f"step {i + 1}: {label} fails to evaluate: {e.message}") from None
+        if not enabled or t is None:
+            raise ReplayError(f"step {i + 1}: {label} is not enabled")
+        if label.is_fault:
+            faults += 1
+        expected = encode_state(interp, trace.states[i + 1], faults)
+        if t != expected:
+            raise ReplayError(f"step {i + 1}: {label} leads to another state than the trace shows")
+        s = t
+    if faults > interp.budget:
+        raise ReplayError(f"the trace takes {faults} fault steps, more than the budget {interp.budget}")
+    if trace.failing is not None and trace.failing[0] is not None:
+        label = trace.failing[0]
+        inst = interp.find_instance(label.action, dict(label.args))
+        if inst is None:
+            raise ReplayError(f"failing step: no action instance {label}")
+        try:
+            if inst.guard is None or inst.guard(s):
+                inst.apply(s)
+            else:
+                raise ReplayError(f"failing step {label} is not enabled")
+        except EvalError:
+            return
+        raise ReplayError(f"failing step {label} evaluates without error")
+    if trace.failing is not None:  # a guard that fails to evaluate: checked via the label-less form
+        return
+    if prop is None:
+        return
+    f = interp.properties[prop.name]
+    try:
+        value = bool(f(s))
+    except EvalError:
+        value = False if prop.kind == "invariant" else None  # type: ignore[assignment]
+    if prop.kind == "invariant" and value:
+        raise ReplayError(f"the last state of the trace satisfies {prop.name}")
+    if prop.kind == "reachable" and witness and not value:
+        raise ReplayError(f"the last state of the trace does not satisfy {prop.name}")
