@@ -16,11 +16,18 @@ from typing import Any
 
 import click
 from ftverify.checker import prove as P
-from ftverify.checker.report import dumps, format_report, report_json, table, trace_itf
+from ftverify.checker.report import (
+    dumps,
+    format_proof_report,
+    format_report,
+    proof_report_json,
+    report_json,
+    table,
+    trace_itf,
+)
 from ftverify.checker.result import Report
-from ftverify.spec import model as M
 from ftverify.spec.errors import SpecError, format_error
-from ftverify.spec.interp import Interpreter, StateLayout
+from ftverify.spec.interp import StateLayout
 from ftverify.spec.typecheck import load_model
 from ftverify.spec.types import code_count, width
 
@@ -189,15 +196,28 @@ def prove(files: tuple[str, ...], engine: str, faults: int | None, properties: t
     if itf:
         codes.append(_guarded(lambda: _write_itf(itf, reports)))
     if as_json:
-        click.echo(dumps(reports_json(reports) if len(reports) != 1 else report_json(reports[0])))
+        click.echo(dumps(reports_json(reports) if len(reports) != 1 else reports_json(reports)[0]))
     sys.exit(_combine(codes))
 
 
-def reports_json(reports: list[Report]) -> list[dict[str, Any]]:
-    return [report_json(r) for r in reports]
+def reports_json(reports: list[Any]) -> list[dict[str, Any]]:
+    return [report_json(r) if isinstance(r, Report) else proof_report_json(r) for r in reports]
 
 
-def _prove_one(path: str, opts: P.Options, reports: list[Report], as_json: bool) -> int:
+def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) -> int:
+    from ftverify.spec.parser import parse_file
+    from ftverify.spec.syntax import ProofFile
+
+    if isinstance(parse_file(path), ProofFile):
+        from ftverify.checker.proofs import ProofContext, load_proof, run_proof
+
+        proof = load_proof(path, opts.consts)
+        prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout))
+        reports.append(prep)
+        if not as_json:
+            click.echo(format_proof_report(prep))
+            click.echo("")
+        return prep.exit_code()
     rep = P.prove_file(path, opts)
     reports.append(rep)
     if not as_json:
@@ -206,18 +226,24 @@ def _prove_one(path: str, opts: P.Options, reports: list[Report], as_json: bool)
     return rep.exit_code()
 
 
-def _write_itf(path: str, reports: list[Report]) -> int:
-    traces = [(rep, r) for rep in reports for r in rep.results if r.trace is not None]
+def _write_itf(path: str, reports: list[Any]) -> int:
+    traces = []
+    for rep in reports:
+        if isinstance(rep, Report):
+            traces += [(rep.model, rep.file, rep.budget, r) for r in rep.results if r.trace is not None]
+        else:
+            traces += [(ob.alias, ob.model.file, r.stats.get("faults"), r) for ob, r in rep.results
+                       if r.trace is not None]
     if not traces:
         click.echo(f"no trace to write to {path}", err=True)
         return EXIT_OK
     base, ext = os.path.splitext(path)
-    for rep, r in traces:
-        target = path if len(traces) == 1 else f"{base}-{rep.model}-{r.property}{ext or '.itf.json'}"
-        desc = f"{r.verdict} {r.kind} {r.property} of {rep.model} under fault budget {rep.budget}"
+    for model, file, budget, r in traces:
+        target = path if len(traces) == 1 else f"{base}-{model}-{r.property}{ext or '.itf.json'}"
+        desc = f"{r.verdict} {r.kind} {r.property} of {model} under fault budget {budget}"
         assert r.trace is not None
         try:
-            Path(target).write_text(dumps(trace_itf(r.trace, rep.file, desc)) + "\n", encoding="utf-8")
+            Path(target).write_text(dumps(trace_itf(r.trace, file, desc)) + "\n", encoding="utf-8")
         except OSError as e:
             raise BadInput(f"cannot write {target}: {e.strerror}") from None
         click.echo(f"wrote {target}", err=True)
@@ -255,4 +281,3 @@ def main() -> None:
         sys.exit(EXIT_UNKNOWN)
 
 
-__all__ = ["Interpreter", "M", "cli", "main"]

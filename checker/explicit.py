@@ -116,8 +116,10 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     type_safe = statically_type_safe(model)
 
     def decided() -> bool:
-        return (stop_when_decided and not pending_inv and not pending_reach and not needs_graph
-                and (type_safe or result.type_error is not None))
+        # Stop early only with a violation in hand (as TLC stops at an error) and
+        # nothing left open; when all holds, the whole space is explored.
+        return (stop_when_decided and bool(violations or result.type_error) and not pending_inv
+                and not pending_reach and not needs_graph and (type_safe or result.type_error is not None))
 
     frontier = []
     for s in interp.initial_states():
@@ -125,12 +127,38 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
             parent[s] = None
             frontier.append(s)
             check_state(s)
+    normal = [(inst.guard, inst.apply) for inst in interp.instances if not inst.label.is_fault]
+    faulty = [(inst.guard, inst.apply) for inst in interp.instances if inst.label.is_fault]
+
+    def expand_carefully(s: int, add: Callable[[int], None]) -> tuple[int, bool]:
+        """All steps from s, one instance at a time: records evaluation errors and edges."""
+        n, enabled = 0, False
+        for guard, apply, is_fault in instances:
+            try:
+                if guard is not None and not guard(s):
+                    continue
+                t = apply(s)
+            except EvalError as e:
+                if result.type_error is None:  # breadth-first: the first is a shortest one
+                    result.type_error = (s, _label_of(interp, guard, apply), e.message)
+                continue
+            n += 1
+            enabled = enabled or not is_fault
+            if edges is not None:
+                edges.append((s, t, is_fault))
+            if t not in parent:
+                parent[t] = s
+                add(t)
+                check_state(t)
+        return n, enabled
+
     depth = 0
     transitions = 0
     max_states = limits.max_states
     deadline = start + limits.timeout if limits.timeout else None
     next_report = start + PROGRESS_AFTER
     reported = False
+    chunk = 2048  # states expanded between looks at the clock and the limits
     try:
         while frontier:
             if limits.max_depth is not None and depth >= limits.max_depth:
@@ -138,44 +166,54 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
                 break
             next_frontier: list[int] = []
             add = next_frontier.append
-            for count, s in enumerate(frontier):
-                enabled_normal = False
-                for guard, apply, is_fault in instances:
-                    try:
-                        if guard is not None and not guard(s):
-                            continue
-                        t = apply(s)
-                    except EvalError as e:
-                        if result.type_error is None:  # breadth-first: the first is a shortest one
-                            result.type_error = (s, _label_of(interp, guard, apply), e.message)
-                        continue
-                    transitions += 1
-                    if not is_fault:
-                        enabled_normal = True
+            for lo in range(0, len(frontier), chunk):
+                checking = bool(pending_inv or pending_reach)
+                for s in frontier[lo:lo + chunk]:
                     if edges is not None:
-                        edges.append((s, t, is_fault))
-                    if t not in parent:
-                        parent[t] = s
-                        add(t)
-                        check_state(t)
-                if not enabled_normal:
-                    if result.first_deadlock is None:
-                        result.first_deadlock = s
-                    result.deadlocks += 1
-                if count & 1023 == 0:
-                    now = time.monotonic()
-                    if progress is not None and now >= next_report:
-                        _progress(progress, len(parent), depth, now - start)
-                        next_report = now + 2.0
-                        reported = True
-                    if deadline is not None and now >= deadline:
-                        raise _Stop(f"timeout after {limits.timeout:g} s")
-                    if max_states is not None and len(parent) >= max_states:
-                        raise _Stop(f"state limit {max_states} reached")
-            if max_states is not None and len(parent) >= max_states and next_frontier:
-                raise _Stop(f"state limit {max_states} reached")
-            if deadline is not None and time.monotonic() >= deadline and next_frontier:
-                raise _Stop(f"timeout after {limits.timeout:g} s")
+                        n, enabled = expand_carefully(s, add)
+                        transitions += n
+                    else:
+                        # The hot loop: no per-instance bookkeeping beyond the count.
+                        before = transitions
+                        try:
+                            enabled = False
+                            for guard, apply in normal:
+                                if guard is None or guard(s):
+                                    t = apply(s)
+                                    enabled = True
+                                    transitions += 1
+                                    if t not in parent:
+                                        parent[t] = s
+                                        add(t)
+                                        if checking:
+                                            check_state(t)
+                            for guard, apply in faulty:
+                                if guard is None or guard(s):
+                                    t = apply(s)
+                                    transitions += 1
+                                    if t not in parent:
+                                        parent[t] = s
+                                        add(t)
+                                        if checking:
+                                            check_state(t)
+                        except EvalError:
+                            # Redo this state carefully: successors already added stay
+                            # added (adding is idempotent), the error is recorded.
+                            n, enabled = expand_carefully(s, add)
+                            transitions = before + n
+                    if not enabled:
+                        if result.first_deadlock is None:
+                            result.first_deadlock = s
+                        result.deadlocks += 1
+                now = time.monotonic()
+                if progress is not None and now >= next_report:
+                    _progress(progress, len(parent), depth, now - start)
+                    next_report = now + 2.0
+                    reported = True
+                if deadline is not None and now >= deadline:
+                    raise _Stop(f"timeout after {limits.timeout:g} s")
+                if max_states is not None and len(parent) >= max_states:
+                    raise _Stop(f"state limit {max_states} reached")
             frontier = next_frontier
             if frontier:
                 depth += 1

@@ -259,3 +259,40 @@ def trace_itf(t: Trace, source: str, description: str) -> dict[str, Any]:
 
 def dumps(obj: Any) -> str:
     return json.dumps(obj, indent=2, sort_keys=False)
+
+
+# ---------------------------------------------------------------- proof scripts
+def format_proof_report(rep: Any, *, show_traces: bool = True) -> str:
+    """A table of obligations: theorem, property, fault budget, method, verdict, time."""
+    proof = rep.proof
+    out = [f"proof {proof.name} ({proof.file}): {len(rep.results)} obligation(s), {rep.seconds:.2f} s", ""]
+    rows = []
+    for ob, r in rep.results:
+        rows.append([ob.name, f"{ob.alias}.{ob.theorem.prop}", str(r.stats.get("faults", "")),
+                     r.stats.get("method", ""), r.engine, _verdict_text(r), f"{r.seconds:.2f}s", _detail(r)])
+    out.append(table(rows, ["theorem", "property", "faults", "method", "engine", "verdict", "time", "detail"]))
+    if show_traces:
+        for ob, r in rep.results:
+            if r.trace is not None and r.verdict == Verdict.VIOLATED:
+                out.append("")
+                out.append(f"{ob.name}: {ob.alias}.{ob.theorem.prop} violated under {r.stats.get('faults')} "
+                           f"fault(s), {len(r.trace)} step(s)" + ("" if r.meets_expectation else "  [UNEXPECTED]"))
+                if r.message:
+                    out.append(f"  {r.message}")
+                out.append(format_trace(r.trace))
+            elif not r.meets_expectation and r.message:
+                out.append("")
+                out.append(f"{ob.name}: {r.verdict}: {r.message}")
+    failed = [ob.name for ob, r in rep.results if not r.meets_expectation]
+    out.append("")
+    out.append(f"{len(rep.results) - len(failed)} of {len(rep.results)} obligation(s) as expected"
+               + (f"; not as expected: {', '.join(failed)}" if failed else ""))
+    return "\n".join(out)
+
+
+def proof_report_json(rep: Any) -> dict[str, Any]:
+    return {
+        "proof": rep.proof.name, "file": rep.proof.file, "seconds": round(rep.seconds, 4),
+        "obligations": [{"theorem": ob.name, "model": ob.alias, **result_json(r)} for ob, r in rep.results],
+        "exit_code": rep.exit_code(),
+    }

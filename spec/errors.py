@@ -70,12 +70,18 @@ def _excerpt(span: Span) -> list[str]:
     text = SourceCache.line(span.file, span.line)
     if text is None:
         return []
-    text = text.expandtabs(4) if "\t" not in text else text.replace("\t", " ")
+    text = text.replace("\t", " ")
     width = 1
     if span.end_line == span.line and span.end_col > span.col:
         width = span.end_col - span.col
+    col = span.col - 1
+    # Long lines are shown as a window around the caret.
+    start = max(0, col - 60)
+    end = min(len(text), col + max(width, 1) + 40)
+    shown = ("..." if start else "") + text[start:end] + ("..." if end < len(text) else "")
+    caret_at = col - start + (3 if start else 0)
     gutter = f"{span.line:>4} | "
-    return [gutter + text, " " * (len(gutter) + span.col - 1) + "^" * max(1, min(width, 80))]
+    return [gutter + shown, " " * (len(gutter) + caret_at) + "^" * max(1, min(width, 60))]
 
 
 def format_error(err: SpecError) -> str:

@@ -333,8 +333,10 @@ class Compiler:
             lo = t.lo if isinstance(t, IntT) else 0
             if isinstance(off, int):
                 if off == 0:
-                    return (lambda s: (s & m) + lo) if lo else (lambda s: s & m)
-                return (lambda s: ((s >> off) & m) + lo) if lo else (lambda s: (s >> off) & m)
+                    f = (lambda s: (s & m) + lo) if lo else (lambda s: s & m)
+                else:
+                    f = (lambda s: ((s >> off) & m) + lo) if lo else (lambda s: (s >> off) & m)
+                return _with_place(f, (off, m, lo))
             return (lambda s: ((s >> off(s)) & m) + lo) if lo else (lambda s: (s >> off(s)) & m)
         # Element or field of a computed composite value.
         if isinstance(e, M.Index):
@@ -579,6 +581,9 @@ class Compiler:
             return lambda x: x & m
         raise AssertionError(f"unknown builtin {name}")
 
+    def _narrow(self, e: M.Narrow, env: _Env) -> Compiled:
+        return self.expr(e.arg, env)
+
     def _check(self, e: M.Check, env: _Env) -> Compiled:
         a = self.expr(e.arg, env)
         t = e.type
@@ -658,6 +663,29 @@ class Compiler:
                 return let
         raise AssertionError(f"unknown statement {x}")
 
+    def apply(self, stmts: Sequence[M.Stmt], env: _Env, inc: int = 0) -> Callable[[int], int]:
+        """The successor function s -> t of an action body (plus `inc`, the fault count step)."""
+        single = _single_assign(self, stmts, env)
+        if single is not None:
+            # The hot shape `x := e` with a fixed place: one closure instead of three.
+            off, m, lo, v = single
+            clear = ~(m << off)
+            if getattr(v, "place", None) == (off, m, lo) and getattr(v, "plus", None) is not None:
+                # `x := x + k` with the result in range (no check was needed):
+                # the code moves by k, so the packed state does too.
+                delta = (v.plus << off) + inc  # type: ignore[attr-defined]
+                return lambda s: s + delta
+            if isinstance(v, _C):
+                bits = ((int(v.v) - lo) << off) + inc
+                return lambda s: (s & clear) | bits
+            vf = v
+            if inc:
+                return lambda s: ((s & clear) | ((vf(s) - lo) << off)) + inc
+            if lo:
+                return lambda s: (s & clear) | ((vf(s) - lo) << off)
+            return lambda s: (s & clear) | (vf(s) << off)
+        return _apply(self.stmts(stmts, env), inc)
+
     def _assign(self, target: M.Expr, value: M.Expr, env: _Env) -> StmtFn:
         p = self.path(target, env)
         assert p is not None, "the type checker only accepts state-variable paths as targets"
@@ -674,13 +702,13 @@ class Compiler:
             vf = v
             if lo:
                 return lambda s, t: (t & clear) | ((vf(s) - lo) << off)
-            return lambda s, t: (t & clear) | (int(vf(s)) << off)
+            return lambda s, t: (t & clear) | (vf(s) << off)
         of = off
         vf = _fn(v)
 
         def assign(s: int, t: int) -> int:
             o = of(s)
-            return (t & ~(m << o)) | ((int(vf(s)) - lo) << o)
+            return (t & ~(m << o)) | ((vf(s) - lo) << o)
         return assign
 
 
@@ -762,8 +790,40 @@ def _binop(op: str, t: Type, result: Type) -> Callable[[Any, Any], Any]:
     return table[op]
 
 
+def _with_place(f: Fn, place: tuple[int, int, int], plus: int | None = None) -> Fn:
+    # Functions accept attributes: the fused closure stays a plain function call.
+    f.place = place  # type: ignore[attr-defined]
+    f.plus = plus  # type: ignore[attr-defined]
+    return f
+
+
+def _place_of(f: Any) -> tuple[int, int, int] | None:
+    p = getattr(f, "place", None)
+    return p if getattr(f, "plus", 1) is None else None
+
+
 def _binop_const_right(op: str, t: Type, result: Type, a: Fn, k: Any, f: Callable[[Any, Any], Any]) -> Fn:
     """Specialised closures for the common `x OP constant` shapes (the explorer's hot path)."""
+    place = _place_of(a)
+    if place is not None and op in ("eq", "ne", "lt", "le", "gt", "ge", "add", "sub"):
+        # `place OP k` on the packed state directly: one closure instead of two.
+        off, m, lo = place
+        c = k - lo  # compare codes, not values
+        if op == "eq":
+            return lambda s: (s >> off) & m == c
+        if op == "ne":
+            return lambda s: (s >> off) & m != c
+        if op == "lt":
+            return lambda s: (s >> off) & m < c
+        if op == "le":
+            return lambda s: (s >> off) & m <= c
+        if op == "gt":
+            return lambda s: (s >> off) & m > c
+        if op == "ge":
+            return lambda s: (s >> off) & m >= c
+        d = k if op == "add" else -k
+        base = lo + d
+        return _with_place(lambda s: ((s >> off) & m) + base, place, d)
     if op == "eq":
         return lambda s: a(s) == k
     if op == "ne":
@@ -883,6 +943,7 @@ _EXPR: dict[type, Callable[[Compiler, Any, _Env], Compiled]] = {
     M.Faults: Compiler._faults,
     M.Budget: Compiler._budget,
     M.Check: Compiler._check,
+    M.Narrow: Compiler._narrow,
 }
 
 
@@ -891,7 +952,7 @@ def _children(e: M.Expr) -> tuple[M.Expr, ...]:
     match e:
         case M.Index(base=b, index=i):
             return (b, i)
-        case M.Field(base=b) | M.Unary(arg=b) | M.Check(arg=b):
+        case M.Field(base=b) | M.Unary(arg=b) | M.Check(arg=b) | M.Narrow(arg=b):
             return (b,)
         case M.Binary(left=a, right=b):
             return (a, b)
@@ -990,14 +1051,13 @@ class Interpreter:
                 g = self.compiler.expr(a.guard, env)
                 if isinstance(g, _C) and not g.v:
                     continue
-                body = self.compiler.stmts(a.body, env)
+                apply = self.compiler.apply(a.body, env, finc if a.is_fault else 0)
                 label = Label(a.name, tuple((p.name, _plain_key(p.type, v)) for p, v in zip(a.params, values,
                                                                                               strict=True)),
                               a.is_fault)
                 guard = None if isinstance(g, _C) else g
                 if a.is_fault:
                     guard = _fault_guard(guard, foff, budget)
-                apply = _apply(body, finc if a.is_fault else 0)
                 out.append(Instance(label, guard, apply, a, tuple(values)))
         return out
 
@@ -1032,6 +1092,17 @@ def _apply(body: StmtFn | None, inc: int) -> Callable[[int], int]:
     if inc:
         return lambda s: body(s, s) + inc
     return lambda s: body(s, s)
+
+
+def _single_assign(c: Compiler, stmts: Sequence[M.Stmt], env: _Env) -> tuple[int, int, int, Compiled] | None:
+    """(offset, mask, lower bound, value) when the body is one assignment to a fixed place."""
+    if len(stmts) != 1 or not isinstance(stmts[0], M.Assign):
+        return None
+    p = c.path(stmts[0].target, env)
+    if p is None or not isinstance(p[0], int):
+        return None
+    off, t = p
+    return off, _mask(width(t)), (t.lo if isinstance(t, IntT) else 0), c.expr(stmts[0].value, env)
 
 
 # ---------------------------------------------------------------- initial states

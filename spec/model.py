@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from ftverify.spec.errors import Span
 from ftverify.spec.types import BOOL, IntT, Type
@@ -141,6 +142,18 @@ class Check(Expr):
     what: str
 
 
+@dataclass(frozen=True, slots=True)
+class Narrow(Expr):
+    """`arg`, known to lie in `type` (an interval narrower than arg's) where it is evaluated.
+
+    The type checker emits it where a guard or condition has established a bound
+    (in `when c[i] < K { c[i] := c[i] + 1 }` the read `c[i]` is narrowed to
+    0..K-1, so the assignment needs no range check). Engines evaluate it as `arg`.
+    """
+
+    arg: Expr
+
+
 # ---------------------------------------------------------------- statements
 @dataclass(frozen=True, slots=True)
 class Stmt:
@@ -238,6 +251,9 @@ class Model:
     span: Span | None = None
     # Source of every top-level name, for error messages and printing
     decl_spans: tuple[tuple[str, Span], ...] = field(default=())
+    # The type checker that built the model, to type further expressions in its
+    # scope (helper invariants of proof scripts, refinement mappings).
+    checker: Any = field(default=None, compare=False, repr=False)
 
     @property
     def has_faults(self) -> bool:
@@ -289,7 +305,7 @@ def walk(e: Expr) -> Iterator[Expr]:
                 stack += [b, i]
             case Field(base=b):
                 stack.append(b)
-            case Unary(arg=a) | Check(arg=a):
+            case Unary(arg=a) | Check(arg=a) | Narrow(arg=a):
                 stack.append(a)
             case Binary(left=a, right=b):
                 stack += [a, b]

@@ -29,7 +29,8 @@ _TERMINAL_NAMES = {
 @cache
 def _lark() -> lark.Lark:
     grammar = resources.files("ftverify.spec").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                     start=["start", "expr"])
 
 
 def _span_of_meta(file: str, meta: Any) -> Span:
@@ -411,10 +412,19 @@ def _deepest_point(text: str) -> tuple[int, int]:
 
 def parse_text(text: str, file: str = "<input>") -> S.SpecFile | S.ProofFile:
     """Parse the text of a spec or proof script; raises SpecError on bad input."""
+    return _parse(text, file, "start")  # type: ignore[return-value]
+
+
+def parse_expr(text: str, file: str = "<expression>") -> S.Expr:
+    """Parse one expression (a helper invariant, a refinement map, ...)."""
+    return _parse(text, file, "expr")  # type: ignore[return-value]
+
+
+def _parse(text: str, file: str, start: str) -> Any:
     SourceCache.put(file, text)
     parser = _lark()
     try:
-        tree = parser.parse(text)
+        tree = parser.parse(text, start=start)
     except lark.exceptions.UnexpectedCharacters as e:
         span = Span(file, e.line, e.column, e.line, e.column + 1)
         ch = text[e.pos_in_stream] if 0 <= e.pos_in_stream < len(text) else "?"

@@ -57,13 +57,92 @@ class _Decl:
     span: Span
 
 
+PathKey = tuple[Any, ...]
+
+
 @dataclass
 class _Scope:
     bound: dict[str, M.Bound] = field(default_factory=dict)
     state: bool = True  # may refer to state variables
+    # Intervals that conditions evaluated before this point have established for
+    # integer places of the (pre-)state, keyed by `_path_key`.
+    facts: dict[PathKey, IntT] = field(default_factory=dict)
 
     def bind(self, b: M.Bound) -> _Scope:
-        return _Scope({**self.bound, b.name: b}, self.state)
+        return _Scope({**self.bound, b.name: b}, self.state, self.facts)
+
+    def assuming(self, cond: M.Expr, holds: bool = True) -> _Scope:
+        facts = _facts(cond, holds, self.facts)
+        return self if facts is self.facts else _Scope(self.bound, self.state, facts)
+
+
+def _path_key(e: M.Expr) -> PathKey | None:
+    """A key that identifies a place of the state (with constant or parameter indices)."""
+    match e:
+        case M.VarRef(name=n):
+            return ("var", n)
+        case M.Narrow(arg=a):
+            return _path_key(a)
+        case M.Index(base=b, index=i):
+            kb = _path_key(b)
+            if kb is None:
+                return None
+            if isinstance(i, M.Lit):
+                return (*kb, "at", i.value)
+            if isinstance(i, M.Bound):
+                return (*kb, "at-bound", i.uid)
+            return None
+        case M.Field(base=b, name=n):
+            kb = _path_key(b)
+            return None if kb is None else (*kb, "field", n)
+    return None
+
+
+_FLIP = {"lt": "ge", "le": "gt", "gt": "le", "ge": "lt", "eq": "ne", "ne": "eq"}
+_MIRROR = {"lt": "gt", "le": "ge", "gt": "lt", "ge": "le", "eq": "eq", "ne": "ne"}
+
+
+def _facts(cond: M.Expr, holds: bool, known: dict[PathKey, IntT]) -> dict[PathKey, IntT]:
+    """The intervals implied by `cond` being true (or false), for `place OP constant` comparisons.
+
+    Only conjunctions (when true) and single comparisons are used; that is all
+    guards need, and it keeps the reasoning obviously sound.
+    """
+    if isinstance(cond, M.Unary) and cond.op == "not":
+        return _facts(cond.arg, not holds, known)
+    if isinstance(cond, M.Binary) and cond.op == "and" and holds:
+        return _facts(cond.right, True, _facts(cond.left, True, known))
+    if not (isinstance(cond, M.Binary) and cond.op in _FLIP):
+        return known
+    op, place, k = cond.op, cond.left, cond.right
+    if isinstance(place, M.Lit):
+        op, place, k = _MIRROR[op], cond.right, cond.left
+    if not (isinstance(k, M.Lit) and isinstance(k.type, IntT) and isinstance(place.type, IntT)):
+        return known
+    key = _path_key(place)
+    if key is None:
+        return known
+    if not holds:
+        op = _FLIP[op]
+    cur = known.get(key, place.type)
+    lo, hi, v = cur.lo, cur.hi, k.value
+    if op == "lt":
+        hi = min(hi, v - 1)
+    elif op == "le":
+        hi = min(hi, v)
+    elif op == "gt":
+        lo = max(lo, v + 1)
+    elif op == "ge":
+        lo = max(lo, v)
+    elif op == "eq":
+        lo, hi = max(lo, v), min(hi, v)
+    elif v == lo:
+        lo += 1
+    elif v == hi:
+        hi -= 1
+    if lo > hi or (lo, hi) == (cur.lo, cur.hi):
+        return known  # contradictory (the code is dead) or nothing new
+    return {**known, key: IntT(lo, hi)}
 
 
 def _suggest(name: str, candidates: list[str]) -> str | None:
@@ -185,7 +264,13 @@ class Checker:
         consts = tuple((n, c.value) for n, c in self.const_values.items())
         return M.Model(root.name, file, tuple(self.vars.values()), init, tuple(actions), tuple(props),
                        enums, consts, (), root.span,
-                       tuple((n, d.span) for n, d in self.decls.items()))
+                       tuple((n, d.span) for n, d in self.decls.items()), self)
+
+    def expression(self, text: str, file: str = "<expression>", expected: Type | None = None) -> M.Expr:
+        """Type an expression given as text in the scope of this spec."""
+        from ftverify.spec.parser import parse_expr
+
+        return self._expr(parse_expr(text, file), _Scope(), expected)
 
     def _action(self, a: S.ActionDecl) -> M.Action:
         scope = _Scope()
@@ -199,7 +284,8 @@ class Checker:
             params.append(b)
             scope = scope.bind(b)
         guard = self._bool(a.guard, scope, "a guard") if a.guard is not None else M.TRUE(a.span)
-        body = self._stmts(a.body, scope)
+        # The body runs only where the guard holds, and reads the pre-state.
+        body = self._stmts(a.body, scope.assuming(guard))
         return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span)
 
     def _property(self, p: S.PropertyDecl) -> M.Property:
@@ -328,8 +414,9 @@ class Checker:
                                    f"assignment to {_lvalue_text(target)}")
                 return [M.Assign(s.span, lhs, rhs)]
             case S.If(cond=c, then=a, orelse=b):
-                return [M.IfStmt(s.span, self._bool(c, scope, "a condition"),
-                                 self._stmts(a, scope), self._stmts(b, scope))]
+                cond = self._bool(c, scope, "a condition")
+                return [M.IfStmt(s.span, cond, self._stmts(a, scope.assuming(cond)),
+                                 self._stmts(b, scope.assuming(cond, holds=False)))]
             case S.ForallStmt(var=v, type=t, body=body):
                 vt = self._type(t)
                 self._need_finite_scalar(vt, t.span, "a forall variable")
@@ -352,7 +439,8 @@ class Checker:
             what = f"a {d.kind}" if d else "not declared"
             raise SpecError(root.span, f"cannot assign to `{root.name}`: it is {what}",
                             hint=_suggest(root.name, list(self.vars)))
-        return self._expr(e, scope, None)
+        target = self._expr(e, scope, None)
+        return target.arg if isinstance(target, M.Narrow) else target
 
     def _proc_call(self, s: S.CallStmt, name: str, args: tuple[S.Expr, ...], scope: _Scope) -> M.Stmt:
         d = self.decls.get(name)
@@ -435,7 +523,7 @@ class Checker:
                 v = self.vars.get(e.name)
                 if v is None:  # types are resolved before variables; only consts can get here early
                     raise SpecError(e.span, f"state variable `{e.name}` cannot be used here")
-                return M.VarRef(e.span, v.type, e.name)
+                return _narrowed(M.VarRef(e.span, v.type, e.name), scope)
             if d.kind == "def" and not d.node.params:
                 return self._x_Call(S.Call(e.span, e.name, ()), scope, expected)
             raise SpecError(e.span, f"`{e.name}` is a {d.kind}, not a value",
@@ -468,7 +556,10 @@ class Checker:
         op = e.op
         if op in ("&&", "||", "->", "<->"):
             a = self._bool(e.left, scope, f"the left operand of {op}")
-            b = self._bool(e.right, scope, f"the right operand of {op}")
+            # Short-circuit evaluation: the right operand of && and -> is evaluated
+            # only where the left one holds, that of || only where it does not.
+            right_scope = scope.assuming(a, holds=op != "||") if op != "<->" else scope
+            b = self._bool(e.right, right_scope, f"the right operand of {op}")
             name = {"&&": "and", "||": "or", "->": "implies", "<->": "iff"}[op]
             return self._fold(M.Binary(e.span, BOOL, name, a, b))
         if op == "in":
@@ -584,7 +675,7 @@ class Checker:
         kt = base.type.key
         idx = self._expr(e.index, scope, kt)
         idx = self._coerce(idx, kt, e.index.span, f"index of {_text(e.base)}")
-        return M.Index(e.span, base.type.value, base, idx)
+        return _narrowed(M.Index(e.span, base.type.value, base, idx), scope)
 
     def _x_Field(self, e: S.Field, scope: _Scope, expected: Type | None) -> M.Expr:
         base = self._expr(e.base, scope, None)
@@ -594,11 +685,16 @@ class Checker:
         if ft is None:
             names = [n for n, _ in base.type.fields]
             raise SpecError(e.span, f"record has no field `{e.name}`", hint=f"its fields: {', '.join(names)}")
-        return M.Field(e.span, ft, base, e.name)
+        return _narrowed(M.Field(e.span, ft, base, e.name), scope)
 
     def _x_Ite(self, e: S.Ite, scope: _Scope, expected: Type | None) -> M.Expr:
         c = self._bool(e.cond, scope, "the condition of if-then-else")
-        a, b = self._pair(e.then, e.orelse, scope, expected)
+        a = self._expr(e.then, scope.assuming(c), expected)
+        b = self._expr(e.orelse, scope.assuming(c, holds=False), a.type if not isinstance(a.type, IntT) else expected)
+        if isinstance(a.type, BVT) and _is_const_int(b):
+            b = self._int_to_bv(b, a.type, e.orelse.span)
+        if isinstance(b.type, BVT) and _is_const_int(a):
+            a = self._int_to_bv(a, b.type, e.then.span)
         if isinstance(a.type, IntT) and isinstance(b.type, IntT):
             t: Type = IntT(min(a.type.lo, b.type.lo), max(a.type.hi, b.type.hi))
         elif a.type == b.type:
@@ -818,6 +914,14 @@ class Checker:
         return fold_constant(e)
 
 
+def _narrowed(e: M.Expr, scope: _Scope) -> M.Expr:
+    if scope.facts and isinstance(e.type, IntT):
+        key = _path_key(e)
+        if key is not None and key in scope.facts:
+            return M.Narrow(e.span, scope.facts[key], e)
+    return e
+
+
 def _text(e: S.Expr) -> str:
     match e:
         case S.Name(name=n):
@@ -831,6 +935,12 @@ def _text(e: S.Expr) -> str:
 
 def _lvalue_text(e: S.Expr) -> str:
     return _text(e)
+
+
+def parse_expression(model: M.Model, text: str, file: str = "<expression>") -> M.Expr:
+    """Type `text` as an expression over the state of `model`."""
+    checker: Checker = model.checker
+    return checker.expression(text, file)
 
 
 def load_model(path: str, consts: dict[str, int] | None = None) -> M.Model:

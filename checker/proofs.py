@@ -1,0 +1,144 @@
+"""Proof scripts: which theorems hold of which model, by which method.
+
+    proof Classic
+    use "../models/classic/tmr.ftv" as tmr
+    theorem masked_1: tmr.masked under faults 1 by explicit
+    theorem masked_2: tmr.masked under faults 2 by explicit expect violated
+
+`ftverify prove proofs/` discharges every obligation and prints one table. An
+obligation meets its expectation when its verdict is the expected one (by
+default `proved`, or `holds` for a bounded method); a script that expects a
+violation is satisfied only by a violation with a replayed trace.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from ftverify.checker import explicit
+from ftverify.checker.result import Result
+from ftverify.spec import model as M
+from ftverify.spec import syntax as S
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import Interpreter
+from ftverify.spec.parser import parse_file
+from ftverify.spec.typecheck import load_model
+
+
+@dataclass
+class Obligation:
+    theorem: S.Theorem
+    model: M.Model
+    alias: str
+
+    @property
+    def name(self) -> str:
+        return self.theorem.name
+
+
+@dataclass
+class Proof:
+    name: str
+    file: str
+    models: dict[str, M.Model]
+    obligations: list[Obligation]
+
+
+@dataclass
+class ProofReport:
+    proof: Proof
+    results: list[tuple[Obligation, Result]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def exit_code(self) -> int:
+        from ftverify.checker.result import exit_code
+
+        return exit_code([r for _, r in self.results])
+
+
+# Methods and the engines behind them; symbolic methods register here when available.
+METHODS: dict[str, Callable[[Obligation, int, ProofContext], Result]] = {}
+
+
+def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
+    node = parse_file(path)
+    if not isinstance(node, S.ProofFile):
+        raise SpecError(node.span, "expected a proof script (`proof NAME ...`), found a spec")
+    models: dict[str, M.Model] = {}
+    for use in node.uses:
+        if use.alias in models:
+            raise SpecError(use.span, f"model alias `{use.alias}` is used twice")
+        target = os.path.normpath(os.path.join(os.path.dirname(path), use.path))
+        if not os.path.exists(target):
+            raise SpecError(use.span, f"cannot use {use.path!r}: no such file ({target})")
+        models[use.alias] = load_model(target, consts)
+    obligations = []
+    names: set[str] = set()
+    for thm in node.theorems:
+        if thm.name in names:
+            raise SpecError(thm.span, f"theorem `{thm.name}` is stated twice")
+        names.add(thm.name)
+        if thm.model not in models:
+            raise SpecError(thm.span, f"unknown model `{thm.model}`",
+                            hint=f"declared with `use`: {', '.join(models) or 'none'}")
+        m = models[thm.model]
+        known = [p.name for p in m.properties] + ["type_ok"] + [r.name for r in m.refinements]
+        if thm.prop not in known:
+            raise SpecError(thm.span, f"model `{thm.model}` has no property `{thm.prop}`",
+                            hint=f"its properties: {', '.join(known)}")
+        if thm.method not in METHODS and thm.method != "auto":
+            raise SpecError(thm.span, f"method `{thm.method}` is not available",
+                            hint=f"available: {', '.join(sorted(METHODS))}")
+        if thm.faults is not None and thm.faults > M.MAX_FAULT_BUDGET:
+            raise SpecError(thm.span, f"fault budget {thm.faults} is outside 0..{M.MAX_FAULT_BUDGET}")
+        obligations.append(Obligation(thm, m, thm.model))
+    return Proof(node.name, path, models, obligations)
+
+
+@dataclass
+class ProofContext:
+    """Work shared between obligations: one exploration per (model, budget)."""
+
+    progress: TextIO | None = sys.stderr
+    timeout: float | None = None
+    explorations: dict[tuple[int, int], explicit.Exploration] = field(default_factory=dict)
+
+    def exploration(self, model: M.Model, budget: int) -> explicit.Exploration:
+        key = (id(model), budget)
+        if key not in self.explorations:
+            interp = Interpreter(model, budget)
+            limits = explicit.Limits(timeout=self.timeout)
+            self.explorations[key] = explicit.explore(interp, limits, progress=self.progress,
+                                                      stop_when_decided=False)
+        return self.explorations[key]
+
+
+def _explicit(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
+    ex = ctx.exploration(ob.model, budget)
+    rep = explicit.report_of(ex, [ob.theorem.prop])
+    return rep.results[0]
+
+
+METHODS["explicit"] = _explicit
+
+
+def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
+    ctx = ctx or ProofContext()
+    start = time.monotonic()
+    report = ProofReport(proof)
+    for ob in proof.obligations:
+        budget = ob.theorem.faults if ob.theorem.faults is not None else M.default_budget(ob.model)
+        method = ob.theorem.method if ob.theorem.method != "auto" else "explicit"
+        t0 = time.monotonic()
+        result = METHODS[method](ob, budget, ctx)
+        result.seconds = time.monotonic() - t0
+        result.expected = ob.theorem.expect
+        result.stats = {**result.stats, "faults": budget, "method": method}
+        report.results.append((ob, result))
+    report.seconds = time.monotonic() - start
+    return report

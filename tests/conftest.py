@@ -1,0 +1,43 @@
+"""Shared helpers: in-memory specs, expression evaluation and the CLI runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from ftverify.checker.cli import cli
+from ftverify.spec.interp import Interpreter
+from ftverify.spec.model import Model
+from ftverify.spec.typecheck import check_text, parse_expression
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+CLASSIC = MODELS / "classic"
+
+
+def model_of(text: str, budget: int | None = None, consts: dict[str, int] | None = None) -> Model:
+    return check_text(text, "<test>", consts)
+
+
+def evaluate(decls: str, expr: str, state: dict[str, Any] | None = None) -> Any:
+    """The value of `expr` in a spec made of `decls`, in `state` (defaults: all zero)."""
+    m = model_of(f"spec T\n{decls}\nvar unused_: bool\naction noop {{ skip }}\n")
+    it = Interpreter(m, 0)
+    e = parse_expression(m, expr)
+    values = {v.name: 0 for v in m.vars}
+    values.update(state or {})
+    s = it.layout.encode(values) if state is not None else 0
+    return it.compiler.fn(e, {})(s)
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+@pytest.fixture
+def cli_run():
+    return run_cli
