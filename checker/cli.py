@@ -177,7 +177,8 @@ def _check_one(path: str, consts: dict[str, int], faults: int | None) -> int:
 @click.option("--property", "properties", multiple=True, help="Check only this property (repeatable).")
 @click.option("--max-states", type=int, default=None, help="Stop exploring after this many states (unknown).")
 @click.option("--timeout", type=float, default=None, help="Seconds before giving up (unknown).")
-@click.option("--depth", type=int, default=None, help="Explore to this depth only (holds to depth).")
+@click.option("--depth", type=int, default=None,
+              help="BMC depth, largest k of k-induction, or the explicit exploration's depth bound.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--itf", "itf", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write counterexample traces in the Informal Trace Format to this file.")

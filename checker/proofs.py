@@ -16,11 +16,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from ftverify.checker import explicit
+from ftverify.checker.engines import EngineOptions, prove_property
 from ftverify.checker.result import Result
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
@@ -61,8 +61,7 @@ class ProofReport:
         return exit_code([r for _, r in self.results])
 
 
-# Methods and the engines behind them; symbolic methods register here when available.
-METHODS: dict[str, Callable[[Obligation, int, ProofContext], Result]] = {}
+METHODS = ("auto", "explicit", "bmc", "kind", "pdr", "induction")
 
 
 def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
@@ -91,9 +90,18 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
         if thm.prop not in known:
             raise SpecError(thm.span, f"model `{thm.model}` has no property `{thm.prop}`",
                             hint=f"its properties: {', '.join(known)}")
-        if thm.method not in METHODS and thm.method != "auto":
+        if thm.method not in METHODS:
             raise SpecError(thm.span, f"method `{thm.method}` is not available",
-                            hint=f"available: {', '.join(sorted(METHODS))}")
+                            hint=f"available: {', '.join(METHODS)}")
+        for h in thm.using:
+            if h not in [p.name for p in m.invariants()]:
+                raise SpecError(thm.span, f"helper `{h}` is not an invariant of `{thm.model}`",
+                                hint=f"its invariants: {', '.join(p.name for p in m.invariants())}")
+        if thm.using and thm.method not in ("induction", "kind", "auto"):
+            raise SpecError(thm.span, f"`using` helper invariants needs `by induction` or `by kind`, "
+                                      f"not `by {thm.method}`")
+        if thm.depth is not None and thm.method not in ("bmc", "kind"):
+            raise SpecError(thm.span, f"a depth is given to `by bmc K` or `by kind K`, not `by {thm.method}`")
         if thm.faults is not None and thm.faults > M.MAX_FAULT_BUDGET:
             raise SpecError(thm.span, f"fault budget {thm.faults} is outside 0..{M.MAX_FAULT_BUDGET}")
         obligations.append(Obligation(thm, m, thm.model))
@@ -118,13 +126,13 @@ class ProofContext:
         return self.explorations[key]
 
 
-def _explicit(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
-    ex = ctx.exploration(ob.model, budget)
-    rep = explicit.report_of(ex, [ob.theorem.prop])
-    return rep.results[0]
-
-
-METHODS["explicit"] = _explicit
+def discharge(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
+    thm = ob.theorem
+    if thm.method == "explicit":
+        return explicit.report_of(ctx.exploration(ob.model, budget), [thm.prop]).results[0]
+    helpers = [(h, ob.model.property(h).pred) for h in thm.using]
+    opts = EngineOptions(depth=thm.depth, timeout=ctx.timeout, progress=ctx.progress)
+    return prove_property(ob.model, budget, thm.prop, thm.method, opts, helpers)
 
 
 def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
@@ -133,9 +141,9 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
     report = ProofReport(proof)
     for ob in proof.obligations:
         budget = ob.theorem.faults if ob.theorem.faults is not None else M.default_budget(ob.model)
-        method = ob.theorem.method if ob.theorem.method != "auto" else "explicit"
+        method = ob.theorem.method
         t0 = time.monotonic()
-        result = METHODS[method](ob, budget, ctx)
+        result = discharge(ob, budget, ctx)
         result.seconds = time.monotonic() - t0
         result.expected = ob.theorem.expect
         result.stats = {**result.stats, "faults": budget, "method": method}

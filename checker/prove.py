@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ftverify.checker import explicit
+from ftverify.checker.engines import ENGINES, EngineOptions, prove_all
 from ftverify.checker.result import Report, Result, Trace, Verdict
 from ftverify.checker.trace import replay, trace_of
 from ftverify.spec import model as M
@@ -20,7 +20,7 @@ from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import EvalError, Interpreter, Label
 from ftverify.spec.typecheck import load_model
 
-ENGINES = ("auto", "explicit")
+__all__ = ["ENGINES", "Options", "prove_file", "prove_model", "simulate"]
 
 
 @dataclass
@@ -60,9 +60,8 @@ def prove_model(model: M.Model, opts: Options) -> Report:
     check_properties(model, opts.properties)
     if opts.engine not in ENGINES:
         raise ValueError(f"unknown engine {opts.engine}")
-    interp = Interpreter(model, budget)
-    limits = explicit.Limits(opts.max_states, opts.timeout, opts.depth)
-    return explicit.check(interp, limits, progress=opts.progress, properties=opts.properties)
+    eopts = EngineOptions(opts.depth, opts.timeout, opts.max_states, opts.progress)
+    return prove_all(model, budget, opts.engine, eopts, opts.properties)
 
 
 def prove_file(path: str, opts: Options) -> Report:

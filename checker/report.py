@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ftverify.checker.result import Report, Result, Trace, Verdict
+from ftverify.checker.result import CTI, Report, Result, Trace, Verdict
 from ftverify.spec.types import MapValue, format_value
 
 MAX_TABLE_COLUMNS = 7  # more changing leaves than this print as per-step lists
@@ -96,12 +96,49 @@ def _joined(items: Iterable[str], width: int = 100) -> str:
     return "\n         ".join(out)
 
 
+def format_cti(cti: CTI, indent: str = "    ") -> str:
+    """A counterexample to induction: the whole pre-state, the step, what changed."""
+    pre, post = flatten_state(cti.pre), flatten_state(cti.post)
+    lines = [f"{indent}pre-state (satisfies every conjunct; need not be reachable), faults used {cti.pre_faults}:"]
+    lines.append(indent + "     " + _joined(f"{x} = {format_value(v)}" for x, v in pre.items()))
+    lines.append(f"{indent}step: {'FAULT ' if cti.label.is_fault else ''}{cti.label}")
+    diff = [f"{x} = {format_value(post[x])}" for x in post if post[x] != pre.get(x)]
+    lines.append(f"{indent}post-state changes: " + (_joined(diff) if diff else "(none)"))
+    lines.append(f"{indent}broken in the post-state: {', '.join(cti.broken)}")
+    return "\n".join(lines)
+
+
+def format_invariant(r: Result, indent: str = "    ") -> str:
+    """An invariant found by PDR, as helper invariants a user can paste into the spec."""
+    assert r.invariant is not None
+    if r.engine != "pdr":
+        return f"{indent}inductive: " + " && ".join(r.invariant)
+    if r.message.endswith("not expressible in .ftv)"):
+        return f"{indent}(SMT-LIB) " + "\n".join(r.invariant)
+    return "\n".join(f"{indent}invariant {r.property}_{i}: {text}" for i, text in enumerate(r.invariant, 1))
+
+
+def _extras(r: Result, where: str, shown: set[Any] | None = None) -> list[str]:
+    out = []
+    if r.cti is not None and (shown is None or id(r.cti) not in shown):
+        if shown is not None:
+            shown.add(id(r.cti))  # one check can explain several properties: show its CTI once
+        out += ["", f"counterexample to induction for {where}:", format_cti(r.cti)]
+    if r.invariant is not None and r.verdict in (Verdict.PROVED, Verdict.VIOLATED) and r.engine == "pdr":
+        what = "unreachability" if r.kind == "reachable" else r.property
+        out += ["", f"inductive invariant proving {what} (found by PDR, re-checked):", format_invariant(r)]
+    elif r.invariant is not None and r.verdict == Verdict.PROVED and shown is not None and "inv" not in shown:
+        shown.add("inv")  # one induction can prove several properties: say it once
+        out += ["", f"inductive invariant (re-checked): {' && '.join(r.invariant)}"]
+    return out
+
+
 # ---------------------------------------------------------------- reports
 def _detail(r: Result) -> str:
     parts = []
     if r.verdict == Verdict.HOLDS and r.depth is not None:
         parts.append(f"to depth {r.depth}")
-    if r.verdict == Verdict.PROVED and r.depth is not None and r.engine in ("kind", "bmc"):
+    if r.verdict == Verdict.PROVED and r.depth is not None and r.engine == "kind" and r.trace is None:
         parts.append(f"k = {r.depth}")
     if r.trace is not None:
         n = len(r.trace)
@@ -147,6 +184,9 @@ def format_report(rep: Report, *, show_traces: bool = True) -> str:
                 out.append("")
                 out.append(f"witness: {r.property} ({r.kind}), {len(r.trace)} step(s)")
             out.append(format_trace(r.trace))
+        shown: set[Any] = set()
+        for r in rep.results:
+            out += _extras(r, f"{r.property} ({r.kind})", shown)
     for msg, tr in rep.warnings:
         out.append("")
         out.append(f"warning: {msg}")
@@ -196,6 +236,11 @@ def result_json(r: Result) -> dict[str, Any]:
         out["as_expected"] = r.meets_expectation
     if r.trace is not None:
         out["trace"] = trace_json(r.trace)
+    if r.cti is not None:
+        out["cti"] = {"pre": jsonable(r.cti.pre), "step": {"action": r.cti.label.action,
+                                                           "args": {k: jsonable(v) for k, v in r.cti.label.args},
+                                                           "fault": r.cti.label.is_fault},
+                      "post": jsonable(r.cti.post), "broken": r.cti.broken}
     if r.stats:
         out["stats"] = r.stats
     return out
@@ -283,6 +328,7 @@ def format_proof_report(rep: Any, *, show_traces: bool = True) -> str:
             elif not r.meets_expectation and r.message:
                 out.append("")
                 out.append(f"{ob.name}: {r.verdict}: {r.message}")
+            out += _extras(r, ob.name)
     failed = [ob.name for ob, r in rep.results if not r.meets_expectation]
     out.append("")
     out.append(f"{len(rep.results) - len(failed)} of {len(rep.results)} obligation(s) as expected"

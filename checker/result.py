@@ -42,6 +42,23 @@ class Trace:
 
 
 @dataclass
+class CTI:
+    """A counterexample to induction: a state satisfying every conjunct of the
+    candidate invariant, and a step from it to a state that breaks `broken`.
+
+    The pre-state need not be reachable: a CTI says the invariant is too weak
+    to be proved by induction, not that the property fails.
+    """
+
+    pre: dict[str, Any]
+    label: Label
+    post: dict[str, Any]
+    broken: list[str]
+    pre_faults: int = 0
+    post_faults: int = 0
+
+
+@dataclass
 class Result:
     property: str
     kind: str  # "invariant", "reachable", "recovers", "type_ok", "refinement", "theorem"
@@ -54,6 +71,7 @@ class Result:
     stats: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     expected: str | None = None  # a proof script's `expect`
+    cti: CTI | None = None  # why an induction failed
 
     @property
     def meets_expectation(self) -> bool:

@@ -573,7 +573,7 @@ class Compiler:
             return max
         if name == "abs":
             return abs
-        if name == "to_int":
+        if name in ("to_int", "ord"):
             return lambda x: x
         if name == "to_bv":
             assert isinstance(e.type, BVT)

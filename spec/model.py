@@ -114,7 +114,7 @@ class MapLit(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Builtin(Expr):
-    # len head push pop (queues), size (sets), min max abs (ints),
+    # len head push pop (queues), size (sets), min max abs (ints), ord (enum -> int),
     # to_int (bv -> int), to_bv (int -> bv, modulo 2^n)
     name: str
     args: tuple[Expr, ...]

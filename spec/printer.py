@@ -89,6 +89,8 @@ def _(e: S.Unary) -> str:
     mine = _prec(e)
     # `!` takes a not-expression (or a tail); `-` and `~` take a unary operand.
     ok = _prec(e.arg) >= mine or (e.op == "!" and _prec(e.arg) == _TAIL)
+    if e.op == "!" and _prec(e.arg) == 6:
+        ok = False  # `!(x in s)` reads better than the equivalent `!x in s`
     return f"{e.op}{_wrap(e.arg, ok)}"
 
 

@@ -39,8 +39,10 @@ from ftverify.spec.types import (
 MAX_BV_WIDTH = 64
 MAX_SET_DOMAIN = 256
 MAX_QUEUE_CAPACITY = 64
-RESERVED = {"faults", "budget", "len", "head", "push", "pop", "size", "min", "max", "abs", "int"}
-BUILTIN_ARITY = {"len": 1, "head": 1, "push": 2, "pop": 1, "size": 1, "min": 2, "max": 2, "abs": 1, "int": 1}
+RESERVED = {"faults", "budget", "len", "head", "push", "pop", "size", "min", "max", "abs", "int", "ord"}
+BUILTIN_ARITY = {
+    "len": 1, "head": 1, "push": 2, "pop": 1, "size": 1, "min": 2, "max": 2, "abs": 1, "int": 1, "ord": 1,
+}
 
 
 def describe(t: Type) -> str:
@@ -856,6 +858,12 @@ class Checker:
             if not isinstance(s.type, SetT):
                 raise SpecError(e.args[0].span, "size needs a set", hint=f"found {describe(s.type)}")
             return self._fold(M.Builtin(e.span, IntT(0, domain_size(s.type.elem)), "size", (s,)))
+        if e.name == "ord":
+            a = self._expr(e.args[0], scope, None)
+            if not isinstance(a.type, EnumT):
+                raise SpecError(e.args[0].span, "ord(...) gives the position of an enum member",
+                                hint=f"found {describe(a.type)}")
+            return self._fold(M.Builtin(e.span, IntT(0, len(a.type.members) - 1), "ord", (a,)))
         if e.name == "int":
             a = self._expr(e.args[0], scope, None)
             if isinstance(a.type, IntT):

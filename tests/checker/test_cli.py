@@ -10,7 +10,7 @@ from tests.conftest import CLASSIC, run_cli
 def test_prove_exit_codes():
     assert run_cli("prove", str(CLASSIC / "peterson.ftv"))[0] == 0
     assert run_cli("prove", str(CLASSIC / "broken_mutex.ftv"))[0] == 1
-    assert run_cli("prove", str(CLASSIC / "twophase.ftv"), "--max-states", "10")[0] == 3
+    assert run_cli("prove", str(CLASSIC / "twophase.ftv"), "--engine", "explicit", "--max-states", "10")[0] == 3
     assert run_cli("prove", "no/such/file.ftv")[0] == 2
 
 

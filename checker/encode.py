@@ -1,0 +1,880 @@
+"""The one Z3 encoding of a typed model, shared by BMC, k-induction, the
+inductiveness check and PDR.
+
+A state is a tree of Z3 terms mirroring its type (records and maps as tuples,
+sets as one Bool per element, queues as a length and their slots), flattened
+into *leaves*, one Z3 constant each. The transition relation is built once over
+template states `s` and `s'`; engines instantiate it at each step with
+`z3.substitute`, so nothing is re-encoded per depth.
+
+Semantics follow the reference interpreter exactly, evaluation errors included:
+every compiled expression comes with an `ok` condition (short-circuit where the
+interpreter short-circuits), a step is possible only where its guard and
+updates evaluate without error, and `type_ok` is violated in a state where some
+enabled action instance fails to evaluate.
+
+Integers are `bv` (signed bit-vectors just wide enough for every interval the
+type checker computed: bit-blasting makes BMC fast) or `int` (Z3 integers:
+Spacer finds and prints linear invariants over them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from itertools import product
+from typing import Any
+
+import z3
+from ftverify.spec import model as M
+from ftverify.spec.interp import Label
+from ftverify.spec.types import (
+    BVT,
+    BoolT,
+    EnumT,
+    IntT,
+    MapT,
+    MapValue,
+    QueueT,
+    RecordT,
+    SetT,
+    Type,
+    decode,
+    domain_values,
+    ordinal,
+)
+
+UNROLL_LIMIT = 4096  # quantifier domains the encoding unrolls
+
+TRUE = z3.BoolVal(True)
+Sym = Any  # a Z3 term, a tuple of Syms (record, map, set), or (len, tuple) for a queue
+
+
+class EncodingError(Exception):
+    """The model uses something the symbolic engines cannot encode (reported as unknown)."""
+
+
+def _and(*xs: Any) -> Any:
+    ys = [x for x in xs if not (x is True or z3.is_true(x))]
+    if any(x is False or z3.is_false(x) for x in ys):
+        return z3.BoolVal(False)
+    if not ys:
+        return TRUE
+    return ys[0] if len(ys) == 1 else z3.And(*ys)
+
+
+def _implies(a: Any, b: Any) -> Any:
+    if b is True or z3.is_true(b):
+        return TRUE
+    if z3.is_true(a):
+        return b
+    return z3.Implies(a, b)
+
+
+def _is_true(x: Any) -> bool:
+    return x is True or (isinstance(x, z3.ExprRef) and z3.is_true(x))
+
+
+# ---------------------------------------------------------------- integers
+class Arith:
+    """How integers (ranges and integer expressions) are represented."""
+
+    name = ""
+
+    def sort(self) -> z3.SortRef:
+        raise NotImplementedError
+
+    def val(self, v: int) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def from_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def value_of(self, v: z3.ExprRef) -> int:
+        raise NotImplementedError
+
+
+class BVArith(Arith):
+    """Signed W-bit integers: W covers every interval of the model, so nothing overflows."""
+
+    name = "bv"
+
+    def __init__(self, width: int) -> None:
+        self.W = width
+        self._sort = z3.BitVecSort(width)
+
+    def sort(self) -> z3.SortRef:
+        return self._sort
+
+    def val(self, v: int) -> z3.ExprRef:
+        return z3.BitVecVal(v, self.W)
+
+    def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        q, r = a / self.val(d), z3.SRem(a, self.val(d))  # bvsdiv truncates towards zero
+        return z3.If(z3.And(r != 0, a < 0), q - 1, q)
+
+    def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        return a % self.val(d)  # bvsmod: the sign of the divisor, so 0..d-1
+
+    def from_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        return z3.ZeroExt(self.W - n, x) if n < self.W else x
+
+    def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        if n <= self.W:
+            return z3.Extract(n - 1, 0, x)
+        return z3.SignExt(n - self.W, x)
+
+    def value_of(self, v: z3.ExprRef) -> int:
+        return v.as_signed_long()  # type: ignore[attr-defined, no-any-return]
+
+
+class IntArith(Arith):
+    name = "int"
+
+    def sort(self) -> z3.SortRef:
+        return z3.IntSort()
+
+    def val(self, v: int) -> z3.ExprRef:
+        return z3.IntVal(v)
+
+    def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        return a / self.val(d)  # SMT-LIB div: floor for a positive divisor
+
+    def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        return a % self.val(d)
+
+    def from_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        return z3.BV2Int(x)
+
+    def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        return z3.Int2BV(x, n)
+
+    def value_of(self, v: z3.ExprRef) -> int:
+        return v.as_long()  # type: ignore[attr-defined, no-any-return]
+
+
+def integer_width(model: M.Model, extra: Iterable[M.Expr] = ()) -> int:
+    """Bits for signed integers wide enough for every interval in the model."""
+    lo, hi = -M.MAX_FAULT_BUDGET - 1, M.MAX_FAULT_BUDGET + 1
+
+    def see(t: Type) -> None:
+        nonlocal lo, hi
+        match t:
+            case IntT(a, b):
+                lo, hi = min(lo, a), max(hi, b)
+            case BVT(w):
+                hi = max(hi, 1 << w)
+            case EnumT(_, ms):
+                hi = max(hi, len(ms))
+            case RecordT(fields):
+                for _, ft in fields:
+                    see(ft)
+            case MapT(k, v):
+                see(k)
+                see(v)
+            case SetT(e):
+                see(e)
+                hi = max(hi, len(domain_values(e)) + 1)
+            case QueueT(e, n):
+                see(e)
+                hi = max(hi, n + 1)
+
+    exprs: list[M.Expr] = [model.init, *extra]
+    for a in model.actions:
+        exprs.append(a.guard)
+        for p in a.params:
+            see(p.type)
+        for st in M.walk_stmts(a.body):
+            exprs += list(M.stmt_exprs(st))
+    for p in model.properties:
+        exprs.append(p.pred)
+        if p.target is not None:
+            exprs.append(p.target)
+    for v in model.vars:
+        see(v.type)
+    for e in exprs:
+        for x in M.walk(e):
+            see(x.type)
+            if isinstance(x, M.Quant | M.MapLit | M.Let):
+                see(x.var.type)
+    return max(lo.bit_length(), hi.bit_length()) + 2
+
+
+# ---------------------------------------------------------------- the encoding
+@dataclass
+class StateVars:
+    """One copy of the state: its tree per variable, the fault counter, and the flat leaves."""
+
+    tree: dict[str, Sym]
+    faults: z3.ExprRef
+    leaves: list[z3.ExprRef]
+
+
+@dataclass
+class ActionEnc:
+    action: M.Action
+    index: int
+    params: list[z3.ExprRef]
+    enabled: z3.ExprRef  # guard true, guard and updates evaluate, budget left for a fault
+    failing: z3.ExprRef  # the step is attempted (guard true or failing) but fails to evaluate
+    next: dict[str, Sym]  # the variables after the step
+
+
+class Encoding:
+    """The transition system of a model under a fault budget, over template states s and s'."""
+
+    def __init__(self, model: M.Model, budget: int, arith: str = "bv", extra: Iterable[M.Expr] = ()) -> None:
+        self.model = model
+        self.budget = budget
+        extra = list(extra)
+        self.arith: Arith = BVArith(integer_width(model, extra)) if arith == "bv" else IntArith()
+        self.cur = self.make_state("")
+        self.nxt = self.make_state("'")
+        actions = [a for a in model.actions if budget > 0 or not a.is_fault]
+        self.sel = z3.Const("action", self.arith.sort())
+        self.actions = [self._action(a, i) for i, a in enumerate(actions)]
+        self.type_cur = self.type_constraints(self.cur)
+        self.type_nxt = self.type_constraints(self.nxt)
+        self.trans = self._transition()
+        self.init = self._init()
+
+    # -- states
+    def _leaf(self, name: str, t: Type) -> z3.ExprRef:
+        match t:
+            case BoolT():
+                return z3.Bool(name)
+            case BVT(w):
+                return z3.BitVec(name, w)
+            case IntT() | EnumT():
+                return z3.Const(name, self.arith.sort())
+        raise EncodingError(f"no leaf for {t}")
+
+    def _tree(self, path: str, t: Type, tag: str, leaves: list[z3.ExprRef]) -> Sym:
+        match t:
+            case RecordT(fields):
+                return tuple(self._tree(f"{path}.{n}", ft, tag, leaves) for n, ft in fields)
+            case MapT(k, v):
+                return tuple(self._tree(f"{path}[{_key_text(k, key)}]", v, tag, leaves)
+                             for key in domain_values(k))
+            case SetT(e):
+                out = []
+                for key in domain_values(e):
+                    b = z3.Bool(f"{path}{{{_key_text(e, key)}}}{tag}")
+                    leaves.append(b)
+                    out.append(b)
+                return tuple(out)
+            case QueueT(e, n):
+                length = z3.Const(f"len({path}){tag}", self.arith.sort())
+                leaves.append(length)
+                return (length, tuple(self._tree(f"{path}<{i}>", e, tag, leaves) for i in range(n)))
+        leaf = self._leaf(path + tag, t)
+        leaves.append(leaf)
+        return leaf
+
+    def make_state(self, tag: str) -> StateVars:
+        leaves: list[z3.ExprRef] = []
+        tree = {v.name: self._tree(v.name, v.type, tag, leaves) for v in self.model.vars}
+        faults = z3.Const(f"faults{tag}", self.arith.sort())
+        leaves.append(faults)
+        return StateVars(tree, faults, leaves)
+
+    def type_constraints(self, st: StateVars) -> z3.ExprRef:
+        cs: list[Any] = []
+        for v in self.model.vars:
+            cs += self._type_of(v.type, st.tree[v.name])
+        cs += [st.faults >= self.arith.val(0), st.faults <= self.arith.val(self.budget)]
+        return _and(*cs)
+
+    def _type_of(self, t: Type, v: Sym) -> list[Any]:
+        a = self.arith
+        match t:
+            case IntT(lo, hi):
+                return [v >= a.val(lo), v <= a.val(hi)]
+            case EnumT(_, ms):
+                return [v >= a.val(0), v < a.val(len(ms))]
+            case RecordT(fields):
+                return [c for (_, ft), x in zip(fields, v, strict=True) for c in self._type_of(ft, x)]
+            case MapT(_, vt):
+                return [c for x in v for c in self._type_of(vt, x)]
+            case QueueT(e, n):
+                length, slots = v
+                out = [length >= a.val(0), length <= a.val(n)]
+                for i, x in enumerate(slots):
+                    out += self._type_of(e, x)
+                    # Unused slots hold the default value, as in the packed representation.
+                    out.append(z3.Implies(length <= a.val(i), self.eq(e, x, self.default(e))))
+                return out
+        return []
+
+    # -- values
+    def default(self, t: Type) -> Sym:
+        """The value whose packed code is 0 (a range's lower bound, false, the first member)."""
+        return self.const(t, 0, code=True)
+
+    def const(self, t: Type, value: Any, code: bool = False) -> Sym:
+        """A constant: a run-time value (packed for composites), or a packed code with code=True."""
+        a = self.arith
+        match t:
+            case BoolT():
+                return z3.BoolVal(bool(value))
+            case IntT(lo, _):
+                return a.val(value + lo if code else value)
+            case BVT(w):
+                return z3.BitVecVal(value, w)
+            case EnumT():
+                return a.val(value)
+        return self._plain(t, decode(t, value))
+
+    def _plain(self, t: Type, v: Any) -> Sym:
+        """A symbolic constant from a plain Python value (as `types.decode` returns)."""
+        a = self.arith
+        match t:
+            case BoolT():
+                return z3.BoolVal(bool(v))
+            case IntT():
+                return a.val(v)
+            case BVT(w):
+                return z3.BitVecVal(v, w)
+            case EnumT(_, ms):
+                return a.val(ms.index(v))
+            case RecordT(fields):
+                return tuple(self._plain(ft, v[n]) for n, ft in fields)
+            case MapT(k, vt):
+                return tuple(self._plain(vt, v[_plain_key(k, key)]) for key in domain_values(k))
+            case SetT(e):
+                members = {_plain_key(e, x) for x in domain_values(e)} & set(v)
+                return tuple(z3.BoolVal(_plain_key(e, key) in members) for key in domain_values(e))
+            case QueueT(e, n):
+                items = list(v)
+                slots = [self._plain(e, x) for x in items] + [self.default(e)] * (n - len(items))
+                return (a.val(len(items)), tuple(slots))
+        raise EncodingError(f"no constant of type {t}")
+
+    def eq(self, t: Type, x: Sym, y: Sym) -> Any:
+        match t:
+            case RecordT(fields):
+                return _and(*(self.eq(ft, a, b) for (_, ft), a, b in zip(fields, x, y, strict=True)))
+            case MapT(_, vt):
+                return _and(*(self.eq(vt, a, b) for a, b in zip(x, y, strict=True)))
+            case SetT():
+                return _and(*(a == b for a, b in zip(x, y, strict=True)))
+            case QueueT(e, _):
+                return _and(x[0] == y[0], *(self.eq(e, a, b) for a, b in zip(x[1], y[1], strict=True)))
+        if isinstance(x, z3.ExprRef) and isinstance(y, z3.ExprRef) and x.eq(y):
+            return TRUE
+        return x == y
+
+    def ite(self, t: Type, c: Any, x: Sym, y: Sym) -> Sym:
+        if _is_true(c):
+            return x
+        if z3.is_false(c):
+            return y
+        match t:
+            case RecordT(fields):
+                return tuple(self.ite(ft, c, a, b) for (_, ft), a, b in zip(fields, x, y, strict=True))
+            case MapT(_, vt):
+                return tuple(self.ite(vt, c, a, b) for a, b in zip(x, y, strict=True))
+            case SetT():
+                return tuple(a if a.eq(b) else z3.If(c, a, b) for a, b in zip(x, y, strict=True))
+            case QueueT(e, _):
+                return (x[0] if x[0].eq(y[0]) else z3.If(c, x[0], y[0]),
+                        tuple(self.ite(e, c, a, b) for a, b in zip(x[1], y[1], strict=True)))
+        if x.eq(y):
+            return x
+        return z3.If(c, x, y)
+
+    def key_eq(self, t: Type, idx: z3.ExprRef, key: int) -> z3.ExprRef:
+        return idx == self.const(t, key)
+
+    def select(self, mt: MapT, m: Sym, idx: Sym) -> Sym:
+        """m[idx] for a symbolic index (an if-then-else over the keys)."""
+        keys = list(domain_values(mt.key))
+        if isinstance(idx, z3.ExprRef) and z3.is_const(idx) and _is_value(idx):
+            return m[ordinal(mt.key, self._value(mt.key, idx))]
+        out = m[-1]
+        for i in range(len(keys) - 2, -1, -1):
+            out = self.ite(mt.value, self.key_eq(mt.key, idx, keys[i]), m[i], out)
+        return out
+
+    def _value(self, t: Type, v: z3.ExprRef) -> int:
+        if isinstance(t, BoolT):
+            return int(z3.is_true(v))
+        if isinstance(t, BVT):
+            return v.as_long()  # type: ignore[attr-defined, no-any-return]
+        return self.arith.value_of(v)
+
+    # -- expressions: (value, ok)
+    def expr(self, e: M.Expr, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        method: Callable[[Any, StateVars, dict[int, Sym]], tuple[Sym, Any]] = _EXPR[type(e)].__get__(self)
+        return method(e, st, env)
+
+    def pred(self, e: M.Expr, st: StateVars, env: dict[int, Sym] | None = None) -> tuple[Any, Any]:
+        return self.expr(e, st, env or {})
+
+    def _lit(self, e: M.Lit, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return self.const(e.type, e.value), TRUE
+
+    def _var(self, e: M.VarRef, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return st.tree[e.name], TRUE
+
+    def _bound(self, e: M.Bound, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return env[e.uid], TRUE
+
+    def _faults(self, e: M.Faults, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return st.faults, TRUE
+
+    def _budget(self, e: M.Budget, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return self.arith.val(self.budget), TRUE
+
+    def _index(self, e: M.Index, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        m, ok1 = self.expr(e.base, st, env)
+        i, ok2 = self.expr(e.index, st, env)
+        mt = e.base.type
+        assert isinstance(mt, MapT)
+        return self.select(mt, m, i), _and(ok1, ok2)
+
+    def _field(self, e: M.Field, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        r, ok = self.expr(e.base, st, env)
+        rt = e.base.type
+        assert isinstance(rt, RecordT)
+        names = [n for n, _ in rt.fields]
+        return r[names.index(e.name)], ok
+
+    def _unary(self, e: M.Unary, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        a, ok = self.expr(e.arg, st, env)
+        if e.op == "not":
+            return z3.Not(a), ok
+        if e.op == "neg":
+            return -a, ok
+        return ~a, ok
+
+    def _binary(self, e: M.Binary, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        op = e.op
+        a, oka = self.expr(e.left, st, env)
+        b, okb = self.expr(e.right, st, env)
+        if op == "and":
+            return z3.And(a, b), _and(oka, _implies(a, okb))
+        if op == "or":
+            return z3.Or(a, b), _and(oka, _implies(z3.Not(a), okb))
+        if op == "implies":
+            return z3.Implies(a, b), _and(oka, _implies(a, okb))
+        ok = _and(oka, okb)
+        t = e.left.type
+        ar = self.arith
+        if op == "iff":
+            return a == b, ok
+        if op in ("eq", "ne"):
+            v = self.eq(t, a, b) if not isinstance(t, IntT) else a == b
+            return (v if op == "eq" else z3.Not(v)), ok
+        if op == "member":
+            st_ = e.right.type
+            assert isinstance(st_, SetT)
+            keys = list(domain_values(st_.elem))
+            return z3.Or(*(z3.And(self.key_eq(st_.elem, a, k), b[i]) for i, k in enumerate(keys))), ok
+        if op in ("union", "inter", "diff", "subset"):
+            if op == "union":
+                return tuple(z3.Or(x, y) for x, y in zip(a, b, strict=True)), ok
+            if op == "inter":
+                return tuple(z3.And(x, y) for x, y in zip(a, b, strict=True)), ok
+            if op == "diff":
+                return tuple(z3.And(x, z3.Not(y)) for x, y in zip(a, b, strict=True)), ok
+            return _and(*(z3.Implies(x, y) for x, y in zip(a, b, strict=True))), ok
+        simple: dict[str, Callable[[Any, Any], Any]] = {
+            "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
+            "lt": lambda x, y: x < y, "le": lambda x, y: x <= y, "gt": lambda x, y: x > y,
+            "ge": lambda x, y: x >= y,
+            "bvadd": lambda x, y: x + y, "bvsub": lambda x, y: x - y, "bvmul": lambda x, y: x * y,
+            "bvudiv": z3.UDiv, "bvurem": z3.URem, "bvand": lambda x, y: x & y, "bvor": lambda x, y: x | y,
+            "bvxor": lambda x, y: x ^ y, "bvult": z3.ULT, "bvule": z3.ULE, "bvugt": z3.UGT, "bvuge": z3.UGE,
+        }
+        if op in simple:
+            return simple[op](a, b), ok
+        k = e.right
+        if op in ("div", "mod"):
+            assert isinstance(k, M.Lit)
+            return (ar.floordiv(a, k.value) if op == "div" else ar.mod(a, k.value)), ok
+        if op in ("shl", "shr"):
+            assert isinstance(k, M.Lit)
+            return (a * ar.val(1 << k.value) if op == "shl" else ar.floordiv(a, 1 << k.value)), ok
+        if op in ("bvshl", "bvlshr"):
+            assert isinstance(t, BVT)
+            w = t.width
+            if isinstance(e.right.type, BVT):
+                bw = e.right.type.width
+                amount = b if bw == w else _resize(b, bw, w)
+                big = z3.UGE(b, z3.BitVecVal(w, bw)) if w < (1 << bw) else None  # None: never that big
+            else:
+                amount = ar.to_bv(b, w)
+                big = b >= ar.val(w)
+            shifted = (a << amount) if op == "bvshl" else z3.LShR(a, amount)
+            return (shifted if big is None else z3.If(big, z3.BitVecVal(0, w), shifted)), ok
+        raise EncodingError(f"operator {op} is not encoded")
+
+    def _ite(self, e: M.Ite, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        c, okc = self.expr(e.cond, st, env)
+        a, oka = self.expr(e.then, st, env)
+        b, okb = self.expr(e.orelse, st, env)
+        branch_ok = TRUE if _is_true(oka) and _is_true(okb) else z3.If(c, _bool(oka), _bool(okb))
+        return self.ite(e.type, c, a, b), _and(okc, branch_ok)
+
+    def _instances(self, var: M.Bound) -> list[int]:
+        dom = domain_values(var.type)
+        if len(dom) > UNROLL_LIMIT:
+            raise EncodingError(f"a quantifier over {len(dom)} values is too large to unroll")
+        return list(dom)
+
+    def _quant(self, e: M.Quant, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        parts = [self.expr(e.body, st, {**env, e.var.uid: self.const(e.var.type, v)})
+                 for v in self._instances(e.var)]
+        if e.kind in ("forall", "exists"):
+            vals = [v for v, _ in parts]
+            # Evaluation goes through the domain in order and stops at the deciding instance.
+            ok: Any = TRUE
+            for v, okv in reversed(parts):
+                ok = _and(okv, _implies(v if e.kind == "forall" else z3.Not(v), ok))
+            return (z3.And(*vals) if e.kind == "forall" else z3.Or(*vals)), ok
+        ar = self.arith
+        ok = _and(*(okv for _, okv in parts))
+        if e.kind == "count":
+            return z3.Sum(*(z3.If(v, ar.val(1), ar.val(0)) for v, _ in parts)), ok
+        return z3.Sum(*(v for v, _ in parts)), ok
+
+    def _let(self, e: M.Let, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        v, okv = self.expr(e.value, st, env)
+        b, okb = self.expr(e.body, st, {**env, e.var.uid: v})
+        return b, _and(okv, okb)
+
+    def _setlit(self, e: M.SetLit, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        et = e.type
+        assert isinstance(et, SetT)
+        elems = [self.expr(x, st, env) for x in e.elems]
+        ok = _and(*(k for _, k in elems))
+        keys = list(domain_values(et.elem))
+        return tuple(z3.Or(*(self.key_eq(et.elem, v, key) for v, _ in elems)) if elems else z3.BoolVal(False)
+                     for key in keys), ok
+
+    def _recordlit(self, e: M.RecordLit, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        parts = [self.expr(x, st, env) for x in e.fields]
+        return tuple(v for v, _ in parts), _and(*(k for _, k in parts))
+
+    def _maplit(self, e: M.MapLit, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        mt = e.type
+        assert isinstance(mt, MapT)
+        parts = [self.expr(e.body, st, {**env, e.var.uid: self.const(mt.key, k)}) for k in self._instances(e.var)]
+        return tuple(v for v, _ in parts), _and(*(k for _, k in parts))
+
+    def _builtin(self, e: M.Builtin, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        args = [self.expr(a, st, env) for a in e.args]
+        ok = _and(*(k for _, k in args))
+        vals = [v for v, _ in args]
+        ar = self.arith
+        name = e.name
+        if name in ("len", "head", "pop", "push"):
+            qt = e.args[0].type
+            assert isinstance(qt, QueueT)
+            length, slots = vals[0]
+            if name == "len":
+                return length, ok
+            if name == "head":
+                return slots[0], _and(ok, length > ar.val(0))
+            if name == "pop":
+                new = (*slots[1:], self.default(qt.elem))
+                return (length - ar.val(1), tuple(new)), _and(ok, length > ar.val(0))
+            x = vals[1]
+            new = tuple(self.ite(qt.elem, length == ar.val(i), x, s) for i, s in enumerate(slots))
+            return (length + ar.val(1), new), _and(ok, length < ar.val(qt.capacity))
+        if name == "size":
+            return z3.Sum(*(z3.If(b, ar.val(1), ar.val(0)) for b in vals[0])), ok
+        if name == "min":
+            return z3.If(vals[0] <= vals[1], vals[0], vals[1]), ok
+        if name == "max":
+            return z3.If(vals[0] >= vals[1], vals[0], vals[1]), ok
+        if name == "abs":
+            return z3.If(vals[0] >= ar.val(0), vals[0], -vals[0]), ok
+        if name == "ord":
+            return vals[0], ok
+        if name == "to_int":
+            at = e.args[0].type
+            assert isinstance(at, BVT)
+            return ar.from_bv(vals[0], at.width), ok
+        if name == "to_bv":
+            assert isinstance(e.type, BVT)
+            return ar.to_bv(vals[0], e.type.width), ok
+        raise EncodingError(f"builtin {name} is not encoded")
+
+    def _check(self, e: M.Check, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        v, ok = self.expr(e.arg, st, env)
+        t = e.type
+        assert isinstance(t, IntT)
+        return v, _and(ok, v >= self.arith.val(t.lo), v <= self.arith.val(t.hi))
+
+    def _narrow(self, e: M.Narrow, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return self.expr(e.arg, st, env)
+
+    # -- statements: the state being built, and ok
+    def stmts(self, body: Sequence[M.Stmt], st: StateVars, t: dict[str, Sym], env: dict[int, Sym]) \
+            -> tuple[dict[str, Sym], Any]:
+        oks = []
+        for x in body:
+            t, ok = self.stmt(x, st, t, env)
+            oks.append(ok)
+        return t, _and(*oks)
+
+    def stmt(self, x: M.Stmt, st: StateVars, t: dict[str, Sym], env: dict[int, Sym]) -> tuple[dict[str, Sym], Any]:
+        match x:
+            case M.Assign(target=target, value=value):
+                v, okv = self.expr(value, st, env)
+                steps, root, okp = self._path(target, st, env)
+                vt = self.model.var(root).type
+                return {**t, root: self._update(vt, t[root], steps, v)}, _and(okv, okp)
+            case M.IfStmt(cond=cond, then=then, orelse=orelse):
+                c, okc = self.expr(cond, st, env)
+                ta, oka = self.stmts(then, st, t, env)
+                tb, okb = self.stmts(orelse, st, t, env)
+                merged = {n: self.ite(self.model.var(n).type, c, ta[n], tb[n]) if ta[n] is not tb[n] else ta[n]
+                          for n in t}
+                return merged, _and(okc, z3.If(c, _bool(oka), _bool(okb)))
+            case M.ForallStmt(var=var, body=body):
+                oks = []
+                for v in self._instances(var):
+                    t, ok = self.stmts(body, st, t, {**env, var.uid: self.const(var.type, v)})
+                    oks.append(ok)
+                return t, _and(*oks)
+            case M.LetStmt(var=var, value=value, body=body):
+                v, okv = self.expr(value, st, env)
+                t, okb = self.stmts(body, st, t, {**env, var.uid: v})
+                return t, _and(okv, okb)
+        raise EncodingError(f"statement {x} is not encoded")
+
+    def _path(self, e: M.Expr, st: StateVars, env: dict[int, Sym]) -> tuple[list[tuple[str, Any, Type]], str, Any]:
+        """The steps from a variable to an assigned place; indices are evaluated in the pre-state."""
+        steps: list[tuple[str, Any, Type]] = []
+        oks = []
+        while isinstance(e, M.Index | M.Field):
+            if isinstance(e, M.Index):
+                i, ok = self.expr(e.index, st, env)
+                oks.append(ok)
+                steps.append(("index", i, e.base.type))
+            else:
+                steps.append(("field", e.name, e.base.type))
+            e = e.base
+        assert isinstance(e, M.VarRef)
+        steps.reverse()
+        return steps, e.name, _and(*oks)
+
+    def _update(self, t: Type, cur: Sym, steps: list[tuple[str, Any, Type]], v: Sym) -> Sym:
+        if not steps:
+            return v
+        kind, arg, ct = steps[0]
+        if kind == "field":
+            assert isinstance(ct, RecordT)
+            names = [n for n, _ in ct.fields]
+            i = names.index(arg)
+            return tuple(self._update(ft, c, steps[1:], v) if j == i else c
+                         for j, ((_, ft), c) in enumerate(zip(ct.fields, cur, strict=True)))
+        assert isinstance(ct, MapT)
+        keys = list(domain_values(ct.key))
+        if isinstance(arg, z3.ExprRef) and _is_value(arg):
+            i = ordinal(ct.key, self._value(ct.key, arg))
+            return tuple(self._update(ct.value, c, steps[1:], v) if j == i else c for j, c in enumerate(cur))
+        return tuple(self.ite(ct.value, self.key_eq(ct.key, arg, k), self._update(ct.value, c, steps[1:], v), c)
+                     for k, c in zip(keys, cur, strict=True))
+
+    # -- actions and the transition relation
+    def _action(self, a: M.Action, index: int) -> ActionEnc:
+        params = [self._leaf(f"{a.name}.{p.name}", p.type) for p in a.params]
+        env: dict[int, Sym] = {p.uid: v for p, v in zip(a.params, params, strict=True)}
+        g, gok = self.expr(a.guard, self.cur, env)
+        nxt, uok = self.stmts(a.body, self.cur, dict(self.cur.tree), env)
+        budget_left: Any = self.cur.faults < self.arith.val(self.budget) if a.is_fault else TRUE
+        enabled = _and(budget_left, g, gok, uok)
+        # The interpreter evaluates the guard (after the budget test of a fault), then the updates.
+        failing = _and(budget_left, z3.Or(z3.Not(_bool(gok)), z3.And(g, z3.Not(_bool(uok)))))
+        return ActionEnc(a, index, params, enabled, failing, nxt)
+
+    def param_types(self, ae: ActionEnc) -> Any:
+        return _and(*(c for p, v in zip(ae.action.params, ae.params, strict=True) for c in self._type_of(p.type, v)))
+
+    def _transition(self) -> z3.ExprRef:
+        ar = self.arith
+        parts: list[Any] = [self.sel >= ar.val(0), self.sel < ar.val(len(self.actions))]
+        chosen = [self.sel == ar.val(ae.index) for ae in self.actions]
+        parts.append(z3.Or(*(z3.And(c, ae.enabled) for c, ae in zip(chosen, self.actions, strict=True))))
+        for ae in self.actions:
+            parts.append(self.param_types(ae))
+        for v in self.model.vars:
+            new = self.cur.tree[v.name]
+            for c, ae in reversed(list(zip(chosen, self.actions, strict=True))):
+                if ae.next[v.name] is not self.cur.tree[v.name]:
+                    new = self.ite(v.type, c, ae.next[v.name], new)
+            parts.append(self.eq(v.type, self.nxt.tree[v.name], new))
+        is_fault = [c for c, ae in zip(chosen, self.actions, strict=True) if ae.action.is_fault]
+        if is_fault:
+            parts.append(self.nxt.faults == z3.If(z3.Or(*is_fault), self.cur.faults + ar.val(1), self.cur.faults))
+        else:
+            parts.append(self.nxt.faults == self.cur.faults)
+        return _and(*parts)
+
+    def _init(self) -> z3.ExprRef:
+        v, ok = self.expr(self.model.init, self.cur, {})
+        return _and(v, ok, self.cur.faults == self.arith.val(0))
+
+    # -- properties as bad-state formulas over the template state
+    def bad(self, prop: M.Property) -> z3.ExprRef:
+        """States that violate an invariant (false, or failing to evaluate)."""
+        v, ok = self.expr(prop.pred, self.cur, {})
+        return z3.Not(_and(v, ok))
+
+    def good(self, e: M.Expr, st: StateVars | None = None) -> z3.ExprRef:
+        v, ok = self.expr(e, st or self.cur, {})
+        return _and(v, ok)
+
+    def reached(self, prop: M.Property) -> z3.ExprRef:
+        """States that witness a `reachable` property (true, without error)."""
+        v, ok = self.expr(prop.pred, self.cur, {})
+        return _and(v, ok)
+
+    def type_error(self) -> z3.ExprRef:
+        """States where some action instance fails to evaluate: `type_ok` is violated.
+
+        Instances are ground (their parameters fixed), so that the negation, a
+        hypothesis of induction, stays quantifier-free.
+        """
+        return z3.Or(*self.failing_instances().values()) if self.failing_instances() else z3.BoolVal(False)
+
+    def failing_instances(self) -> dict[tuple[int, tuple[int, ...]], z3.ExprRef]:
+        if not hasattr(self, "_failing"):
+            out: dict[tuple[int, tuple[int, ...]], z3.ExprRef] = {}
+            for ae in self.actions:
+                if z3.is_false(z3.simplify(ae.failing)):
+                    continue
+                domains = [list(domain_values(p.type)) for p in ae.action.params]
+                for values in product(*domains):
+                    f = z3.substitute(ae.failing, *[(pv, self.const(p.type, v)) for p, pv, v in
+                                                    zip(ae.action.params, ae.params, values, strict=True)])
+                    f = z3.simplify(f)
+                    if not z3.is_false(f):
+                        out[(ae.index, tuple(values))] = f
+            self._failing = out
+        return self._failing
+
+    # -- copies of the state at step k
+    def state_at(self, k: int) -> StateVars:
+        """The variables of step k (fresh constants named `x@k`)."""
+        return self.make_state(f"@{k}")
+
+    def rename(self, f: z3.ExprRef, src: StateVars, dst: StateVars) -> z3.ExprRef:
+        return z3.substitute(f, *zip(src.leaves, dst.leaves, strict=True))
+
+    def step(self, k: int, src: StateVars, dst: StateVars) -> z3.ExprRef:
+        """The transition from step k to step k+1, with the action's choices named `...@k`."""
+        pairs = list(zip(self.cur.leaves, src.leaves, strict=True)) + list(zip(self.nxt.leaves, dst.leaves,
+                                                                                strict=True))
+        pairs.append((self.sel, z3.Const(f"action@{k}", self.arith.sort())))
+        for ae in self.actions:
+            for p in ae.params:
+                pairs.append((p, z3.Const(f"{p}@{k}", p.sort())))
+        return z3.substitute(self.trans, *pairs)
+
+    def choice_at(self, k: int) -> tuple[z3.ExprRef, dict[int, list[z3.ExprRef]]]:
+        sel = z3.Const(f"action@{k}", self.arith.sort())
+        return sel, {ae.index: [z3.Const(f"{p}@{k}", p.sort()) for p in ae.params] for ae in self.actions}
+
+    # -- reading models back
+    def decode_state(self, mdl: z3.ModelRef, st: StateVars) -> tuple[dict[str, Any], int]:
+        values = {v.name: self._read(mdl, v.type, st.tree[v.name]) for v in self.model.vars}
+        return values, self.arith.value_of(mdl.eval(st.faults, model_completion=True))
+
+    def _read(self, mdl: z3.ModelRef, t: Type, v: Sym) -> Any:
+        match t:
+            case BoolT():
+                return z3.is_true(mdl.eval(v, model_completion=True))
+            case IntT():
+                return self.arith.value_of(mdl.eval(v, model_completion=True))
+            case BVT():
+                return mdl.eval(v, model_completion=True).as_long()
+            case EnumT(_, ms):
+                return ms[self.arith.value_of(mdl.eval(v, model_completion=True))]
+            case RecordT(fields):
+                return {n: self._read(mdl, ft, x) for (n, ft), x in zip(fields, v, strict=True)}
+            case MapT(k, vt):
+                return MapValue((_plain_key(k, key), self._read(mdl, vt, x))
+                                for key, x in zip(domain_values(k), v, strict=True))
+            case SetT(e):
+                return frozenset(_plain_key(e, key) for key, b in zip(domain_values(e), v, strict=True)
+                                 if z3.is_true(mdl.eval(b, model_completion=True)))
+            case QueueT(e, _):
+                length = self.arith.value_of(mdl.eval(v[0], model_completion=True))
+                return [self._read(mdl, e, x) for x in v[1][:length]]
+        raise EncodingError(f"cannot read {t}")
+
+    def decode_label(self, mdl: z3.ModelRef, k: int) -> Label:
+        sel, params = self.choice_at(k)
+        ae = self.actions[self.arith.value_of(mdl.eval(sel, model_completion=True))]
+        args = tuple((p.name, _plain_key(p.type, self._value(p.type, mdl.eval(v, model_completion=True))))
+                     for p, v in zip(ae.action.params, params[ae.index], strict=True))
+        return Label(ae.action.name, args, ae.action.is_fault)
+
+    def instance_label(self, index: int, values: tuple[int, ...]) -> Label:
+        a = self.actions[index].action
+        return Label(a.name, tuple((p.name, _plain_key(p.type, v)) for p, v in zip(a.params, values, strict=True)),
+                     a.is_fault)
+
+
+def _bool(x: Any) -> Any:
+    return z3.BoolVal(x) if isinstance(x, bool) else x
+
+
+def _is_value(x: z3.ExprRef) -> bool:
+    return z3.is_int_value(x) or z3.is_bv_value(x) or z3.is_true(x) or z3.is_false(x)
+
+
+def _resize(b: z3.ExprRef, frm: int, to: int) -> z3.ExprRef:
+    return z3.ZeroExt(to - frm, b) if to > frm else z3.Extract(to - 1, 0, b)
+
+
+def _key_text(t: Type, v: int) -> str:
+    if isinstance(t, EnumT):
+        return t.members[v]
+    if isinstance(t, BoolT):
+        return "true" if v else "false"
+    return str(v)
+
+
+def _plain_key(t: Type, v: int) -> Any:
+    if isinstance(t, EnumT):
+        return t.members[v]
+    if isinstance(t, BoolT):
+        return bool(v)
+    return v
+
+
+_EXPR: dict[type, Callable[..., tuple[Sym, Any]]] = {
+    M.Lit: Encoding._lit,
+    M.VarRef: Encoding._var,
+    M.Bound: Encoding._bound,
+    M.Index: Encoding._index,
+    M.Field: Encoding._field,
+    M.Unary: Encoding._unary,
+    M.Binary: Encoding._binary,
+    M.Ite: Encoding._ite,
+    M.Quant: Encoding._quant,
+    M.Let: Encoding._let,
+    M.SetLit: Encoding._setlit,
+    M.RecordLit: Encoding._recordlit,
+    M.MapLit: Encoding._maplit,
+    M.Builtin: Encoding._builtin,
+    M.Faults: Encoding._faults,
+    M.Budget: Encoding._budget,
+    M.Check: Encoding._check,
+    M.Narrow: Encoding._narrow,
+}

@@ -1,0 +1,163 @@
+"""One entry point over every engine: prove one property, or all of a model's.
+
+`auto` explores explicitly when the state space is small enough to finish,
+and otherwise runs a portfolio: a short BMC (most bugs are shallow), then PDR,
+then k-induction, each with a share of the time budget; the result says which
+engine gave the verdict.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from typing import TextIO
+
+from ftverify.checker import explicit
+from ftverify.checker.bmc import bmc
+from ftverify.checker.encode import EncodingError
+from ftverify.checker.induction import check_inductive
+from ftverify.checker.kind import kinduction
+from ftverify.checker.pdr import pdr
+from ftverify.checker.result import Report, Result, Verdict
+from ftverify.spec import model as M
+from ftverify.spec.interp import Interpreter, StateLayout
+
+ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction")
+AUTO_EXPLICIT_BOUND = 2_000_000  # state-space bound under which auto explores explicitly
+AUTO_EXPLICIT_STATES = 1_000_000  # states auto explores before switching to the symbolic engines
+DEFAULT_DEPTH = 20
+
+
+@dataclass
+class EngineOptions:
+    depth: int | None = None
+    timeout: float | None = None
+    max_states: int | None = None
+    progress: TextIO | None = sys.stderr
+
+
+def prove_property(model: M.Model, budget: int, name: str, method: str, opts: EngineOptions,
+                   using: list[tuple[str, M.Expr]] | None = None, interp: Interpreter | None = None,
+                   exploration: explicit.Exploration | None = None) -> Result:
+    """The verdict on one property (an invariant, `reachable`, `recovers` or `type_ok`) by one method."""
+    interp = interp or Interpreter(model, budget)
+    prop = model.property(name) if name != "type_ok" else None
+    kind = prop.kind if prop is not None else "type_ok"
+    start = time.perf_counter()
+    if prop is None and explicit.statically_type_safe(model):
+        return Result(name, kind, Verdict.PROVED, method, message="no update or guard can leave its type")
+    try:
+        if method == "explicit":
+            ex = exploration or explicit.explore(interp, explicit.Limits(opts.max_states, opts.timeout),
+                                                 progress=opts.progress, stop_when_decided=False)
+            return explicit.report_of(ex, [name]).results[0]
+        if kind == "recovers":
+            return Result(name, kind, Verdict.UNKNOWN, method,
+                          message="recovers is checked on the state graph: use the explicit engine")
+        if method == "bmc":
+            res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, [name], opts.timeout, interp)
+            return res[name]
+        if method == "kind":
+            return kinduction(model, budget, prop, using or [], opts.depth or DEFAULT_DEPTH, opts.timeout,
+                              type_ok=prop is None, interp=interp)
+        if method == "pdr":
+            return pdr(model, budget, name, opts.timeout, interp)
+        if method == "induction":
+            if kind == "reachable":
+                return Result(name, kind, Verdict.UNKNOWN, method,
+                              message="induction proves invariants; use pdr or kind to show a state unreachable")
+            return check_inductive(model, budget, prop, using or [], opts.timeout, interp=interp,
+                                   type_ok=prop is None)
+        if method == "auto":
+            return _auto(model, budget, name, opts, using, interp)
+    except EncodingError as e:
+        return Result(name, kind, Verdict.UNKNOWN, method, message=f"cannot encode the model: {e}",
+                      seconds=time.perf_counter() - start)
+    raise ValueError(f"unknown method {method}")
+
+
+def _auto(model: M.Model, budget: int, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
+          interp: Interpreter) -> Result:
+    bound = StateLayout(model, budget).state_space_bound()
+    start = time.perf_counter()
+    if bound <= AUTO_EXPLICIT_BOUND:
+        ex = explicit.explore(interp, explicit.Limits(min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES), opts.timeout), progress=opts.progress,
+                              stop_when_decided=False)
+        r = explicit.report_of(ex, [name]).results[0]
+        if r.verdict != Verdict.UNKNOWN:
+            return r
+    prop = model.property(name) if name != "type_ok" else None
+    if prop is not None and prop.kind == "recovers":
+        return prove_property(model, budget, name, "explicit", opts, interp=interp)
+    total = opts.timeout
+
+    def share(fraction: float) -> float | None:
+        if total is None:
+            return None
+        return max(0.5, (total - (time.perf_counter() - start)) * fraction)
+
+    r = prove_property(model, budget, name, "bmc", EngineOptions(min(opts.depth or 10, 10), share(0.2)),
+                       interp=interp)
+    if r.verdict in (Verdict.VIOLATED, Verdict.PROVED):
+        return r
+    r = prove_property(model, budget, name, "pdr", EngineOptions(timeout=share(0.6)), interp=interp)
+    if r.verdict != Verdict.UNKNOWN:
+        return r
+    return prove_property(model, budget, name, "kind", EngineOptions(opts.depth, share(1.0)), using, interp)
+
+
+def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
+              names: list[str] | None = None) -> Report:
+    """Every property of the model (or those named) by one engine."""
+    start = time.perf_counter()
+    interp = Interpreter(model, budget)
+    wanted = [p.name for p in model.properties if names is None or p.name in names]
+    if names is None or "type_ok" in names:
+        wanted.append("type_ok")
+    if engine == "explicit":
+        rep = explicit.check(interp, explicit.Limits(opts.max_states, opts.timeout, opts.depth),
+                             progress=opts.progress, properties=names)
+        return rep
+    results: list[Result] = []
+    if engine == "bmc":
+        res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, wanted, opts.timeout, interp)
+        results = [res[n] if n in res else prove_property(model, budget, n, "bmc", opts, interp=interp)
+                   for n in wanted]
+    elif engine == "induction":
+        results = _induction_all(model, budget, wanted, opts, interp)
+    elif engine == "auto" and StateLayout(model, budget).state_space_bound() <= AUTO_EXPLICIT_BOUND:
+        ex = explicit.explore(interp, explicit.Limits(min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES), opts.timeout), progress=opts.progress,
+                              stop_when_decided=False)
+        rep = explicit.report_of(ex, names)
+        if all(r.verdict != Verdict.UNKNOWN for r in rep.results):
+            rep.engine = "auto"
+            return rep
+        results = [r if r.verdict != Verdict.UNKNOWN else prove_property(model, budget, r.property, "auto", opts,
+                                                                          interp=interp) for r in rep.results]
+    else:
+        results = [prove_property(model, budget, n, engine, opts, interp=interp) for n in wanted]
+    return Report(model.name, model.file, budget, results, engine, seconds=time.perf_counter() - start)
+
+
+def _induction_all(model: M.Model, budget: int, wanted: list[str], opts: EngineOptions,
+                   interp: Interpreter) -> list[Result]:
+    """As mypyvy's `verify`: is the conjunction of all the model's invariants inductive?"""
+    invariants = [(p.name, p.pred) for p in model.properties if p.kind == "invariant"]
+    safe = explicit.statically_type_safe(model)
+    whole = check_inductive(model, budget, None, invariants, opts.timeout, interp=interp, type_ok=not safe)
+    out = []
+    for n in wanted:
+        prop = model.property(n) if n != "type_ok" else None
+        kind = prop.kind if prop is not None else "type_ok"
+        if prop is None and safe:
+            out.append(Result(n, kind, Verdict.PROVED, "induction", message="no update or guard can leave its type"))
+            continue
+        if kind not in ("invariant", "type_ok"):
+            out.append(Result(n, kind, Verdict.UNKNOWN, "induction",
+                              message=f"induction proves invariants; use pdr, kind or explicit for {kind}"))
+            continue
+        r = Result(n, kind, whole.verdict, "induction", whole.trace, whole.depth, whole.message, whole.invariant,
+                   seconds=whole.seconds, cti=whole.cti)
+        out.append(r)
+    return out

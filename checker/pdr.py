@@ -1,0 +1,414 @@
+"""Unbounded proofs by PDR/IC3 through Z3's Spacer (constrained Horn clauses).
+
+One relation Inv over the state's leaves and three clauses:
+
+    Inv(s)  <- init(s)
+    Inv(s') <- Inv(s) && T(s, s')        (one rule: the disjunction of all actions)
+    false   <- Inv(s) && bad(s)
+
+Integers are Z3 integers here, so Spacer's lemmas are linear constraints that
+print back as .ftv expressions (enum positions as `ord(x)`). The invariant
+Spacer finds is re-checked twice before `proved` is reported: as a Z3 formula by
+a fresh solver over a fresh encoding, and, printed and parsed back as .ftv, by
+the bit-vector inductiveness check.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+import z3
+from ftverify.checker.encode import Encoding, EncodingError
+from ftverify.checker.induction import check_inductive
+from ftverify.checker.kind import RecheckFailed
+from ftverify.checker.result import Result, Verdict
+from ftverify.checker.symbolic import Deadline, Target, targets
+from ftverify.spec import model as M
+from ftverify.spec import printer
+from ftverify.spec import syntax as S
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import Interpreter
+from ftverify.spec.typecheck import parse_expression
+from ftverify.spec.types import BoolT, EnumT, IntT, MapT, QueueT, RecordT, SetT, Type, domain_values
+
+_N = None  # spans of printed syntax: none
+
+
+def pdr(model: M.Model, budget: int, name: str, timeout: float | None = None,
+        interp: Interpreter | None = None, trace_depth: int = 60) -> Result:
+    """Prove an invariant (or that a `reachable` property is unreachable, or type_ok) with Spacer."""
+    start = time.perf_counter()
+    interp = interp or Interpreter(model, budget)
+    enc = Encoding(model, budget, "int")
+    (tg,) = targets(enc, [name])
+    deadline = Deadline(timeout)
+    fp = z3.Fixedpoint()
+    fp.set(engine="spacer")
+    fp.set("spacer.global", True)  # reuse lemmas across the single query's levels
+    sorts = [leaf.sort() for leaf in enc.cur.leaves]
+    inv = z3.Function("Inv", *sorts, z3.BoolSort())
+    fp.register_relation(inv)
+    choice = [enc.sel] + [p for ae in enc.actions for p in ae.params]
+    fp.declare_var(*enc.cur.leaves, *enc.nxt.leaves, *choice)
+    fp.rule(inv(*enc.cur.leaves), [enc.init, enc.type_cur])
+    fp.rule(inv(*enc.nxt.leaves), [inv(*enc.cur.leaves), enc.trans, enc.type_cur, enc.type_nxt])
+    deadline.arm(fp)
+    t = time.perf_counter()
+    r = fp.query(z3.And(inv(*enc.cur.leaves), tg.formula))
+    solver_seconds = time.perf_counter() - t
+    stats = {"solver_seconds": round(solver_seconds, 4)}
+    if r == z3.unknown:
+        return Result(name, tg.kind, Verdict.UNKNOWN, "pdr", seconds=time.perf_counter() - start, stats=stats,
+                      message=f"Spacer gave up: {fp.reason_unknown()}")
+    if r == z3.sat:
+        return _counterexample(model, budget, tg, interp, deadline, trace_depth, start, stats)
+    # Proved: read the invariant, re-check it, print it.
+    formula = _invariant(fp, inv, enc)
+    _recheck_formula(model, budget, tg, formula)
+    texts, printed_ok = _print_invariant(enc, formula)
+    if printed_ok:
+        try:
+            _recheck_printed(model, budget, tg, texts, interp)
+        except RecheckFailed:
+            # The proof stands (the formula itself was re-checked); only its .ftv
+            # rendering is not faithful, so show the formula instead.
+            texts, printed_ok = [formula.sexpr()], False
+    verdict = Verdict.VIOLATED if tg.kind == "reachable" else Verdict.PROVED
+    msg = "unreachable: " if tg.kind == "reachable" else ""
+    msg += "inductive invariant found" + ("" if printed_ok else " (shown in SMT-LIB: not expressible in .ftv)")
+    return Result(name, tg.kind, verdict, "pdr", invariant=texts, seconds=time.perf_counter() - start,
+                  message=msg, stats=stats)
+
+
+def _counterexample(model: M.Model, budget: int, tg: Target, interp: Interpreter, deadline: Deadline,
+                    trace_depth: int, start: float, stats: dict[str, Any]) -> Result:
+    """Spacer found a path; BMC gives the shortest one (replayed like every trace)."""
+    from ftverify.checker.bmc import bmc
+
+    left = deadline.left()
+    res, _ = bmc(model, budget, trace_depth, [tg.name], left if left is not None else None, interp)
+    r = res[tg.name]
+    if r.trace is None:
+        return Result(tg.name, tg.kind, Verdict.UNKNOWN, "pdr", seconds=time.perf_counter() - start, stats=stats,
+                      message=f"Spacer found a {'witness' if tg.kind == 'reachable' else 'violation'} but no "
+                              f"trace within {trace_depth} steps was recovered")
+    verdict = Verdict.PROVED if tg.kind == "reachable" else Verdict.VIOLATED
+    return Result(tg.name, tg.kind, verdict, "pdr", r.trace, depth=r.depth, seconds=time.perf_counter() - start,
+                  stats=stats, message=r.message)
+
+
+def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.ExprRef:
+    """Spacer's solution for Inv, over the template state's leaves."""
+    body = fp.get_cover_delta(-1, inv)
+    # The cover is stated over Var(i), the i-th argument of Inv.
+    return z3.substitute_vars(body, *enc.cur.leaves) if enc.cur.leaves else body
+
+
+def _recheck_formula(model: M.Model, budget: int, tg: Target, formula: z3.ExprRef) -> None:
+    """Init => Inv, Inv && T => Inv', Inv => not bad: fresh encoding, fresh solvers."""
+    enc = Encoding(model, budget, "int")
+    (fresh,) = targets(enc, [tg.name])
+    inv = formula  # leaves are named constants, the same terms in every encoding of the model
+    checks = {
+        "initiation": z3.And(enc.init, enc.type_cur, z3.Not(inv)),
+        "consecution": z3.And(enc.type_cur, enc.type_nxt, enc.trans, inv, z3.Not(enc.rename(inv, enc.cur, enc.nxt))),
+        "safety": z3.And(enc.type_cur, inv, fresh.formula),
+    }
+    for what, f in checks.items():
+        s = z3.Solver()
+        s.add(f)
+        if s.check() != z3.unsat:
+            raise RecheckFailed(f"Spacer's invariant fails its re-check ({what})")
+
+
+def _recheck_printed(model: M.Model, budget: int, tg: Target, texts: list[str], interp: Interpreter) -> None:
+    """The printed invariant, parsed and typed as .ftv, must be inductive by the bit-vector check."""
+    helpers = []
+    for i, text in enumerate(texts):
+        try:
+            helpers.append((f"pdr_{i}", parse_expression(model, text, "<pdr invariant>")))
+        except SpecError as e:
+            raise RecheckFailed(f"the printed invariant does not type-check: {text}: {e.message}") from None
+    goal = tg.prop if tg.kind == "invariant" else None
+    if tg.kind == "reachable":
+        assert tg.prop is not None
+        helpers.append(("unreached", M.Unary(tg.prop.span, BoolT(), "not", tg.prop.pred)))
+    r = check_inductive(model, budget, goal, helpers, interp=interp, recheck=False, type_ok=tg.kind == "type_ok")
+    if r.verdict != Verdict.PROVED:
+        raise RecheckFailed(f"the printed invariant is not inductive: {r.message}")
+
+
+# ---------------------------------------------------------------- Z3 -> .ftv
+class Unprintable(Exception):
+    pass
+
+
+def _leaf_names(enc: Encoding) -> dict[str, tuple[S.Expr, Type]]:
+    """Every leaf of the template state as the .ftv expression that denotes it, with its type."""
+    out: dict[str, tuple[S.Expr, Type]] = {}
+
+    def walk(e: S.Expr, t: Type, v: Any) -> None:
+        match t:
+            case RecordT(fields):
+                for (n, ft), x in zip(fields, v, strict=True):
+                    walk(S.Field(_N, e, n), ft, x)  # type: ignore[arg-type]
+            case MapT(k, vt):
+                for key, x in zip(domain_values(k), v, strict=True):
+                    walk(S.Index(_N, e, _key_syntax(k, key)), vt, x)  # type: ignore[arg-type]
+            case SetT(el):
+                for key, b in zip(domain_values(el), v, strict=True):
+                    out[str(b)] = (S.Binary(_N, "in", _key_syntax(el, key), e), BoolT())  # type: ignore[arg-type]
+            case QueueT(el, _):
+                out[str(v[0])] = (S.Call(_N, "len", (e,)), IntT(0, 0))  # type: ignore[arg-type]
+                for i, x in enumerate(v[1]):
+                    if i == 0:
+                        _queue_head(out, e, el, x)
+            case _:
+                out[str(v)] = (e, t)
+
+    for var in enc.model.vars:
+        walk(S.Name(_N, var.name), var.type, enc.cur.tree[var.name])  # type: ignore[arg-type]
+    out[str(enc.cur.faults)] = (S.Name(_N, "faults"), IntT(0, 0))  # type: ignore[arg-type]
+    return out
+
+
+def _queue_head(out: dict[str, tuple[S.Expr, Type]], q: S.Expr, el: Type, x: Any) -> None:
+    # Only the head slot has a name in .ftv (and only while the queue is not empty).
+    if isinstance(x, z3.ExprRef) and not isinstance(el, RecordT | MapT | SetT | QueueT):
+        out[str(x)] = (S.Call(_N, "head", (q,)), el)  # type: ignore[arg-type]
+
+
+def _key_syntax(t: Type, v: int) -> S.Expr:
+    if isinstance(t, EnumT):
+        return S.Name(_N, t.members[v])  # type: ignore[arg-type]
+    if isinstance(t, BoolT):
+        return S.BoolLit(_N, bool(v))  # type: ignore[arg-type]
+    return _int(v)
+
+
+def _int(v: int) -> S.Expr:
+    return S.IntLit(_N, v) if v >= 0 else S.Unary(_N, "-", S.IntLit(_N, -v))  # type: ignore[arg-type]
+
+
+class _Printer:
+    """Z3 terms of the integer encoding -> .ftv syntax, made readable: negated
+    comparisons flipped, enum positions turned into members, and clauses with
+    negated literals written as implications."""
+
+    FLIP: ClassVar[dict[str, str]] = {"<=": ">", "<": ">=", ">=": "<", ">": "<=", "==": "!=", "!=": "=="}
+
+    def __init__(self, leaves: dict[str, tuple[S.Expr, Type]]) -> None:
+        self.leaves = leaves
+
+    def enum_of(self, t: z3.ExprRef) -> EnumT | None:
+        if z3.is_const(t) and str(t) in self.leaves:
+            lt = self.leaves[str(t)][1]
+            return lt if isinstance(lt, EnumT) else None
+        return None
+
+    def clause(self, t: z3.ExprRef) -> S.Expr:
+        """A top-level lemma: `a && b -> c || d` when it is a disjunction with negated literals."""
+        if z3.is_or(t):
+            neg = [a.children()[0] for a in t.children() if z3.is_not(a)]
+            pos = [a for a in t.children() if not z3.is_not(a)]
+            if neg and pos:
+                return S.Binary(_N, "->", self._chain("&&", [self.term(a) for a in neg]),  # type: ignore[arg-type]
+                                self._chain("||", [self.term(a) for a in pos]))
+        return self.term(t)
+
+    def term(self, t: z3.ExprRef, negated: bool = False) -> S.Expr:
+        if z3.is_true(t) or z3.is_false(t):
+            return S.BoolLit(_N, z3.is_true(t) != negated)  # type: ignore[arg-type]
+        if z3.is_not(t):
+            return self.term(t.children()[0], not negated)
+        if negated:
+            cmp = self._comparison(t, True)
+            if cmp is not None:
+                return cmp
+            return S.Unary(_N, "!", self.term(t))  # type: ignore[arg-type]
+        cmp = self._comparison(t, False)
+        if cmp is not None:
+            return cmp
+        if z3.is_bv(t):
+            return self.bv(t, _leaf_width(t))
+        if z3.is_int_value(t):
+            return _int(t.as_long())  # type: ignore[attr-defined]
+        if z3.is_bv_value(t):
+            return S.IntLit(_N, t.as_long())  # type: ignore[arg-type, attr-defined]
+        if z3.is_const(t):
+            if str(t) not in self.leaves:
+                raise Unprintable(str(t))
+            e, lt = self.leaves[str(t)]
+            return S.Call(_N, "ord", (e,)) if isinstance(lt, EnumT) else e  # type: ignore[arg-type]
+        k = t.decl().kind()
+        args = t.children()
+        if k == z3.Z3_OP_ADD:
+            # a + -1 * b  ->  a - b
+            out = self.term(args[0])
+            for a in args[1:]:
+                if z3.is_app_of(a, z3.Z3_OP_MUL) and z3.is_int_value(a.children()[0]) \
+                        and a.children()[0].as_long() == -1 and len(a.children()) == 2:  # type: ignore[attr-defined]
+                    out = S.Binary(_N, "-", out, self.term(a.children()[1]))  # type: ignore[arg-type]
+                else:
+                    out = S.Binary(_N, "+", out, self.term(a))  # type: ignore[arg-type]
+            return out
+        nary = {z3.Z3_OP_AND: "&&", z3.Z3_OP_OR: "||", z3.Z3_OP_MUL: "*", z3.Z3_OP_SUB: "-"}
+        if k in nary:
+            return self._chain(nary[k], [self.term(a) for a in args])
+        binops = {z3.Z3_OP_IMPLIES: "->", z3.Z3_OP_IDIV: "/", z3.Z3_OP_MOD: "%"}
+        if k in binops and len(args) == 2:
+            return S.Binary(_N, binops[k], self.term(args[0]), self.term(args[1]))  # type: ignore[arg-type]
+        if k == z3.Z3_OP_UMINUS:
+            return S.Unary(_N, "-", self.term(args[0]))  # type: ignore[arg-type]
+        if k == z3.Z3_OP_ITE:
+            return S.Ite(_N, *(self.term(a) for a in args))  # type: ignore[arg-type]
+        if k == z3.Z3_OP_BV2INT:
+            return S.Call(_N, "int", (self.term(args[0]),))  # type: ignore[arg-type]
+        if k == z3.Z3_OP_BIT2BOOL:
+            (bit,) = t.params()
+            x = args[0]
+            n = _leaf_width(x)
+            bits = S.Binary(_N, "&", S.Binary(_N, ">>", self.bv(x, n), S.IntLit(_N, bit)),  # type: ignore[arg-type]
+                            S.IntLit(_N, 1))
+            return S.Binary(_N, "==", bits, S.IntLit(_N, 1))  # type: ignore[arg-type]
+        raise Unprintable(t.decl().name())
+
+    def bv(self, t: z3.ExprRef, n: int) -> S.Expr:
+        """A bit-vector term of width k <= n as an n-bit .ftv value (zero-extended).
+
+        The leaves are n-bit variables; a narrower intermediate (an extract, a
+        concat) is kept zero-extended, and arithmetic that wraps at k bits is
+        masked back to k bits, so the n-bit value always equals the k-bit one.
+        """
+        k = t.size()
+        if k > n:
+            raise Unprintable("a bit-vector wider than its variables")
+        mask = (1 << k) - 1
+
+        def masked(e: S.Expr) -> S.Expr:
+            return e if k == n else S.Binary(_N, "&", e, S.IntLit(_N, mask))  # type: ignore[arg-type]
+
+        if z3.is_bv_value(t):
+            return S.IntLit(_N, t.as_long())  # type: ignore[arg-type, attr-defined]
+        if z3.is_const(t):
+            if str(t) not in self.leaves or k != n:
+                raise Unprintable(str(t))
+            return self.leaves[str(t)][0]
+        kind = t.decl().kind()
+        args = t.children()
+        if kind == z3.Z3_OP_EXTRACT:
+            _, lo = t.params()
+            inner = self.bv(args[0], n)
+            shifted = S.Binary(_N, ">>", inner, S.IntLit(_N, lo)) if lo else inner  # type: ignore[arg-type]
+            return masked(shifted)
+        if kind == z3.Z3_OP_CONCAT:
+            out = self.bv(args[0], n)
+            for a in args[1:]:
+                out = S.Binary(_N, "|", S.Binary(_N, "<<", out, S.IntLit(_N, a.size())),  # type: ignore[arg-type]
+                               self.bv(a, n))
+            return out
+        if kind == z3.Z3_OP_ZERO_EXT:
+            return self.bv(args[0], n)
+        if kind == z3.Z3_OP_BNOT:
+            return masked(S.Unary(_N, "~", self.bv(args[0], n)))  # type: ignore[arg-type]
+        if kind == z3.Z3_OP_ITE:
+            return S.Ite(_N, self.term(args[0]), self.bv(args[1], n), self.bv(args[2], n))  # type: ignore[arg-type]
+        wrapping = {z3.Z3_OP_BADD: "+", z3.Z3_OP_BMUL: "*", z3.Z3_OP_BSUB: "-", z3.Z3_OP_BSHL: "<<"}
+        exact = {z3.Z3_OP_BAND: "&", z3.Z3_OP_BOR: "|", z3.Z3_OP_BXOR: "^", z3.Z3_OP_BLSHR: ">>"}
+        if kind in wrapping or kind in exact:
+            op = wrapping.get(kind) or exact[kind]
+            out = self.bv(args[0], n)
+            for a in args[1:]:
+                out = S.Binary(_N, op, out, self.bv(a, n))  # type: ignore[arg-type]
+                if kind in wrapping:
+                    out = masked(out)
+            return out
+        raise Unprintable(t.decl().name())
+
+    def _comparison(self, t: z3.ExprRef, negated: bool) -> S.Expr | None:
+        if not z3.is_app(t):
+            return None
+        k = t.decl().kind()
+        ops = {z3.Z3_OP_EQ: "==", z3.Z3_OP_LE: "<=", z3.Z3_OP_LT: "<", z3.Z3_OP_GE: ">=", z3.Z3_OP_GT: ">",
+               z3.Z3_OP_ULEQ: "<=", z3.Z3_OP_ULT: "<", z3.Z3_OP_UGEQ: ">=", z3.Z3_OP_UGT: ">"}
+        args = t.children()
+        if k == z3.Z3_OP_DISTINCT and len(args) == 2:
+            op = "!="
+        elif k in ops and len(args) == 2:
+            op = ops[k]
+        else:
+            return None
+        if negated:
+            op = self.FLIP[op]
+        a, b = args
+        if a.sort() == z3.BoolSort():
+            if op not in ("==", "!="):
+                return None
+            return S.Binary(_N, "<->" if op == "==" else "!=", self.term(a), self.term(b))  # type: ignore[arg-type]
+        enum_side = self._enum_constant(a, b, op)
+        if enum_side is not None:
+            return enum_side
+        if self.enum_of(a) and self.enum_of(b) and op in ("==", "!="):
+            return S.Binary(_N, op, self.leaves[str(a)][0], self.leaves[str(b)][0])  # type: ignore[arg-type]
+        if z3.is_bv(a):
+            n = max(_leaf_width(a), _leaf_width(b))
+            return S.Binary(_N, op, self.bv(a, n), self.bv(b, n))  # type: ignore[arg-type]
+        return S.Binary(_N, op, self.term(a), self.term(b))  # type: ignore[arg-type]
+
+    def _enum_constant(self, a: z3.ExprRef, b: z3.ExprRef, op: str) -> S.Expr | None:
+        """`x OP k` for an enum leaf x: the members it admits, by name where that reads better."""
+        mirror = {"<=": ">=", "<": ">", ">=": "<=", ">": "<", "==": "==", "!=": "!="}
+        if self.enum_of(a) and z3.is_int_value(b):
+            var, k = a, b.as_long()  # type: ignore[attr-defined]
+        elif self.enum_of(b) and z3.is_int_value(a):
+            var, k, op = b, a.as_long(), mirror[op]  # type: ignore[attr-defined]
+        else:
+            return None
+        enum = self.enum_of(var)
+        assert enum is not None
+        test = {"==": lambda i: i == k, "!=": lambda i: i != k, "<=": lambda i: i <= k, "<": lambda i: i < k,
+                ">=": lambda i: i >= k, ">": lambda i: i > k}[op]
+        members = [m for i, m in enumerate(enum.members) if test(i)]
+        others = [m for m in enum.members if m not in members]
+        x = self.leaves[str(var)][0]
+        if not members:
+            return S.BoolLit(_N, False)  # type: ignore[arg-type]
+        if not others:
+            return S.BoolLit(_N, True)  # type: ignore[arg-type]
+        if len(others) == 1:
+            return S.Binary(_N, "!=", x, S.Name(_N, others[0]))  # type: ignore[arg-type]
+        if len(members) <= 3:
+            return self._chain("||", [S.Binary(_N, "==", x, S.Name(_N, m)) for m in members])  # type: ignore[arg-type]
+        return S.Binary(_N, op, S.Call(_N, "ord", (x,)), _int(k))  # type: ignore[arg-type]
+
+    def _chain(self, op: str, parts: list[S.Expr]) -> S.Expr:
+        out = parts[0]
+        for p in parts[1:]:
+            out = S.Binary(_N, op, out, p)  # type: ignore[arg-type]
+        return out
+
+
+def _leaf_width(t: z3.ExprRef) -> int:
+    """The width of the bit-vector variables in t (all of one width, or it is not printable)."""
+    widths = set()
+    stack = [t]
+    while stack:
+        x = stack.pop()
+        if z3.is_const(x) and z3.is_bv(x) and not z3.is_bv_value(x):
+            widths.add(x.size())
+        stack += x.children()
+    if len(widths) > 1:
+        raise Unprintable("bit-vectors of several widths in one term")
+    return widths.pop() if widths else (t.size() if z3.is_bv(t) else 0)
+
+
+def _print_invariant(enc: Encoding, formula: z3.ExprRef) -> tuple[list[str], bool]:
+    """The invariant as a list of .ftv conjuncts, or its SMT-LIB text if it cannot be printed."""
+    parts = formula.children() if z3.is_and(formula) else [formula]
+    pr = _Printer(_leaf_names(enc))
+    try:
+        texts = [printer.expr(pr.clause(p)) for p in parts if not z3.is_true(p)]
+    except (Unprintable, IndexError, EncodingError):
+        return [formula.sexpr()], False
+    return texts or ["true"], True
