@@ -54,25 +54,25 @@ class EncodingError(Exception):
     """The model uses something the symbolic engines cannot encode (reported as unknown)."""
 
 
+# Conditions that are trivially true are the object TRUE (or Python True): tested
+# by identity, which costs nothing, where asking Z3 would cost a call per test.
 def _and(*xs: Any) -> Any:
-    ys = [x for x in xs if not (x is True or z3.is_true(x))]
-    if any(x is False or z3.is_false(x) for x in ys):
-        return z3.BoolVal(False)
+    ys = [x for x in xs if x is not TRUE and x is not True]
     if not ys:
         return TRUE
     return ys[0] if len(ys) == 1 else z3.And(*ys)
 
 
 def _implies(a: Any, b: Any) -> Any:
-    if b is True or z3.is_true(b):
+    if b is TRUE or b is True:
         return TRUE
-    if z3.is_true(a):
+    if a is TRUE or a is True:
         return b
     return z3.Implies(a, b)
 
 
 def _is_true(x: Any) -> bool:
-    return x is True or (isinstance(x, z3.ExprRef) and z3.is_true(x))
+    return x is TRUE or x is True
 
 
 # ---------------------------------------------------------------- integers
@@ -248,13 +248,21 @@ class Encoding:
         self.init = self._init()
 
     # -- states
+    def enum_width(self, t: EnumT) -> int | None:
+        """In the bit-vector encoding an enum is an unsigned bit-vector of minimal width
+        (smaller SAT problems than W-bit integers); None: an integer of the arithmetic."""
+        return max(1, (len(t.members) - 1).bit_length()) if self.arith.name == "bv" else None
+
     def _leaf(self, name: str, t: Type) -> z3.ExprRef:
         match t:
             case BoolT():
                 return z3.Bool(name)
             case BVT(w):
                 return z3.BitVec(name, w)
-            case IntT() | EnumT():
+            case EnumT():
+                w = self.enum_width(t)
+                return z3.BitVec(name, w) if w else z3.Const(name, self.arith.sort())
+            case IntT():
                 return z3.Const(name, self.arith.sort())
         raise EncodingError(f"no leaf for {t}")
 
@@ -300,6 +308,9 @@ class Encoding:
             case IntT(lo, hi):
                 return [v >= a.val(lo), v <= a.val(hi)]
             case EnumT(_, ms):
+                w = self.enum_width(t)
+                if w:
+                    return [] if len(ms) == 1 << w else [z3.ULT(v, z3.BitVecVal(len(ms), w))]
                 return [v >= a.val(0), v < a.val(len(ms))]
             case RecordT(fields):
                 return [c for (_, ft), x in zip(fields, v, strict=True) for c in self._type_of(ft, x)]
@@ -331,7 +342,8 @@ class Encoding:
             case BVT(w):
                 return z3.BitVecVal(value, w)
             case EnumT():
-                return a.val(value)
+                w = self.enum_width(t)
+                return z3.BitVecVal(value, w) if w else a.val(value)
         return self._plain(t, decode(t, value))
 
     def _plain(self, t: Type, v: Any) -> Sym:
@@ -345,7 +357,7 @@ class Encoding:
             case BVT(w):
                 return z3.BitVecVal(v, w)
             case EnumT(_, ms):
-                return a.val(ms.index(v))
+                return self.const(t, ms.index(v))
             case RecordT(fields):
                 return tuple(self._plain(ft, v[n]) for n, ft in fields)
             case MapT(k, vt):
@@ -376,8 +388,6 @@ class Encoding:
     def ite(self, t: Type, c: Any, x: Sym, y: Sym) -> Sym:
         if _is_true(c):
             return x
-        if z3.is_false(c):
-            return y
         match t:
             case RecordT(fields):
                 return tuple(self.ite(ft, c, a, b) for (_, ft), a, b in zip(fields, x, y, strict=True))
@@ -408,7 +418,7 @@ class Encoding:
     def _value(self, t: Type, v: z3.ExprRef) -> int:
         if isinstance(t, BoolT):
             return int(z3.is_true(v))
-        if isinstance(t, BVT):
+        if isinstance(t, BVT) or (isinstance(t, EnumT) and self.enum_width(t)):
             return v.as_long()  # type: ignore[attr-defined, no-any-return]
         return self.arith.value_of(v)
 
@@ -601,7 +611,10 @@ class Encoding:
         if name == "abs":
             return z3.If(vals[0] >= ar.val(0), vals[0], -vals[0]), ok
         if name == "ord":
-            return vals[0], ok
+            at = e.args[0].type
+            assert isinstance(at, EnumT)
+            w = self.enum_width(at)
+            return (ar.from_bv(vals[0], w) if w else vals[0]), ok
         if name == "to_int":
             at = e.args[0].type
             assert isinstance(at, BVT)
@@ -711,18 +724,36 @@ class Encoding:
         parts.append(z3.Or(*(z3.And(c, ae.enabled) for c, ae in zip(chosen, self.actions, strict=True))))
         for ae in self.actions:
             parts.append(self.param_types(ae))
+        guard = _and(*parts)
+        next_leaves: list[z3.ExprRef] = []
         for v in self.model.vars:
             new = self.cur.tree[v.name]
             for c, ae in reversed(list(zip(chosen, self.actions, strict=True))):
                 if ae.next[v.name] is not self.cur.tree[v.name]:
                     new = self.ite(v.type, c, ae.next[v.name], new)
-            parts.append(self.eq(v.type, self.nxt.tree[v.name], new))
+            self._flat(v.type, new, next_leaves)
         is_fault = [c for c, ae in zip(chosen, self.actions, strict=True) if ae.action.is_fault]
-        if is_fault:
-            parts.append(self.nxt.faults == z3.If(z3.Or(*is_fault), self.cur.faults + ar.val(1), self.cur.faults))
-        else:
-            parts.append(self.nxt.faults == self.cur.faults)
-        return _and(*parts)
+        next_leaves.append(z3.If(z3.Or(*is_fault), self.cur.faults + ar.val(1), self.cur.faults)
+                           if is_fault else self.cur.faults)
+        return _and(guard, *(x == y for x, y in zip(self.nxt.leaves, next_leaves, strict=True)))
+
+    def _flat(self, t: Type, v: Sym, out: list[z3.ExprRef]) -> None:
+        """The leaves of a value, in the order `make_state` creates them."""
+        match t:
+            case RecordT(fields):
+                for (_, ft), x in zip(fields, v, strict=True):
+                    self._flat(ft, x, out)
+            case MapT(_, vt):
+                for x in v:
+                    self._flat(vt, x, out)
+            case SetT():
+                out.extend(v)
+            case QueueT(e, _):
+                out.append(v[0])
+                for x in v[1]:
+                    self._flat(e, x, out)
+            case _:
+                out.append(v)
 
     def _init(self) -> z3.ExprRef:
         v, ok = self.expr(self.model.init, self.cur, {})
@@ -803,7 +834,7 @@ class Encoding:
             case BVT():
                 return mdl.eval(v, model_completion=True).as_long()
             case EnumT(_, ms):
-                return ms[self.arith.value_of(mdl.eval(v, model_completion=True))]
+                return ms[self._value(t, mdl.eval(v, model_completion=True))]
             case RecordT(fields):
                 return {n: self._read(mdl, ft, x) for (n, ft), x in zip(fields, v, strict=True)}
             case MapT(k, vt):

@@ -21,11 +21,10 @@ from ftverify.checker.kind import kinduction
 from ftverify.checker.pdr import pdr
 from ftverify.checker.result import Report, Result, Verdict
 from ftverify.spec import model as M
-from ftverify.spec.interp import Interpreter, StateLayout
+from ftverify.spec.interp import Interpreter
 
 ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction")
-AUTO_EXPLICIT_BOUND = 2_000_000  # state-space bound under which auto explores explicitly
-AUTO_EXPLICIT_STATES = 1_000_000  # states auto explores before switching to the symbolic engines
+AUTO_EXPLICIT_STATES = 300_000  # states auto explores (about a second) before switching to the symbolic engines
 DEFAULT_DEPTH = 20
 
 
@@ -79,14 +78,11 @@ def prove_property(model: M.Model, budget: int, name: str, method: str, opts: En
 
 def _auto(model: M.Model, budget: int, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
           interp: Interpreter) -> Result:
-    bound = StateLayout(model, budget).state_space_bound()
     start = time.perf_counter()
-    if bound <= AUTO_EXPLICIT_BOUND:
-        ex = explicit.explore(interp, explicit.Limits(min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES), opts.timeout), progress=opts.progress,
-                              stop_when_decided=False)
-        r = explicit.report_of(ex, [name]).results[0]
-        if r.verdict != Verdict.UNKNOWN:
-            return r
+    # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
+    r = explicit.report_of(_auto_exploration(interp, opts), [name]).results[0]
+    if r.verdict != Verdict.UNKNOWN:
+        return r
     prop = model.property(name) if name != "type_ok" else None
     if prop is not None and prop.kind == "recovers":
         return prove_property(model, budget, name, "explicit", opts, interp=interp)
@@ -126,10 +122,8 @@ def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
                    for n in wanted]
     elif engine == "induction":
         results = _induction_all(model, budget, wanted, opts, interp)
-    elif engine == "auto" and StateLayout(model, budget).state_space_bound() <= AUTO_EXPLICIT_BOUND:
-        ex = explicit.explore(interp, explicit.Limits(min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES), opts.timeout), progress=opts.progress,
-                              stop_when_decided=False)
-        rep = explicit.report_of(ex, names)
+    elif engine == "auto":
+        rep = explicit.report_of(_auto_exploration(interp, opts), names)
         if all(r.verdict != Verdict.UNKNOWN for r in rep.results):
             rep.engine = "auto"
             return rep
@@ -138,6 +132,12 @@ def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
     else:
         results = [prove_property(model, budget, n, engine, opts, interp=interp) for n in wanted]
     return Report(model.name, model.file, budget, results, engine, seconds=time.perf_counter() - start)
+
+
+def _auto_exploration(interp: Interpreter, opts: EngineOptions) -> explicit.Exploration:
+    cap = min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES)
+    timeout = opts.timeout / 4 if opts.timeout else None
+    return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, stop_when_decided=False)
 
 
 def _induction_all(model: M.Model, budget: int, wanted: list[str], opts: EngineOptions,

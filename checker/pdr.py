@@ -42,10 +42,18 @@ def pdr(model: M.Model, budget: int, name: str, timeout: float | None = None,
     interp = interp or Interpreter(model, budget)
     enc = Encoding(model, budget, "int")
     (tg,) = targets(enc, [name])
+    if z3.is_false(z3.simplify(tg.formula)):  # no state is bad (an invariant `true`): nothing to search
+        verdict = Verdict.VIOLATED if tg.kind == "reachable" else Verdict.PROVED
+        return Result(name, tg.kind, verdict, "pdr", invariant=["true"], seconds=time.perf_counter() - start,
+                      message=("unreachable: " if tg.kind == "reachable" else "") + "no state satisfies the "
+                              + ("property" if tg.kind == "reachable" else "negation"))
     deadline = Deadline(timeout)
     fp = z3.Fixedpoint()
     fp.set(engine="spacer")
-    fp.set("spacer.global", True)  # reuse lemmas across the single query's levels
+    # Inlining the rules lets Spacer answer without level lemmas and leaves
+    # quantifiers in its solution; without it the solution is a clean formula.
+    fp.set("xform.inline_linear", False)
+    fp.set("xform.inline_eager", False)
     sorts = [leaf.sort() for leaf in enc.cur.leaves]
     inv = z3.Function("Inv", *sorts, z3.BoolSort())
     fp.register_relation(inv)
@@ -55,17 +63,21 @@ def pdr(model: M.Model, budget: int, name: str, timeout: float | None = None,
     fp.rule(inv(*enc.nxt.leaves), [inv(*enc.cur.leaves), enc.trans, enc.type_cur, enc.type_nxt])
     deadline.arm(fp)
     t = time.perf_counter()
-    r = fp.query(z3.And(inv(*enc.cur.leaves), tg.formula))
+    try:
+        r = fp.query(z3.And(inv(*enc.cur.leaves), tg.formula))
+        reason = fp.reason_unknown() if r == z3.unknown else ""
+    except z3.Z3Exception as e:  # Spacer reports a timeout by cancelling the query
+        r, reason = z3.unknown, f"timeout after {timeout:g} s" if timeout else str(e)
     solver_seconds = time.perf_counter() - t
     stats = {"solver_seconds": round(solver_seconds, 4)}
     if r == z3.unknown:
         return Result(name, tg.kind, Verdict.UNKNOWN, "pdr", seconds=time.perf_counter() - start, stats=stats,
-                      message=f"Spacer gave up: {fp.reason_unknown()}")
+                      message=f"Spacer gave up: {reason}")
     if r == z3.sat:
         return _counterexample(model, budget, tg, interp, deadline, trace_depth, start, stats)
     # Proved: read the invariant, re-check it, print it.
     formula = _invariant(fp, inv, enc)
-    _recheck_formula(model, budget, tg, formula)
+    _recheck_formula(enc, tg, formula)
     texts, printed_ok = _print_invariant(enc, formula)
     if printed_ok:
         try:
@@ -99,17 +111,31 @@ def _counterexample(model: M.Model, budget: int, tg: Target, interp: Interpreter
 
 
 def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.ExprRef:
-    """Spacer's solution for Inv, over the template state's leaves."""
-    body = fp.get_cover_delta(-1, inv)
-    # The cover is stated over Var(i), the i-th argument of Inv.
-    return z3.substitute_vars(body, *enc.cur.leaves) if enc.cur.leaves else body
+    """Spacer's solution for Inv (`ForAll(xs, Inv(xs) == body)`), over the template state's leaves."""
+    answer = fp.get_answer()
+    if not z3.is_quantifier(answer):
+        return answer if not z3.is_app_of(answer, z3.Z3_OP_UNINTERPRETED) else z3.BoolVal(True)
+    body = answer.body()
+    if z3.is_eq(body) and body.children()[0].decl().eq(inv):
+        head, solution = body.children()
+    elif body.decl().eq(inv):  # Inv(xs) alone: everything
+        return z3.BoolVal(True)
+    elif z3.is_not(body) and body.children()[0].decl().eq(inv):
+        return z3.BoolVal(False)
+    else:
+        raise RecheckFailed(f"unexpected form of Spacer's answer: {answer}")
+    # Bound variable Var(i) of the answer is Inv's argument at the position where it appears.
+    by_index = {z3.get_var_index(a): leaf for a, leaf in zip(head.children(), enc.cur.leaves, strict=True)}
+    return z3.substitute_vars(solution, *(by_index[i] for i in range(len(by_index))))
 
 
-def _recheck_formula(model: M.Model, budget: int, tg: Target, formula: z3.ExprRef) -> None:
-    """Init => Inv, Inv && T => Inv', Inv => not bad: fresh encoding, fresh solvers."""
-    enc = Encoding(model, budget, "int")
-    (fresh,) = targets(enc, [tg.name])
-    inv = formula  # leaves are named constants, the same terms in every encoding of the model
+def _recheck_formula(enc: Encoding, tg: Target, formula: z3.ExprRef) -> None:
+    """Init => Inv, Inv && T => Inv', Inv => not bad, each by a fresh solver.
+
+    (The printed invariant is re-checked again through an independent
+    bit-vector encoding by `_recheck_printed`.)"""
+    fresh = tg
+    inv = formula
     checks = {
         "initiation": z3.And(enc.init, enc.type_cur, z3.Not(inv)),
         "consecution": z3.And(enc.type_cur, enc.type_nxt, enc.trans, inv, z3.Not(enc.rename(inv, enc.cur, enc.nxt))),
@@ -218,6 +244,8 @@ class _Printer:
         return self.term(t)
 
     def term(self, t: z3.ExprRef, negated: bool = False) -> S.Expr:
+        if not z3.is_app(t):  # a quantifier or a bound variable: no .ftv form
+            raise Unprintable(str(t))
         if z3.is_true(t) or z3.is_false(t):
             return S.BoolLit(_N, z3.is_true(t) != negated)  # type: ignore[arg-type]
         if z3.is_not(t):
@@ -409,6 +437,6 @@ def _print_invariant(enc: Encoding, formula: z3.ExprRef) -> tuple[list[str], boo
     pr = _Printer(_leaf_names(enc))
     try:
         texts = [printer.expr(pr.clause(p)) for p in parts if not z3.is_true(p)]
-    except (Unprintable, IndexError, EncodingError):
+    except (Unprintable, IndexError, EncodingError, z3.Z3Exception):
         return [formula.sexpr()], False
     return texts or ["true"], True

@@ -676,7 +676,9 @@ class Compiler:
                 delta = (v.plus << off) + inc  # type: ignore[attr-defined]
                 return lambda s: s + delta
             if isinstance(v, _C):
-                bits = ((int(v.v) - lo) << off) + inc
+                bits = (int(v.v) - lo) << off
+                if inc:  # the fault counter is added, not or-ed: it may already be non-zero
+                    return lambda s: ((s & clear) | bits) + inc
                 return lambda s: (s & clear) | bits
             vf = v
             if inc:

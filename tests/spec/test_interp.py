@@ -181,3 +181,18 @@ def test_layout_encode_decode_round_trip():
     values = {"m": MapValue({False: {"e": "C", "k": -2}, True: {"e": "A", "k": 2}}), "q": ["B", "C"],
               "s": frozenset({"A", "C"})}
     assert it.decode(it.layout.encode(values)) == values
+
+
+def test_fault_counter_counts_every_fault_whatever_the_body():
+    # Regression: a fault whose body is one constant assignment once or-ed the
+    # counter increment into the state, so the second fault was not counted.
+    m = model_of("spec T\nenum E { A, B }\nvar e: E\ninit { e == B }\naction reset { e := B }\n"
+                 "fault hit { e := A }\n")
+    it = Interpreter(m, 3)
+    (s,) = it.initial_states()
+    hit = next(i for i in it.instances if i.label.action == "hit")
+    reset = next(i for i in it.instances if i.label.action == "reset")
+    for expected in (1, 2, 3):
+        s = reset.apply(hit.apply(s))
+        assert it.layout.faults(s) == expected
+    assert not hit.guard(s)  # the budget of 3 is spent

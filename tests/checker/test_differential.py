@@ -1,0 +1,51 @@
+"""Differential testing: on generated specs, every symbolic engine agrees with the explicit one.
+
+See tests/differential.py for what "agree" means; bench/differential.py runs thousands.
+"""
+
+from __future__ import annotations
+
+from ftverify.spec.errors import SpecError
+from ftverify.spec.typecheck import check_text
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from tests.differential import Agreement, check_agreement
+from tests.strategies import specs
+
+TALLY = Agreement()
+
+
+@settings(max_examples=320, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(specs(), st.integers(0, 2))
+def test_symbolic_engines_agree_with_explicit(text, budget):
+    try:
+        model = check_text(text, "<generated>")
+    except SpecError:
+        assume(False)
+    check_agreement(model, budget if model.has_faults else 0, tally=TALLY)
+
+
+def test_the_generator_reaches_every_kind_of_verdict():
+    """The generated specs are not all trivial: some violate, some hold, some fail to evaluate."""
+    from ftverify.checker import explicit
+    from ftverify.checker.result import Verdict
+    from ftverify.spec.interp import Interpreter
+
+    seen: set[tuple[str, Verdict]] = set()
+
+    @settings(max_examples=150, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+    @given(specs())
+    def collect(text):
+        try:
+            m = check_text(text, "<generated>")
+        except SpecError:
+            return
+        rep = explicit.check(Interpreter(m, 1 if m.has_faults else 0), progress=None)
+        seen.update((r.kind, r.verdict) for r in rep.results)
+
+    collect()
+    for want in [("invariant", Verdict.PROVED), ("invariant", Verdict.VIOLATED), ("type_ok", Verdict.VIOLATED),
+                 ("reachable", Verdict.PROVED), ("reachable", Verdict.VIOLATED)]:
+        assert want in seen, want

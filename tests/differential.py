@@ -1,0 +1,71 @@
+"""The differential check itself: every symbolic engine against the explicit one on one spec.
+
+Used by tests/checker/test_differential.py (hundreds of specs in CI) and by
+bench/differential.py (thousands).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ftverify.checker import explicit
+from ftverify.checker.engines import EngineOptions, prove_property
+from ftverify.checker.result import Result, Verdict
+from ftverify.spec.interp import Interpreter
+from ftverify.spec.model import Model
+
+
+@dataclass
+class Agreement:
+    checked: int = 0
+    unknown: dict[str, int] = field(default_factory=dict)
+
+
+def expected_of(r: Result) -> tuple[Verdict, int | None]:
+    """The explicit verdict and, for a trace, its length."""
+    return r.verdict, len(r.trace) if r.trace is not None else None
+
+
+def check_agreement(model: Model, budget: int, engines: tuple[str, ...] = ("bmc", "kind", "pdr", "induction"),
+                    timeout: float = 20.0, tally: Agreement | None = None) -> None:
+    """Assert that every engine's verdict agrees with exhaustive exploration.
+
+    * a violation (or a witness) has the same shortest length in every engine that reports one;
+    * `proved` by a symbolic engine means explicit proved it too, and conversely
+      BMC to the diameter holds exactly where explicit proves;
+    * PDR, complete on these tiny specs, must decide exactly as explicit does.
+    """
+    tally = tally or Agreement()
+    interp = Interpreter(model, budget)
+    ex = explicit.explore(interp, progress=None, stop_when_decided=False)
+    assert ex.complete
+    truth = {r.property: r for r in explicit.report_of(ex).results if r.kind != "recovers"}
+    depth = ex.depth + 1  # BMC to the diameter (+ the failing step of a type error) covers every state
+    for name, want in truth.items():
+        wv, wlen = expected_of(want)
+        for engine in engines:
+            opts = EngineOptions(depth=depth if engine == "bmc" else 6, timeout=timeout * (3 if engine == "bmc" else 1),
+                                 progress=None)
+            got = prove_property(model, budget, name, engine, opts, interp=interp, exploration=ex)
+            gv, glen = expected_of(got)
+            where = f"{engine} on {name} ({want.kind}) under budget {budget}: explicit {wv}/{wlen}, {engine} {gv}/{glen}"
+            if gv == Verdict.UNKNOWN:
+                # BMC is complete to the diameter, except that it cannot show a state unreachable.
+                assert engine != "bmc" or (want.kind == "reachable" and wv != Verdict.PROVED), where
+                tally.unknown[engine] = tally.unknown.get(engine, 0) + 1
+                continue
+            tally.checked += 1
+            if want.kind == "reachable":
+                if wv == Verdict.PROVED:  # a witness exists, of length wlen
+                    assert gv == Verdict.PROVED and glen == wlen, where
+                else:  # unreachable
+                    assert gv in (Verdict.VIOLATED, Verdict.HOLDS) and glen is None, where
+                continue
+            if wv == Verdict.VIOLATED:
+                assert gv == Verdict.VIOLATED, where
+                if glen is not None:
+                    assert glen == wlen, where
+            else:
+                assert gv in (Verdict.PROVED, Verdict.HOLDS), where
+                if engine == "pdr":
+                    assert gv == Verdict.PROVED, where
