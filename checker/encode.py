@@ -804,21 +804,28 @@ class Encoding:
         return self.make_state(f"@{k}")
 
     def rename(self, f: z3.ExprRef, src: StateVars, dst: StateVars) -> z3.ExprRef:
-        return z3.substitute(f, *zip(src.leaves, dst.leaves, strict=True))
+        return substitute(f, src.leaves, dst.leaves)
+
+    def _choices(self) -> list[tuple[z3.ExprRef, str]]:
+        """The step's choice variables (the action and every parameter) with their names.
+
+        Names are computed once: printing a Z3 term is slow, and steps are many."""
+        if not hasattr(self, "_choice_names"):
+            self._choice_names = [(self.sel, "action")] + [(p, f"{ae.action.name}.{q.name}") for ae in self.actions
+                                                           for p, q in zip(ae.params, ae.action.params, strict=True)]
+        return self._choice_names
 
     def step(self, k: int, src: StateVars, dst: StateVars) -> z3.ExprRef:
         """The transition from step k to step k+1, with the action's choices named `...@k`."""
-        pairs = list(zip(self.cur.leaves, src.leaves, strict=True)) + list(zip(self.nxt.leaves, dst.leaves,
-                                                                                strict=True))
-        pairs.append((self.sel, z3.Const(f"action@{k}", self.arith.sort())))
-        for ae in self.actions:
-            for p in ae.params:
-                pairs.append((p, z3.Const(f"{p}@{k}", p.sort())))
-        return z3.substitute(self.trans, *pairs)
+        choices = self._choices()
+        renamed = [z3.Const(f"{name}@{k}", v.sort()) for v, name in choices]
+        return substitute(self.trans, [*self.cur.leaves, *self.nxt.leaves, *(v for v, _ in choices)],
+                          [*src.leaves, *dst.leaves, *renamed])
 
     def choice_at(self, k: int) -> tuple[z3.ExprRef, dict[int, list[z3.ExprRef]]]:
         sel = z3.Const(f"action@{k}", self.arith.sort())
-        return sel, {ae.index: [z3.Const(f"{p}@{k}", p.sort()) for p in ae.params] for ae in self.actions}
+        return sel, {ae.index: [z3.Const(f"{ae.action.name}.{q.name}@{k}", p.sort())
+                                for p, q in zip(ae.params, ae.action.params, strict=True)] for ae in self.actions}
 
     # -- reading models back
     def decode_state(self, mdl: z3.ModelRef, st: StateVars) -> tuple[dict[str, Any], int]:
@@ -859,6 +866,17 @@ class Encoding:
         a = self.actions[index].action
         return Label(a.name, tuple((p.name, _plain_key(p.type, v)) for p, v in zip(a.params, values, strict=True)),
                      a.is_fault)
+
+
+def substitute(f: z3.ExprRef, src: Sequence[z3.ExprRef], dst: Sequence[z3.ExprRef]) -> z3.ExprRef:
+    """z3.substitute without the Python wrapper's per-pair sort checks (the pairs
+    come from one encoding, so the sorts agree by construction): it is called for
+    every step of every unrolling."""
+    n = len(src)
+    a = (z3.Ast * n)(*(x.as_ast() for x in src))
+    b = (z3.Ast * n)(*(y.as_ast() for y in dst))
+    ctx = f.ctx
+    return z3.z3._to_expr_ref(z3.Z3_substitute(ctx.ref(), f.as_ast(), n, a, b), ctx)
 
 
 def _bool(x: Any) -> Any:
