@@ -251,6 +251,37 @@ def _write_itf(path: str, reports: list[Any]) -> int:
     return EXIT_OK
 
 
+# ---------------------------------------------------------------- graph
+@cli.command()
+@click.argument("file")
+@click.option("-o", "--output", default=None, metavar="PATH",
+              help="Write the picture: .svg, .png, .html (SVG with a state panel), .dot or .json.")
+@click.option("--faults", type=int, default=None, help="Fault budget (default: 1 if the spec has faults, else 0).")
+@click.option("--trace", "trace_of_prop", is_flag=False, flag_value="*", default=None, metavar="[PROPERTY]",
+              help="Highlight the shortest counterexample or witness (of PROPERTY, or the first one found).")
+@click.option("--project", "projection", default=None, metavar="VAR,VAR",
+              help="Collapse states to the values of these variables.")
+@click.option("--max-nodes", type=int, default=150, show_default=True,
+              help="Largest picture drawn; a bigger graph is condensed or a projection is suggested.")
+@click.option("--max-states", type=int, default=200_000, show_default=True, help="Exploration limit.")
+@click.option("--where", default=None, metavar="EXPR",
+              help="Start only from the initial states satisfying EXPR (draw one scenario).")
+@click.option("--depth", type=int, default=None, help="Draw only the states within this many steps.")
+@click.option("--renderer", type=click.Choice(["auto", "dot", "graphviz-pure"]), default="auto", show_default=True,
+              help="Who draws the picture (auto: dot if installed, else graphviz-pure).")
+@_common_consts
+def graph(file: str, output: str | None, faults: int | None, trace_of_prop: str | None, projection: str | None,
+          max_nodes: int, max_states: int, where: str | None, depth: int | None, renderer: str,
+          consts: tuple[str, ...]) -> None:
+    """Build the reachable state graph of FILE, analyse it, and draw it."""
+    from ftverify.checker.graphcmd import GraphRequest, run_graph
+
+    req = GraphRequest(file, output, faults, trace_of_prop, [v.strip() for v in projection.split(",") if v.strip()]
+                       if projection else None, max_nodes, max_states, None if renderer == "auto" else renderer,
+                       _parse_consts(consts), where, depth)
+    sys.exit(_guarded(lambda: run_graph(req, click.echo)))
+
+
 # ---------------------------------------------------------------- simulate
 @cli.command()
 @click.argument("file")

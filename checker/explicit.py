@@ -48,7 +48,7 @@ class Exploration:
     type_error: tuple[int, Label | None, str] | None = None  # state, failing step, message
     deadlocks: int = 0  # states with no enabled non-fault action
     first_deadlock: int | None = None  # a shortest-reached one
-    edges: list[tuple[int, int, bool]] | None = None  # (source, target, is_fault) when recorded
+    edges: list[tuple[int, int, int]] | None = None  # (source, target, instance index) when recorded
 
     def path_to(self, s: int) -> list[int]:
         path = [s]
@@ -61,8 +61,9 @@ class Exploration:
 
 
 def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
-            stop_when_decided: bool = True, progress: TextIO | None = sys.stderr) -> Exploration:
-    """Breadth-first search from the initial states.
+            stop_when_decided: bool = True, progress: TextIO | None = sys.stderr,
+            start_from: Callable[[int], object] | None = None) -> Exploration:
+    """Breadth-first search from the initial states (those satisfying `start_from`, if given).
 
     With `stop_when_decided`, the search stops once every invariant is violated
     and every `reachable` has a witness (and no `recovers` needs the full graph).
@@ -73,11 +74,11 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     invariants = [(p.name, interp.properties[p.name]) for p in model.properties if p.kind == "invariant"]
     reachables = [(p.name, interp.properties[p.name]) for p in model.properties if p.kind == "reachable"]
     needs_graph = record_edges or any(p.kind == "recovers" for p in model.properties)
-    instances = [(inst.guard, inst.apply, inst.label.is_fault) for inst in interp.instances]
+    instances = [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in enumerate(interp.instances)]
 
     parent: dict[int, int | None] = {}
     result = Exploration(interp, parent, False, "", 0, 0, 0.0)
-    edges: list[tuple[int, int, bool]] | None = [] if needs_graph else None
+    edges: list[tuple[int, int, int]] | None = [] if needs_graph else None
     result.edges = edges
     violations, witnesses = result.violations, result.witnesses
     pending_inv = list(invariants)
@@ -123,6 +124,8 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
 
     frontier = []
     for s in interp.initial_states():
+        if start_from is not None and not start_from(s):
+            continue
         if s not in parent:
             parent[s] = None
             frontier.append(s)
@@ -133,7 +136,7 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     def expand_carefully(s: int, add: Callable[[int], None]) -> tuple[int, bool]:
         """All steps from s, one instance at a time: records evaluation errors and edges."""
         n, enabled = 0, False
-        for guard, apply, is_fault in instances:
+        for index, guard, apply, is_fault in instances:
             try:
                 if guard is not None and not guard(s):
                     continue
@@ -145,7 +148,7 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
             n += 1
             enabled = enabled or not is_fault
             if edges is not None:
-                edges.append((s, t, is_fault))
+                edges.append((s, t, index))
             if t not in parent:
                 parent[t] = s
                 add(t)
@@ -278,7 +281,8 @@ def doomed_states(ex: Exploration, prop: M.Property) -> list[int]:
     n = len(states)
     # reverse adjacency over non-fault edges, in CSR form
     counts = array("l", [0]) * (n + 1)
-    pairs = [(ids[t], ids[s]) for s, t, fault in ex.edges if not fault]
+    fault = {i for i, inst in enumerate(interp.instances) if inst.label.is_fault}
+    pairs = [(ids[t], ids[s]) for s, t, i in ex.edges if i not in fault]
     for t, _ in pairs:
         counts[t + 1] += 1
     for i in range(n):

@@ -1,0 +1,172 @@
+"""`ftverify graph`: explore, analyse, pick what to highlight, and draw within a size budget."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import networkx as nx
+from ftverify.checker import graph as G
+from ftverify.checker import render as R
+from ftverify.checker.explicit import Limits
+from ftverify.checker.prove import budget_for
+from ftverify.checker.report import format_trace, table
+from ftverify.spec.interp import Interpreter
+from ftverify.spec.typecheck import load_model, parse_expression
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 2, 3
+
+
+@dataclass
+class GraphRequest:
+    file: str
+    output: str | None
+    faults: int | None
+    trace: str | None  # a property name, "*" for the first thing worth showing, or None
+    projection: list[str] | None
+    max_nodes: int
+    max_states: int
+    renderer: str | None
+    consts: dict[str, int]
+    where: str | None = None  # keep only the initial states satisfying this expression
+    depth: int | None = None  # draw only the first `depth` steps
+
+
+def run_graph(req: GraphRequest, echo: Callable[[str], None]) -> int:
+    from ftverify.checker.cli import BadInput
+
+    if req.output is not None:  # fail on a bad output name before exploring
+        fmt = req.output.rsplit(".", 1)[-1].lower() if "." in req.output else ""
+        if fmt not in (*R.FORMATS, "gv"):
+            raise BadInput(f"{req.output}: unknown output format (expected .{', .'.join(R.FORMATS)})")
+    model = load_model(req.file, req.consts)
+    interp = Interpreter(model, budget_for(model, req.faults))
+    start_from = None
+    if req.where:
+        start_from = interp.predicate(parse_expression(model, req.where, "--where"))
+    sg = G.build(interp, Limits(max_states=req.max_states, max_depth=req.depth), progress=sys.stderr,
+                 start_from=start_from)
+    if sg.graph.number_of_nodes() == 0:
+        raise BadInput(f"--where {req.where}: no initial state satisfies it")
+    an = G.analyse(sg)
+    code = EXIT_OK if sg.complete or req.depth is not None else EXIT_UNKNOWN
+    echo(f"state graph of {model.name} under fault budget {interp.budget}:")
+    rows = [["states", f"{an.states:,}"], ["transitions", f"{an.transitions:,}"], ["initial states", str(an.initial)]]
+    if sg.complete:
+        rows += [["strongly connected components", f"{an.sccs:,}"],
+                 ["terminal components", ", ".join(str(len(c)) for c in an.terminal_sccs[:8])
+                  + (" ..." if len(an.terminal_sccs) > 8 else "") + " state(s)"],
+                 ["fault region (reached through a fault)", f"{an.fault_region:,} state(s)"]]
+    echo(table(rows))
+    for f in an.findings:
+        echo(f"  {f.kind}: {f.message}" + (" (a shortest trace to one):" if f.trace else ""))
+        if f.trace is not None:
+            echo(format_trace(f.trace))
+    if not an.problems and sg.complete:
+        echo("  no deadlock, bad state, trap cycle, unrecoverable state or unreturning fault state")
+
+    path = _highlight(sg, an, req.trace, echo)
+    if req.output is None:
+        return code
+    picture, path = _picture(sg, req, path, echo)
+    if picture is None:
+        return EXIT_UNKNOWN
+    if req.projection is None and picture.graph.get("condensed") is None:
+        title = f"{model.name}: {an.states} states, {an.transitions} transitions, fault budget {interp.budget}"
+    else:
+        title = f"{model.name}: {picture.number_of_nodes()} of {an.states} states shown"
+    summary = f"{an.states} states, {an.transitions} transitions; fault budget {interp.budget}."
+    try:
+        who = R.write(picture, req.output, trace=path, title=title, summary=summary, renderer=req.renderer)
+    except R.RenderError as e:
+        raise BadInput(str(e)) from None
+    except OSError as e:
+        raise BadInput(f"cannot write {req.output}: {e.strerror}") from None
+    echo(f"wrote {req.output}: {picture.number_of_nodes()} nodes, {R.drawn_edges(picture)} edges (drawn by {who})")
+    return code
+
+
+def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Callable[[str], None]) -> list[int]:
+    """The node path of the trace to highlight, or [] when none is asked for or there is none."""
+    from ftverify.checker.cli import BadInput
+
+    if wanted is None:
+        return []
+    g = sg.graph
+    model = sg.interp.model
+    props = {p.name: p for p in model.properties}
+    if wanted != "*" and wanted not in props and wanted != "deadlock":
+        raise BadInput(f"--trace {wanted}: no such property (properties: {', '.join(props) or 'none'}, deadlock)")
+    candidates: list[tuple[str, int]] = []
+    for p in model.properties:
+        if wanted in ("*", p.name):
+            if p.kind == "invariant":
+                bad = [n for n, v in g.nodes(data="violates") if p.name in v]
+                if bad:
+                    candidates.append((f"counterexample to {p.name}", min(bad)))
+            elif p.kind == "recovers" and sg.complete:
+                doomed = G.doomed(sg, p)
+                if doomed:
+                    candidates.append((f"counterexample to {p.name}", min(doomed)))
+    if wanted in ("*", "deadlock"):
+        dead = G.deadlocks(sg) if sg.complete else []
+        if dead:
+            candidates.append(("trace to a deadlock", min(dead)))
+    if wanted == "*":
+        candidates += [(f"trace to a {f.kind} state", f.witness) for f in an.findings if f.witness is not None]
+    for p in model.properties:
+        if wanted in ("*", p.name) and p.kind == "reachable":
+            f = sg.interp.properties[p.name]
+            hits = [n for n in g if G._holds(f, sg.packed[n])]
+            if hits:
+                candidates.append((f"witness for {p.name}", min(hits)))
+    if not candidates:
+        echo(f"  --trace: nothing to highlight ({'no violation, deadlock or witness' if wanted == '*' else wanted}"
+             " has no counterexample or witness in this graph)")
+        return []
+    what, node = candidates[0]
+    path = sg.path_nodes(node)
+    echo(f"  highlighted: {what}, {len(path) - 1} step(s)")
+    return path
+
+
+def _picture(sg: G.StateGraph, req: GraphRequest, path: list[int],
+             echo: Callable[[str], None]) -> tuple[nx.MultiDiGraph | None, list[object]]:
+    """The graph to draw (the full one, a projection, or the SCC condensation) and the path in it."""
+    from ftverify.checker.cli import BadInput
+
+    if req.projection:
+        try:
+            q = G.project(sg, req.projection)
+        except ValueError as e:
+            raise BadInput(f"--project: {e}") from None
+        mapping = G.projection_classes(sg, req.projection)
+        if q.number_of_nodes() > req.max_nodes:
+            echo(f"  the projection has {q.number_of_nodes()} nodes, more than --max-nodes {req.max_nodes}; "
+                 f"try --project {','.join(G.suggest_projection(sg, req.max_nodes)) or '(fewer variables)'}")
+            return None, []
+        return q, _dedupe([mapping[n] for n in path])
+    g = sg.graph
+    if g.number_of_nodes() <= req.max_nodes:
+        return g, list(path)
+    cond, mapping = G.condense(sg)
+    suggestion = ",".join(G.suggest_projection(sg, req.max_nodes))
+    if cond.number_of_nodes() <= req.max_nodes and cond.number_of_nodes() < g.number_of_nodes():
+        echo(f"  {g.number_of_nodes():,} states are more than --max-nodes {req.max_nodes}: drawing the "
+             f"{cond.number_of_nodes()} strongly connected components instead"
+             + (f" (or try --project {suggestion})" if suggestion else ""))
+        return cond, _dedupe([mapping[n] for n in path])
+    echo(f"  {g.number_of_nodes():,} states (and {cond.number_of_nodes():,} strongly connected components) are "
+         f"more than --max-nodes {req.max_nodes}: nothing drawn. "
+         + (f"Try --project {suggestion}" if suggestion else "Try --project with fewer variables")
+         + " or a larger --max-nodes.")
+    return None, []
+
+
+def _dedupe(path: list[object]) -> list[object]:
+    out: list[object] = []
+    for x in path:
+        if not out or out[-1] != x:
+            out.append(x)
+    return out
