@@ -45,9 +45,11 @@ def _parse_consts(items: tuple[str, ...]) -> dict[str, int]:
         try:
             if not sep or not name.strip().isidentifier():
                 raise ValueError
-            out[name.strip()] = int(value.strip(), 0)
+            text = value.strip()
+            out[name.strip()] = {"true": True, "false": False}[text] if text in ("true", "false") else int(text, 0)
         except ValueError:
-            raise click.BadParameter(f"expected NAME=INTEGER, got {item!r}", param_hint="--const") from None
+            raise click.BadParameter(f"expected NAME=INTEGER or NAME=true|false, got {item!r}",
+                                     param_hint="--const") from None
     return out
 
 
@@ -249,6 +251,165 @@ def _write_itf(path: str, reports: list[Any]) -> int:
             raise BadInput(f"cannot write {target}: {e.strerror}") from None
         click.echo(f"wrote {target}", err=True)
     return EXIT_OK
+
+
+# ---------------------------------------------------------------- refine
+@cli.command()
+@click.argument("spec", required=False)
+@click.option("--refinement", "name", default=None, help="Which refinement of SPEC (if it declares several).")
+@click.option("--engine", type=click.Choice(["z3", "explicit"]), default="z3", show_default=True,
+              help="z3: forward simulation for every state satisfying the invariants (a proof); "
+                   "explicit: every step of every reachable state (with a trace to a failure).")
+@click.option("--faults", type=int, default=None, help="Fault budget (default: 1 if the spec has faults, else 0).")
+@click.option("--max-states", type=int, default=None, help="Exploration limit for --engine explicit.")
+@click.option("--timeout", type=float, default=None, help="Seconds before giving up (unknown).")
+@click.option("--impl", default=None, metavar="MODULE:NAME",
+              help="Refinement-test a Python implementation (an ftverify Adapter) against its spec instead.")
+@click.option("--spec", "impl_spec", default=None, help="With --impl: the spec (default: the adapter's).")
+@click.option("--examples", type=int, default=200, show_default=True, help="With --impl: random call sequences.")
+@click.option("--max-calls", type=int, default=30, show_default=True, help="With --impl: calls per sequence.")
+@click.option("--depth", type=int, default=0, show_default=True,
+              help="With --impl: also check every call sequence up to this length.")
+@click.option("--seed", type=int, default=None, help="With --impl: random seed (default: deterministic).")
+@_common_consts
+def refine(spec: str | None, name: str | None, engine: str, faults: int | None, max_states: int | None,
+           timeout: float | None, impl: str | None, impl_spec: str | None, examples: int, max_calls: int,
+           depth: int, seed: int | None, consts: tuple[str, ...]) -> None:
+    """Prove that the concrete spec SPEC refines the abstract spec its `refinement` names;
+    or, with --impl, test that a Python implementation refines its spec."""
+    const_map = _parse_consts(consts)
+    if impl is not None:
+        sys.exit(_guarded(lambda: _refine_impl(impl, impl_spec or spec, const_map, examples, max_calls, depth,
+                                               seed, timeout)))
+    if spec is None:
+        raise click.UsageError("give a SPEC with a `refinement` declaration (or --impl MODULE:NAME)")
+
+    def run() -> int:
+        from ftverify.checker import refine as RF
+        from ftverify.checker.explicit import Limits
+        from ftverify.checker.report import format_refinement
+
+        model = load_model(spec, const_map)
+        try:
+            ref = RF.find(model, name)
+        except ValueError as e:
+            raise BadInput(str(e)) from None
+        budget = P.budget_for(model, faults)
+        if engine == "z3":
+            rep = RF.check(model, ref, budget, timeout)
+        else:
+            rep = RF.explore_refinement(model, ref, budget, Limits(max_states=max_states, timeout=timeout))
+        click.echo(format_refinement(rep))
+        return rep.exit_code()
+
+    sys.exit(_guarded(run))
+
+
+def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples: int, max_calls: int,
+                 depth: int, seed: int | None, timeout: float | None) -> int:
+    from ftverify.checker import conformance as C
+
+    try:
+        adapter = C.load_adapter(target)
+    except (ValueError, ImportError, AttributeError) as e:
+        raise BadInput(f"--impl {target}: {e}") from None
+    if spec is not None or consts:
+        attrs: dict[str, Any] = {"consts": {**adapter.consts, **consts}}
+        if spec is not None:
+            attrs["spec"] = os.path.abspath(spec)
+        adapter = type(adapter.__name__, (adapter,), attrs)
+    chk = C.Checker(adapter)
+    click.echo(f"{target} against {chk.model.name} ({adapter.spec_path()})")
+    out = C.random_test(adapter, examples, max_calls, seed, chk)
+    click.echo(f"  random: {out.calls:,} calls in {out.runs} runs, {out.seconds:.1f} s, "
+               f"{out.calls_per_second:,.0f} calls/s")
+    if out.divergence is None and depth:
+        ex = C.exhaustive_test(adapter, depth, timeout, chk)
+        state = "complete" if ex.complete else "; ".join(ex.notes) or "stopped"
+        click.echo(f"  exhaustive to depth {ex.depth}: {ex.calls:,} calls, {ex.states:,} distinct spec states, "
+                   f"{ex.seconds:.1f} s, {ex.calls_per_second:,.0f} calls/s ({state})")
+        out.divergence = ex.divergence
+    if out.divergence is not None:
+        click.echo("  violated: " + str(out.divergence))
+        return EXIT_VIOLATED
+    click.echo("  holds: no divergence (every call mapped to a spec step or a refused stutter; "
+               "every invariant held)")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- faults
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--faults", "budgets", type=int, multiple=True,
+              help="Fault budget (repeatable; default 1): the injected fault is the last one of the budget.")
+@click.option("--json", "json_path", default=None, metavar="FILE", help="Write the campaign as JSON.")
+@click.option("--chart", "chart_path", default=None, metavar="FILE.svg|FILE.png", help="Write a bar chart.")
+@click.option("--max-states", type=int, default=1_000_000, show_default=True, help="Exploration limit.")
+@click.option("--traces", type=int, default=3, show_default=True,
+              help="Silent corruptions shown with their trace (all are in the JSON).")
+@_common_consts
+def faults(files: tuple[str, ...], budgets: tuple[int, ...], json_path: str | None, chart_path: str | None,
+           max_states: int, traces: int, consts: tuple[str, ...]) -> None:
+    """Inject every fault at every reachable state of each spec in FILES and classify the outcome:
+    masked, detected and recovered, detected and fail-stop, silent data corruption, unrecovered."""
+    from ftverify.checker import faults as FC
+    from ftverify.checker.explicit import Limits
+    from ftverify.checker.report import format_trace
+
+    const_map = _parse_consts(consts)
+    camps: list[Any] = []
+
+    def one(path: str) -> int:
+        model = load_model(path, const_map)
+        code = EXIT_OK
+        for n in budgets or (1,):
+            if not 0 <= n <= 3:
+                raise BadInput(f"--faults {n}: expected 0..3")
+            c = FC.run(model, n, Limits(max_states=max_states), progress=sys.stderr)
+            camps.append(c)
+            total = len(c.injections)
+            click.echo(f"{model.name} ({path}), fault budget {n}: {total:,} fault injections over "
+                       f"{c.states:,} states")
+            rows = [[o, f"{c.counts[o]:,}", f"{100 * c.share(o):.1f}%"] for o in FC.OUTCOMES]
+            click.echo(table(rows, ["outcome", "injections", "share"]))
+            click.echo(f"  masked or detected: {100 * c.masked_or_detected:.1f}%")
+            for note in c.notes:
+                click.echo(f"  note: {note}")
+            shown = [i for i in c.injections if i.trace is not None][:traces]
+            for i in shown:
+                click.echo(f"  silent data corruption after FAULT {i.fault}, a shortest trace:")
+                click.echo(format_trace(i.trace))
+            if not c.complete:
+                code = EXIT_UNKNOWN
+            click.echo("")
+        return code
+
+    codes = [_guarded(lambda f=f: one(f)) for f in _expand_or_exit(files)]
+
+    def write() -> int:
+        if json_path:
+            try:
+                Path(json_path).write_text(dumps(FC.to_json(camps)) + "\n", encoding="utf-8")
+            except OSError as e:
+                raise BadInput(f"cannot write {json_path}: {e.strerror}") from None
+            click.echo(f"wrote {json_path}", err=True)
+        if chart_path:
+            ext = Path(chart_path).suffix.lower()
+            if ext == ".svg":
+                Path(chart_path).write_text(FC.chart_svg(camps), encoding="utf-8")
+            elif ext == ".png":
+                try:
+                    FC.chart_png(camps, chart_path)
+                except RuntimeError as e:
+                    raise BadInput(str(e)) from None
+            else:
+                raise BadInput(f"--chart {chart_path}: expected a .svg or .png file")
+            click.echo(f"wrote {chart_path}", err=True)
+        return EXIT_OK
+
+    if camps:
+        codes.append(_guarded(write))
+    sys.exit(_combine(codes))
 
 
 # ---------------------------------------------------------------- graph

@@ -232,11 +232,12 @@ class ActionEnc:
 class Encoding:
     """The transition system of a model under a fault budget, over template states s and s'."""
 
-    def __init__(self, model: M.Model, budget: int, arith: str = "bv", extra: Iterable[M.Expr] = ()) -> None:
+    def __init__(self, model: M.Model, budget: int, arith: str = "bv", extra: Iterable[M.Expr] = (),
+                 min_width: int = 0) -> None:
         self.model = model
         self.budget = budget
         extra = list(extra)
-        self.arith: Arith = BVArith(integer_width(model, extra)) if arith == "bv" else IntArith()
+        self.arith: Arith = BVArith(max(min_width, integer_width(model, extra))) if arith == "bv" else IntArith()
         self.cur = self.make_state("")
         self.nxt = self.make_state("'")
         actions = [a for a in model.actions if budget > 0 or not a.is_fault]
@@ -802,6 +803,18 @@ class Encoding:
     def state_at(self, k: int) -> StateVars:
         """The variables of step k (fresh constants named `x@k`)."""
         return self.make_state(f"@{k}")
+
+    def next_leaves(self, ae: ActionEnc) -> list[z3.ExprRef]:
+        """The leaves of the state after a step of `ae`, as terms over the current state."""
+        out: list[z3.ExprRef] = []
+        for v in self.model.vars:
+            self._flat(v.type, ae.next[v.name], out)
+        out.append(self.cur.faults + self.arith.val(1) if ae.action.is_fault else self.cur.faults)
+        return out
+
+    def after(self, f: z3.ExprRef, ae: ActionEnc) -> z3.ExprRef:
+        """`f` (over the current state) evaluated in the state after a step of `ae`."""
+        return substitute(f, self.cur.leaves, self.next_leaves(ae))
 
     def rename(self, f: z3.ExprRef, src: StateVars, dst: StateVars) -> z3.ExprRef:
         return substitute(f, src.leaves, dst.leaves)

@@ -90,7 +90,7 @@ def from_exploration(ex: Exploration) -> StateGraph:
         depth[i] = 0 if p is None else depth[ids[p]] + 1
         faults = layout.faults(s)
         g.add_node(i, state=interp.decode(s), faults=faults, initial=p is None, depth=depth[i],
-                   violates=tuple(name for name, f in invariants if not _holds(f, s)),
+                   violates=tuple(name for name, f in invariants if not holds(f, s)),
                    returned=faults > 0 and (s & vars_mask) in fault_free_values)
     labels = [inst.label for inst in interp.instances]
     for s, t, index in ex.edges:
@@ -104,7 +104,7 @@ def from_exploration(ex: Exploration) -> StateGraph:
     return StateGraph(g, ex, packed)
 
 
-def _holds(f: Any, s: int) -> bool:
+def holds(f: Any, s: int) -> bool:
     try:
         return bool(f(s))
     except EvalError:
@@ -182,18 +182,21 @@ def fault_region(sg: StateGraph) -> tuple[list[int], list[int]]:
     region = [n for n, d in g.nodes(data="faults") if d > 0]
     if not region:
         return [], []
-    returned = {n for n in region if g.nodes[n]["returned"]}
-    view = non_fault_view(g)
-    # every node that can reach a returned one, by one reverse search from all of them
-    reach = set(returned)
-    stack = list(returned)
+    reach = can_reach(non_fault_view(g), [n for n in region if g.nodes[n]["returned"]])
+    return region, [n for n in region if n not in reach]
+
+
+def can_reach(view: Any, seeds: Iterable[int]) -> set[int]:
+    """Every node that can reach a seed along the view's edges: one backward search from all seeds."""
+    out = set(seeds)
+    stack = list(out)
     while stack:
         n = stack.pop()
         for p in view.predecessors(n):
-            if p not in reach:
-                reach.add(p)
+            if p not in out:
+                out.add(p)
                 stack.append(p)
-    return region, [n for n in region if n not in reach]
+    return out
 
 
 def analyse(sg: StateGraph) -> Analysis:

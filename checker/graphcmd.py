@@ -118,7 +118,7 @@ def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Calla
     for p in model.properties:
         if wanted in ("*", p.name) and p.kind == "reachable":
             f = sg.interp.properties[p.name]
-            hits = [n for n in g if G._holds(f, sg.packed[n])]
+            hits = [n for n in g if G.holds(f, sg.packed[n])]
             if hits:
                 candidates.append((f"witness for {p.name}", min(hits)))
     if not candidates:

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 import z3
-from ftverify.checker.encode import Encoding, _and
+from ftverify.checker.encode import ActionEnc, Encoding, _and
 from ftverify.checker.kind import RecheckFailed
 from ftverify.checker.result import CTI, Result, Trace, Verdict
 from ftverify.checker.symbolic import Deadline, read_trace
@@ -64,21 +64,22 @@ def check_inductive(model: M.Model, budget: int, goal: M.Property | None, helper
                 return Result(name, kind, Verdict.VIOLATED, "induction", trace, depth=0,
                               seconds=time.perf_counter() - start, message="false in an initial state")
             return _unknown(name, kind, start, f"{pname} is false in an initial state (trace shown)", trace)
-    # Consecution.
-    s = z3.SolverFor("QF_BV") if arith == "bv" else z3.Solver()
-    s.add(enc.type_cur, enc.type_nxt, enc.trans)
-    for _, f in parts:
-        s.add(f)
-    post = [(pname, enc.rename(f, enc.cur, enc.nxt)) for pname, f in parts]
-    for _, f in post:
+    # Consecution, one action at a time: many small problems are much easier
+    # for the solver than one disjunction over every action.
+    pre = [f for _, f in parts]
+    for ae in enc.actions:
+        s = z3.SolverFor("QF_BV") if arith == "bv" else z3.Solver()
+        s.add(enc.type_cur, enc.param_types(ae), ae.enabled, *pre)
+        post = [(pname, enc.after(f, ae)) for pname, f in parts]
         deadline.arm(s)
-        r = s.check(z3.Not(f))
+        r = s.check(z3.Not(_and(*(f for _, f in post))))
         if r == z3.unknown:
-            return _unknown(name, kind, start, f"solver gave up on consecution: {s.reason_unknown()}")
+            return _unknown(name, kind, start, f"solver gave up on consecution of {ae.action.name}: "
+                                               f"{s.reason_unknown()}")
         if r == z3.sat:
             mdl = s.model()
             broken = [n for n, g in post if z3.is_false(mdl.eval(g, model_completion=True))]
-            cti = _cti(enc, mdl, broken)
+            cti = _cti(enc, mdl, broken, ae)
             _check_cti(interp, cti)
             return Result(name, kind, Verdict.UNKNOWN, "induction", depth=1, seconds=time.perf_counter() - start,
                           cti=cti, message=f"not inductive: {cti.label} breaks {', '.join(broken)}")
@@ -102,11 +103,16 @@ def _renamed_model(enc: Encoding, mdl: z3.ModelRef, st: Any) -> z3.ModelRef:
     return s.model()
 
 
-def _cti(enc: Encoding, mdl: z3.ModelRef, broken: list[str]) -> CTI:
-    pre, pre_f = enc.decode_state(mdl, enc.cur)
-    post, post_f = enc.decode_state(mdl, enc.nxt)
-    ae = enc.actions[enc.arith.value_of(mdl.eval(enc.sel, model_completion=True))]
+def _cti(enc: Encoding, mdl: z3.ModelRef, broken: list[str], ae: ActionEnc) -> CTI:
     from ftverify.spec.interp import Label
+
+    pre, pre_f = enc.decode_state(mdl, enc.cur)
+    # the post-state: the model's values of the step's update terms
+    s = z3.Solver()
+    for leaf, term in zip(enc.nxt.leaves, enc.next_leaves(ae), strict=True):
+        s.add(leaf == mdl.eval(term, model_completion=True))
+    assert s.check() == z3.sat
+    post, post_f = enc.decode_state(s.model(), enc.nxt)
 
     args = tuple((p.name, _plain(enc, p, mdl.eval(v, model_completion=True)))
                  for p, v in zip(ae.action.params, ae.params, strict=True))
@@ -131,17 +137,30 @@ def _check_cti(interp: Interpreter, cti: CTI) -> None:
 
 def recheck_inductive(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                       type_ok: bool, arith: str) -> None:
-    """Init => Inv, Inv && T => Inv', Inv => goal, by one fresh solver each."""
+    """Init => Inv, Inv && T => Inv' (one fresh solver per action), Inv => goal, over a fresh encoding.
+
+    The re-check uses `arith` (the other integer representation) when the model is
+    small enough for it; large models mix bit-vectors into linear integer arithmetic
+    badly (minutes instead of seconds), so they are re-checked over bit-vectors.
+    """
+    if arith == "int" and _too_big_for_int(model):
+        arith = "bv"
     enc = Encoding(model, budget, arith, [e for _, e in helpers])
     inv = _and(*(f for _, f in conjuncts(enc, goal, helpers, type_ok)))
-    checks = {
-        "initiation": z3.And(enc.init, enc.type_cur, z3.Not(inv)),
-        "consecution": z3.And(enc.type_cur, enc.type_nxt, enc.trans, inv, z3.Not(enc.rename(inv, enc.cur, enc.nxt))),
-    }
+    checks = {"initiation": [z3.And(enc.init, enc.type_cur, z3.Not(inv))]}
+    checks["consecution"] = [z3.And(enc.type_cur, enc.param_types(ae), ae.enabled, inv, z3.Not(enc.after(inv, ae)))
+                             for ae in enc.actions]
     if goal is not None:
-        checks["safety"] = z3.And(enc.type_cur, inv, enc.bad(goal))
-    for what, f in checks.items():
-        s = z3.Solver()
-        s.add(f)
-        if s.check() != z3.unsat:
-            raise RecheckFailed(f"the inductive invariant fails its re-check ({what})")
+        checks["safety"] = [z3.And(enc.type_cur, inv, enc.bad(goal))]
+    for what, fs in checks.items():
+        for f in fs:
+            s = z3.SolverFor("QF_BV") if arith == "bv" else z3.Solver()
+            s.add(f)
+            if s.check() != z3.unsat:
+                raise RecheckFailed(f"the inductive invariant fails its re-check ({what})")
+
+
+def _too_big_for_int(model: M.Model) -> bool:
+    from ftverify.spec.types import width
+
+    return sum(width(v.type) for v in model.vars) > 48

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from ftverify.checker import explicit
 from ftverify.checker.engines import EngineOptions, prove_property
-from ftverify.checker.result import Result
+from ftverify.checker.result import Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
 from ftverify.spec.errors import SpecError
@@ -61,7 +61,7 @@ class ProofReport:
         return exit_code([r for _, r in self.results])
 
 
-METHODS = ("auto", "explicit", "bmc", "kind", "pdr", "induction")
+METHODS = ("auto", "explicit", "bmc", "kind", "pdr", "induction", "refinement")
 
 
 def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
@@ -75,7 +75,7 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
         target = os.path.normpath(os.path.join(os.path.dirname(path), use.path))
         if not os.path.exists(target):
             raise SpecError(use.span, f"cannot use {use.path!r}: no such file ({target})")
-        models[use.alias] = load_model(target, consts)
+        models[use.alias] = load_model(target, {**(consts or {}), **dict(use.consts)})
     obligations = []
     names: set[str] = set()
     for thm in node.theorems:
@@ -93,6 +93,11 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
         if thm.method not in METHODS:
             raise SpecError(thm.span, f"method `{thm.method}` is not available",
                             hint=f"available: {', '.join(METHODS)}")
+        refinement_names = [r.name for r in m.refinements]
+        if (thm.method == "refinement") != (thm.prop in refinement_names):
+            raise SpecError(thm.span, f"`by refinement` proves a refinement of `{thm.model}` "
+                                      f"({', '.join(refinement_names) or 'it declares none'}), and a refinement "
+                                      "is proved only `by refinement`")
         for h in thm.using:
             if h not in [p.name for p in m.invariants()]:
                 raise SpecError(thm.span, f"helper `{h}` is not an invariant of `{thm.model}`",
@@ -115,6 +120,9 @@ class ProofContext:
     progress: TextIO | None = sys.stderr
     timeout: float | None = None
     explorations: dict[tuple[int, int], explicit.Exploration] = field(default_factory=dict)
+    # inductiveness results by (model, budget, the set of conjuncts): theorems that
+    # prove each of a family of invariants using the others share one check
+    inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
 
     def exploration(self, model: M.Model, budget: int) -> explicit.Exploration:
         key = (id(model), budget)
@@ -128,11 +136,31 @@ class ProofContext:
 
 def discharge(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
     thm = ob.theorem
+    if thm.method == "refinement":
+        return refinement_result(ob.model, thm.prop, budget, ctx.timeout)
     if thm.method == "explicit":
         return explicit.report_of(ctx.exploration(ob.model, budget), [thm.prop]).results[0]
     helpers = [(h, ob.model.property(h).pred) for h in thm.using]
+    if thm.method == "induction" and thm.prop in {p.name for p in ob.model.invariants()}:
+        key = (id(ob.model), budget, frozenset([thm.prop, *thm.using]))
+        if key in ctx.inductions and ctx.inductions[key].verdict == Verdict.PROVED:
+            shared = ctx.inductions[key]
+            return Result(thm.prop, shared.kind, Verdict.PROVED, "induction", depth=1, invariant=shared.invariant,
+                          message=f"{shared.message}; the same conjuncts as an earlier theorem, checked once")
     opts = EngineOptions(depth=thm.depth, timeout=ctx.timeout, progress=ctx.progress)
-    return prove_property(ob.model, budget, thm.prop, thm.method, opts, helpers)
+    result = prove_property(ob.model, budget, thm.prop, thm.method, opts, helpers)
+    if thm.method == "induction" and result.verdict == Verdict.PROVED:
+        ctx.inductions[(id(ob.model), budget, frozenset([thm.prop, *thm.using]))] = result
+    return result
+
+
+def refinement_result(model: M.Model, name: str, budget: int, timeout: float | None) -> Result:
+    from ftverify.checker import refine
+
+    rep = refine.check(model, refine.find(model, name), budget, timeout)
+    return Result(name, "refinement", rep.verdict, "refinement", message=rep.message,
+                  cti=refine.as_cti(rep.mismatch) if rep.mismatch else None,
+                  stats={"obligations": len(rep.obligations)})
 
 
 def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:

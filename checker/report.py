@@ -342,3 +342,44 @@ def proof_report_json(rep: Any) -> dict[str, Any]:
         "obligations": [{"theorem": ob.name, "model": ob.alias, **result_json(r)} for ob, r in rep.results],
         "exit_code": rep.exit_code(),
     }
+
+
+def format_mismatch(mm: Any, indent: str = "    ") -> str:
+    """A refinement failure: the concrete step, the abstract images, the step that was expected."""
+    lines = []
+    if mm.trace is not None:
+        lines.append(f"{indent}a shortest trace to the concrete pre-state:")
+        lines.append(format_trace(mm.trace, indent + "  "))
+    else:
+        pre = flatten_state(mm.pre)
+        lines.append(f"{indent}concrete pre-state (satisfies the refinement's invariants; need not be reachable):")
+        lines.append(indent + "     " + _joined(f"{x} = {format_value(v)}" for x, v in pre.items()))
+    lines.append(f"{indent}concrete step: {'FAULT ' if mm.label.is_fault else ''}{mm.label}")
+    for what, a, b in (("concrete", mm.pre, mm.post), ("abstract image", mm.abstract_pre, mm.abstract_post)):
+        fa, fb = flatten_state(a), flatten_state(b)
+        diff = [[x, format_value(fa.get(x)), format_value(fb[x])] for x in fb if fa.get(x) != fb[x]]
+        lines.append(f"{indent}{what} changes:" + ("" if diff else " (none)"))
+        if diff:
+            lines.append(table(diff, ["variable", "before", "after"], indent + "  "))
+    if mm.abstract_pre:
+        lines.append(f"{indent}abstract image of the pre-state:")
+        lines.append(indent + "     " + _joined(f"{x} = {format_value(v)}"
+                                               for x, v in flatten_state(mm.abstract_pre).items()))
+    lines.append(f"{indent}expected abstract step: {mm.expected}")
+    lines.append(f"{indent}but: {mm.reason}")
+    return "\n".join(lines)
+
+
+def format_refinement(rep: Any) -> str:
+    r = rep.refinement
+    lines = [f"{rep.model.name} refines {r.abstract.name} ({r.name}), fault budget {rep.budget}, engine {rep.engine}"]
+    if rep.obligations:
+        lines.append(table([[n, f"{s:.2f} s"] for n, s in rep.obligations], ["obligation", "time"]))
+    if rep.stats:
+        lines.append("  " + ", ".join(f"{k}: {v:,}" for k, v in rep.stats.items()))
+    lines.append(f"  {rep.verdict}: {rep.message} ({rep.seconds:.1f} s)")
+    if rep.mismatch is not None:
+        lines.append(format_mismatch(rep.mismatch))
+    if rep.invariants is not None and rep.invariants.cti is not None:
+        lines.append(format_cti(rep.invariants.cti))
+    return "\n".join(lines)

@@ -16,6 +16,7 @@ A state is initial when `init` evaluates to true without an error.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import product
@@ -149,7 +150,7 @@ class StateLayout:
         for sl in self.slots:
             if sl.name not in values:
                 raise KeyError(f"no value for state variable {sl.name}")
-            s |= encode_value(sl.type, values[sl.name]) << sl.offset
+            s |= encoder(sl.type)(values[sl.name]) << sl.offset
         return s | (faults << self.faults_offset)
 
     def cells(self) -> list[Cell]:
@@ -234,6 +235,42 @@ def encode_value(t: Type, v: Any) -> int:
                 code |= encode_value(e, x) << (lw + i * ew)
             return code
     raise TypeError(f"unknown type {t}")
+
+
+@functools.cache
+def encoder(t: Type) -> Callable[[Any], int]:
+    """`encode_value` for one type, with its layout worked out once (refinement testing
+    encodes an implementation's state after every call)."""
+    match t:
+        case RecordT(fields):
+            parts, off = [], 0
+            for n, ft in fields:
+                parts.append((n, off, encoder(ft)))
+                off += width(ft)
+
+            def record(v: Any) -> int:
+                code = 0
+                for n, o, enc in parts:
+                    code |= enc(v[n]) << o
+                return code
+            return record
+        case MapT(k, vt):
+            wv, sub = width(vt), encoder(vt)
+            keys = [(_plain_key(k, key), i * wv) for i, key in enumerate(domain_values(k))]
+
+            def total_map(v: Any) -> int:
+                code = 0
+                for key, o in keys:
+                    code |= sub(v[key]) << o
+                return code
+            return total_map
+        case IntT(lo, hi):
+            def integer(v: Any) -> int:
+                if type(v) is not int or not lo <= v <= hi:
+                    raise ValueError(f"{v!r} is not in {t}")
+                return v - lo
+            return integer
+    return functools.partial(encode_value, t)
 
 
 def _plain_key(t: Type, v: int) -> Any:

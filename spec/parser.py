@@ -336,8 +336,15 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         thms = tuple(d for d in decls if isinstance(d, S.Theorem))
         return S.ProofFile(self._t(name), str(name), uses, thms)
 
-    def use_decl(self, meta: Any, path: Token, alias: Token) -> S.UseDecl:
-        return S.UseDecl(self._t(alias), str(path)[1:-1], str(alias))
+    def use_decl(self, meta: Any, path: Token, alias: Token, *binds: Any) -> S.UseDecl:
+        return S.UseDecl(self._t(alias), str(path)[1:-1], str(alias), tuple(b for b in binds if b is not None))
+
+    def const_bind(self, meta: Any, name: Token, value: int | bool) -> tuple[str, int | bool]:
+        return (str(name), value)
+
+    def const_value(self, meta: Any, *toks: Token) -> int | bool:
+        text = "".join(str(t) for t in toks)
+        return {"true": True, "false": False}[text] if text in ("true", "false") else int(text, 0)
 
     def method_name(self, meta: Any, tok: Token) -> str:
         return str(tok)

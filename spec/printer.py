@@ -242,6 +242,16 @@ def decl(d: S.Decl) -> list[str]:
             return [f"recovers {n}: from {expr(p)} to {expr(t)}"]
         case S.PropertyDecl(kind=k, name=n, pred=p):
             return [f"{k} {n}: {expr(p)}"]
+        case S.RefinementDecl(name=n, abstract_path=path, maps=maps, actions=acts, invariants=invs):
+            body = [f"  map {expr(m.target)} = {expr(m.value)}" for m in maps]
+            for a in acts:
+                params = f"({', '.join(a.params)})" if a.params else ""
+                target = "skip" if a.abstract is None else \
+                    a.abstract + (f"({', '.join(expr(x) for x in a.args)})" if a.args else "")
+                body.append(f"  action {a.action}{params} -> {target}")
+            if invs:
+                body.append(f"  invariant {', '.join(invs)}")
+            return [f'refinement {n} refines "{path}" {{', *body, "}"]
     raise TypeError(f"cannot print {type(d).__name__}")
 
 

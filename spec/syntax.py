@@ -331,6 +331,7 @@ class SpecFile(Node):
 class UseDecl(Node):
     path: str
     alias: str
+    consts: tuple[tuple[str, int | bool], ...] = ()  # `with NAME = value, ...`: constant overrides
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,6 +172,8 @@ class Checker:
         self._uids = itertools.count(1)
         self._imported: set[str] = set()
         self.all_decls: list[S.Decl] = []
+        # an abstract spec loaded for a refinement takes the overrides it declares, ignores the rest
+        self.lenient_overrides = False
 
     # ------------------------------------------------------------ loading
     def load(self, path: str) -> S.SpecFile:
@@ -180,6 +182,8 @@ class Checker:
         for d in self.all_decls:
             self._declare(d)
         for name in self.overrides:
+            if self.lenient_overrides:
+                break
             if name not in self.decls or self.decls[name].kind != "const":
                 consts = [n for n, d in self.decls.items() if d.kind == "const"]
                 raise SpecError(root.span, f"--const {name}: the spec declares no constant `{name}`",
@@ -264,9 +268,88 @@ class Checker:
         props = [self._property(d.node) for d in self.decls.values() if d.kind == "property"]
         enums = tuple(t for t in self.types.values() if isinstance(t, EnumT))
         consts = tuple((n, c.value) for n, c in self.const_values.items())
+        refinements = tuple(self._refinement(d, actions, props) for d in decls if isinstance(d, S.RefinementDecl))
         return M.Model(root.name, file, tuple(self.vars.values()), init, tuple(actions), tuple(props),
-                       enums, consts, (), root.span,
+                       enums, consts, refinements, root.span,
                        tuple((n, d.span) for n, d in self.decls.items()), self)
+
+    def _refinement(self, r: S.RefinementDecl, actions: list[M.Action], props: list[M.Property]) -> M.Refinement:
+        """A refinement mapping: the abstract spec it refines, how every abstract variable is
+        computed from the concrete state, and which abstract step each concrete action takes."""
+        path = os.path.normpath(os.path.join(os.path.dirname(r.span.file), r.abstract_path))
+        if not os.path.exists(path):
+            raise SpecError(r.span, f"cannot refine {r.abstract_path!r}: no such file ({path})")
+        sub = Checker({k: v for k, v in self.overrides.items()})
+        sub.lenient_overrides = True
+        root = sub.load(path)
+        sub.overrides = {k: v for k, v in sub.overrides.items() if k in sub.decls}
+        abstract = sub.build(root, path, sub.all_decls)
+        maps: dict[str, M.RefinementMap] = {}
+        for m in r.maps:
+            if not isinstance(m.target, S.Name) or m.target.name not in {v.name for v in abstract.vars}:
+                raise SpecError(m.target.span, "a `map` defines one variable of the abstract spec",
+                                hint=f"its variables: {', '.join(v.name for v in abstract.vars)}")
+            var = abstract.var(m.target.name)
+            if var.name in maps:
+                raise SpecError(m.span, f"abstract variable `{var.name}` is mapped twice")
+            value = self._coerce(self._expr(m.value, _Scope(), var.type), var.type, m.value.span,
+                                 f"the map of `{var.name}`")
+            maps[var.name] = M.RefinementMap(M.VarRef(m.span, var.type, var.name), value)
+        for var in abstract.vars:
+            if var.name in maps:
+                continue
+            mine = self.vars.get(var.name)
+            if mine is None or mine.type != var.type:
+                raise SpecError(r.span, f"abstract variable `{var.name}` has no `map`, and this spec has no "
+                                        f"variable `{var.name}` of type {var.type} to map it to")
+            maps[var.name] = M.RefinementMap(M.VarRef(r.span, var.type, var.name),
+                                             M.VarRef(r.span, mine.type, mine.name))
+        by_name = {a.name: a for a in actions}
+        abstract_actions = {a.name: a for a in abstract.actions}
+        mapped: dict[str, M.RefinementAction] = {}
+        for ra in r.actions:
+            a = by_name.get(ra.action)
+            if a is None:
+                raise SpecError(ra.span, f"this spec has no action `{ra.action}`",
+                                hint=_suggest(ra.action, list(by_name)) or None)
+            if ra.params and tuple(ra.params) != tuple(p.name for p in a.params):
+                raise SpecError(ra.span, f"the parameters of `{a.name}` are ({', '.join(p.name for p in a.params)})")
+            if ra.action in mapped:
+                raise SpecError(ra.span, f"action `{ra.action}` is mapped twice")
+            scope = _Scope()
+            for p in a.params:
+                scope = scope.bind(p)
+            scope = scope.assuming(a.guard)
+            if ra.abstract is None:
+                mapped[a.name] = M.RefinementAction(a.name, None, (), ra.span)
+                continue
+            b = abstract_actions.get(ra.abstract)
+            if b is None:
+                raise SpecError(ra.span, f"the abstract spec has no action `{ra.abstract}`",
+                                hint=_suggest(ra.abstract, list(abstract_actions)) or None)
+            if len(ra.args) != len(b.params):
+                raise SpecError(ra.span, f"abstract action `{b.name}` takes {len(b.params)} argument(s), "
+                                         f"{len(ra.args)} given")
+            args = tuple(self._coerce(self._expr(x, scope, bp.type), bp.type, x.span, f"argument `{bp.name}`")
+                         for x, bp in zip(ra.args, b.params, strict=True))
+            if b.is_fault != a.is_fault:
+                raise SpecError(ra.span, "a fault must map to a fault, and an action to an action")
+            mapped[a.name] = M.RefinementAction(a.name, b.name, args, ra.span)
+        for a in actions:
+            if a.name in mapped:
+                continue
+            b = abstract_actions.get(a.name)
+            if b is None or [p.type for p in b.params] != [p.type for p in a.params] or b.is_fault != a.is_fault:
+                raise SpecError(r.span, f"concrete action `{a.name}` has no mapping",
+                                hint=f"add `action {a.name} -> ABSTRACT_ACTION(...)` or `action {a.name} -> skip`")
+            mapped[a.name] = M.RefinementAction(a.name, b.name, tuple(a.params), r.span)
+        invariant_names = {p.name for p in props if p.kind == "invariant"}
+        for n in r.invariants:
+            if n not in invariant_names:
+                raise SpecError(r.span, f"`{n}` is not an invariant of this spec",
+                                hint=f"its invariants: {', '.join(sorted(invariant_names)) or 'none'}")
+        return M.Refinement(r.name, abstract, tuple(maps[v.name] for v in abstract.vars),
+                            tuple(mapped[a.name] for a in actions), tuple(r.invariants), r.span)
 
     def expression(self, text: str, file: str = "<expression>", expected: Type | None = None) -> M.Expr:
         """Type an expression given as text in the scope of this spec."""
@@ -308,15 +391,22 @@ class Checker:
         d = self.decls[name]
         self._enter(name, d.span)
         try:
+            e = self._expr(d.node.value, _Scope(state=False), None)
+            if not isinstance(e, M.Lit) or not (isinstance(e.type, IntT | BoolT)):
+                raise SpecError(d.node.value.span, "a constant must be an integer or boolean known here",
+                                hint=f"found {describe(e.type)}")
+            lit: M.Lit = M.Lit(d.span, e.type, e.value)
             if name in self.overrides:
                 v = self.overrides[name]
-                lit: M.Lit = M.Lit(d.span, IntT(v, v), v)
-            else:
-                e = self._expr(d.node.value, _Scope(state=False), None)
-                if not isinstance(e, M.Lit) or not (isinstance(e.type, IntT | BoolT)):
-                    raise SpecError(d.node.value.span, "a constant must be an integer or boolean known here",
-                                    hint=f"found {describe(e.type)}")
-                lit = M.Lit(d.span, e.type, e.value)
+                if isinstance(e.type, BoolT):
+                    if v not in (0, 1):  # True and False are 1 and 0
+                        raise SpecError(d.span, f"constant `{name}` is boolean: override it with true or false, "
+                                                f"not {v}")
+                    lit = M.Lit(d.span, BoolT(), bool(v))
+                elif isinstance(v, bool):
+                    raise SpecError(d.span, f"constant `{name}` is an integer: override it with a number, not {v}")
+                else:
+                    lit = M.Lit(d.span, IntT(v, v), v)
         finally:
             self._resolving.pop()
         self.const_values[name] = lit
@@ -425,7 +515,7 @@ class Checker:
                 b = self._fresh(s.span, vt, v)
                 return [M.ForallStmt(s.span, b, self._stmts(body, scope.bind(b)))]
             case S.CallStmt(name=name, args=args):
-                return [self._proc_call(s, name, args, scope)]
+                return self._proc_call(s, name, args, scope)
         raise SpecError(s.span, "unsupported statement")  # pragma: no cover
 
     def _lvalue(self, e: S.Expr, scope: _Scope) -> M.Expr:
@@ -444,7 +534,7 @@ class Checker:
         target = self._expr(e, scope, None)
         return target.arg if isinstance(target, M.Narrow) else target
 
-    def _proc_call(self, s: S.CallStmt, name: str, args: tuple[S.Expr, ...], scope: _Scope) -> M.Stmt:
+    def _proc_call(self, s: S.CallStmt, name: str, args: tuple[S.Expr, ...], scope: _Scope) -> list[M.Stmt]:
         d = self.decls.get(name)
         if d is None or d.kind != "proc":
             procs = [n for n, x in self.decls.items() if x.kind == "proc"]
@@ -458,7 +548,7 @@ class Checker:
                  for a, p in zip(args, params, strict=True)]
         for p, v in reversed(list(zip(params, bound, strict=True))):
             out = (M.LetStmt(s.span, p, v, out),)
-        return out[0] if out else M.IfStmt(s.span, M.TRUE(s.span), (), ())
+        return list(out)  # the whole body (a proc without parameters has no Let to wrap it in)
 
     def _proc(self, name: str) -> tuple[tuple[M.Bound, ...], tuple[M.Stmt, ...]]:
         if name in self.proc_ir:

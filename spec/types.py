@@ -16,6 +16,7 @@ state in one Python int and makes hashing and comparing states cheap.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import product
@@ -143,6 +144,7 @@ def ordinal(t: Type, value: int) -> int:
     return value - t.lo if isinstance(t, IntT) else int(value)
 
 
+@functools.cache  # types are frozen: their widths never change
 def width(t: Type) -> int:
     """Bits needed for the packed code of a value of type t."""
     match t:

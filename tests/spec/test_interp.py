@@ -119,6 +119,15 @@ action up(k: I) { bump(k) }
     assert succ["up(k=2)"]["a"] == {0: 0, 1: 1, 2: 3}
 
 
+def test_a_proc_without_parameters_runs_its_whole_body():
+    # regression: only the first statement of a parameterless proc used to run
+    m = model_of("spec T\nvar a: 0..3\nvar b: 0..3\ninit { a == 0 && b == 0 }\n"
+                 "proc both() {\n  a := 1\n  b := 2\n}\naction go { both() }\n")
+    it = Interpreter(m, 0)
+    (s,) = it.initial_states()
+    assert [it.decode(t) for _, t in it.successors(s)] == [{"a": 1, "b": 2}]
+
+
 def test_assignment_out_of_range_is_an_evaluation_error():
     m = model_of("spec T\nvar x: 0..2\ninit { x == 2 }\naction inc { x := x + 1 }\n")
     it = Interpreter(m, 0)

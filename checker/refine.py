@@ -1,0 +1,355 @@
+"""Refinement between two specs: every concrete step is an abstract step or a stutter.
+
+A `refinement` declaration in the concrete spec gives the abstraction function
+(a `map` per abstract variable, over the concrete state), the abstract action
+each concrete action implements (with its arguments) or `skip`, and the concrete
+invariants the proof may assume. `check` proves, by forward simulation with Z3:
+
+1. the named concrete invariants are inductive (so assuming them is sound);
+2. initiation: the image of every initial concrete state is an initial abstract state;
+3. simulation, for every concrete action: from any state satisfying the
+   invariants, if the action is enabled, the image of the pre-state enables the
+   mapped abstract action, and the image of the post-state is the state that
+   action leads to (for `skip`: the image does not change);
+4. every image is a well-typed abstract state (the maps cannot leave a type).
+
+A failure comes back as the concrete step (pre-state, action, post-state), the
+two abstract images, and the abstract step that was expected: recomputed on the
+reference interpreters before it is shown. `explore` checks the same thing on
+every reachable concrete edge, which gives a trace from an initial state.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import z3
+from ftverify.checker.encode import ActionEnc, Encoding, StateVars, _and, integer_width
+from ftverify.checker.explicit import Limits, explore
+from ftverify.checker.induction import check_inductive
+from ftverify.checker.kind import RecheckFailed
+from ftverify.checker.result import CTI, Result, Trace, Verdict
+from ftverify.checker.symbolic import Deadline
+from ftverify.checker.trace import trace_of
+from ftverify.spec import model as M
+from ftverify.spec.interp import EvalError, Instance, Interpreter, Label
+from ftverify.spec.types import IntT, Type, decode, decode_scalar, is_scalar
+
+
+@dataclass
+class Mismatch:
+    """A concrete step whose image is no abstract step (and no stutter)."""
+
+    pre: dict[str, Any]
+    label: Label
+    post: dict[str, Any]
+    abstract_pre: dict[str, Any]
+    abstract_post: dict[str, Any]
+    expected: str  # the abstract step the mapping asked for, or "skip"
+    reason: str  # why the image is not that step
+    faults: int = 0
+    trace: Trace | None = None  # a trace to `pre` (explicit check only)
+
+
+@dataclass
+class RefinementReport:
+    model: M.Model
+    refinement: M.Refinement
+    budget: int
+    verdict: Verdict
+    engine: str
+    message: str = ""
+    mismatch: Mismatch | None = None
+    invariants: Result | None = None  # the inductiveness check of the named concrete invariants
+    obligations: list[tuple[str, float]] = field(default_factory=list)  # (obligation, seconds)
+    seconds: float = 0.0
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    def exit_code(self) -> int:
+        return {Verdict.PROVED: 0, Verdict.HOLDS: 0, Verdict.VIOLATED: 1}.get(self.verdict, 3)
+
+
+def find(model: M.Model, name: str | None = None) -> M.Refinement:
+    if not model.refinements:
+        raise ValueError(f"spec {model.name} declares no refinement")
+    if name is None:
+        if len(model.refinements) > 1:
+            raise ValueError(f"spec {model.name} declares several refinements: name one "
+                             f"({', '.join(r.name for r in model.refinements)})")
+        return model.refinements[0]
+    for r in model.refinements:
+        if r.name == name:
+            return r
+    raise ValueError(f"spec {model.name} has no refinement {name!r} "
+                     f"(it has: {', '.join(r.name for r in model.refinements)})")
+
+
+# ---------------------------------------------------------------- run-time values and images
+def _code(t: Type, v: Any) -> int:
+    """A run-time value of the interpreter as the packed code of type t."""
+    if isinstance(t, IntT):
+        return int(v) - t.lo
+    return int(v)
+
+
+def _plain(t: Type, v: Any) -> Any:
+    return decode_scalar(t, v) if is_scalar(t) else decode(t, v)
+
+
+class Images:
+    """The abstraction function on packed concrete states, compiled once."""
+
+    def __init__(self, ref: M.Refinement, conc: Interpreter, abst: Interpreter) -> None:
+        self.ref, self.conc, self.abst = ref, conc, abst
+        self.maps = [(m.target.name, m.target.type, conc.compiler.fn(m.value, {}))  # type: ignore[attr-defined]
+                     for m in ref.maps]
+
+    def of(self, s: int) -> int:
+        """The packed abstract state of concrete state s (EvalError if a map fails)."""
+        layout = self.abst.layout
+        a = 0
+        for name, t, f in self.maps:
+            a |= _code(t, f(s)) << layout.slot[name].offset
+        return a | (self.conc.layout.faults(s) << layout.faults_offset)
+
+    def plain(self, s: int) -> dict[str, Any]:
+        return self.abst.decode(self.of(s))
+
+
+def _abstract_instance(abst: Interpreter, ref_action: M.RefinementAction, conc_inst: Instance,
+                       conc: Interpreter, s: int) -> tuple[Instance | None, str]:
+    """The abstract instance a concrete instance maps to, in concrete state s."""
+    from ftverify.spec.interp import _C
+
+    env = {p.uid: _C(v) for p, v in zip(conc_inst.action.params, conc_inst.values, strict=True)}
+    b = next(a for a in abst.model.actions if a.name == ref_action.abstract)
+    values = tuple(conc.compiler.fn(x, env)(s) for x in ref_action.args)
+    args = {p.name: _plain(p.type, v) for p, v in zip(b.params, values, strict=True)}
+    text = f"{b.name}(" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")" if args else b.name
+    for inst in abst.instances:
+        if inst.label.action == b.name and inst.values == values:
+            return inst, text
+    return None, text  # statically disabled for these arguments
+
+
+def step_mismatch(images: Images, ref: M.Refinement, inst: Instance, s: int, t: int) -> Mismatch | None:
+    """Why the concrete step s -[inst]-> t has no abstract counterpart, or None if it has one."""
+    conc, abst = images.conc, images.abst
+    ra = next(r for r in ref.actions if r.action == inst.label.action)
+    try:
+        a_pre, a_post = images.of(s), images.of(t)
+    except EvalError as e:
+        return _mismatch(images, s, inst.label, t, None, None, "?", f"the abstraction fails: {e.message}")
+    if ra.abstract is None:
+        if a_pre == a_post:
+            return None
+        return _mismatch(images, s, inst.label, t, a_pre, a_post, "skip",
+                         "the step maps to a stutter, but it changes the abstract state")
+    ainst, text = _abstract_instance(abst, ra, inst, conc, s)
+    try:
+        enabled = ainst is not None and (ainst.guard is None or bool(ainst.guard(a_pre)))
+        if not enabled:
+            return _mismatch(images, s, inst.label, t, a_pre, a_post, text,
+                             f"{text} is not enabled in the abstract image of the pre-state")
+        assert ainst is not None
+        if ainst.apply(a_pre) != a_post:
+            return _mismatch(images, s, inst.label, t, a_pre, a_post, text,
+                             f"{text} leads to another abstract state than the image of the post-state")
+    except EvalError as e:
+        return _mismatch(images, s, inst.label, t, a_pre, a_post, text, f"{text} fails: {e.message}")
+    return None
+
+
+def _mismatch(images: Images, s: int, label: Label, t: int, a_pre: int | None, a_post: int | None,
+              expected: str, reason: str) -> Mismatch:
+    conc, abst = images.conc, images.abst
+    return Mismatch(conc.decode(s), label, conc.decode(t), abst.decode(a_pre) if a_pre is not None else {},
+                    abst.decode(a_post) if a_post is not None else {}, expected, reason, conc.layout.faults(s))
+
+
+# ---------------------------------------------------------------- explicit: every reachable edge
+def explore_refinement(model: M.Model, ref: M.Refinement, budget: int, limits: Limits | None = None,
+                       progress: TextIO | None = sys.stderr) -> RefinementReport:
+    """Check every step of every reachable concrete state (as far as `limits` allow)."""
+    start = time.monotonic()
+    conc, abst = Interpreter(model, budget), Interpreter(ref.abstract, budget)
+    images = Images(ref, conc, abst)
+    report = RefinementReport(model, ref, budget, Verdict.UNKNOWN, "explicit")
+    for s in conc.initial_states():
+        a = images.of(s)
+        if not abst.predicate(ref.abstract.init)(a):
+            report.verdict = Verdict.VIOLATED
+            report.mismatch = Mismatch(conc.decode(s), Label("(initial)", ()), conc.decode(s), abst.decode(a),
+                                       abst.decode(a), "init", "the image of an initial state is not initial")
+            report.mismatch.trace = trace_of(conc, [s])
+            return _done(report, start)
+    ex = explore(conc, limits, record_edges=True, stop_when_decided=False, progress=progress)
+    assert ex.edges is not None
+    instances = conc.instances
+    for s, t, i in ex.edges:
+        mm = step_mismatch(images, ref, instances[i], s, t)
+        if mm is not None:
+            mm.trace = trace_of(conc, ex.path_to(s))
+            report.verdict, report.mismatch = Verdict.VIOLATED, mm
+            report.message = mm.reason
+            break
+    else:
+        if ex.complete:
+            report.verdict = Verdict.PROVED
+            report.message = f"every step of the {len(ex.parent):,} reachable states maps to an abstract step"
+        else:
+            report.message = f"{ex.reason}: {len(ex.parent):,} states checked, no mismatch"
+    report.stats = {"states": len(ex.parent), "transitions": ex.transitions}
+    return _done(report, start)
+
+
+def _done(report: RefinementReport, start: float) -> RefinementReport:
+    report.seconds = time.monotonic() - start
+    return report
+
+
+# ---------------------------------------------------------------- symbolic: forward simulation with Z3
+class _Sim:
+    """The concrete encoding, the abstract encoding, and the abstraction as Z3 terms."""
+
+    def __init__(self, model: M.Model, ref: M.Refinement, budget: int) -> None:
+        extra = [m.value for m in ref.maps] + [x for ra in ref.actions for x in ra.args]
+        width = max(integer_width(model, extra), integer_width(ref.abstract))
+        self.ref = ref
+        self.c = Encoding(model, budget, "bv", extra, min_width=width)
+        self.a = Encoding(ref.abstract, budget, "bv", min_width=width)
+        self.inv = _and(*(self.c.good(model.property(n).pred) for n in ref.invariants))
+        self.image_leaves, self.image_ok = self.image(self.c.cur)
+
+    def image(self, st: StateVars) -> tuple[list[z3.ExprRef], Any]:
+        leaves: list[z3.ExprRef] = []
+        oks = []
+        by_name = {m.target.name: m for m in self.ref.maps}  # type: ignore[attr-defined]
+        for v in self.ref.abstract.vars:
+            sym, ok = self.c.expr(by_name[v.name].value, st, {})
+            self.a._flat(v.type, sym, leaves)
+            oks.append(ok)
+        leaves.append(st.faults)
+        return leaves, _and(*oks)
+
+    def abstract_at(self, f: z3.ExprRef, leaves: list[z3.ExprRef]) -> z3.ExprRef:
+        return z3.substitute(f, *zip(self.a.cur.leaves, leaves, strict=True))
+
+    def obligations(self) -> list[tuple[str, ActionEnc | None, z3.ExprRef, z3.ExprRef]]:
+        """(name, concrete action or None, hypothesis, conclusion) for every obligation."""
+        c, a = self.c, self.a
+        out: list[tuple[str, ActionEnc | None, z3.ExprRef, z3.ExprRef]] = []
+        img, ok = self.image_leaves, self.image_ok
+        out.append(("initiation", None, _and(c.init, c.type_cur, self.inv),
+                    _and(ok, self.abstract_at(_and(a.init, a.type_cur), img))))
+        by_abstract = {ae.action.name: ae for ae in a.actions}
+        for ae in c.actions:
+            ra = next(r for r in self.ref.actions if r.action == ae.action.name)
+            hyp = _and(c.type_cur, c.param_types(ae), ae.enabled, self.inv, ok)
+            post = [c.after(x, ae) for x in img]
+            post_ok = c.after(ok, ae)
+            if ra.abstract is None:
+                concl = _and(post_ok, *(x == y for x, y in zip(post, img, strict=True)))
+            else:
+                be = by_abstract.get(ra.abstract)
+                if be is None:  # a fault action under budget 0: never enabled on either side
+                    continue
+                env = {p.uid: v for p, v in zip(ae.action.params, ae.params, strict=True)}
+                args = []
+                arg_oks = []
+                for x in ra.args:
+                    sym, xok = c.expr(x, c.cur, env)
+                    args.append(sym)
+                    arg_oks.append(xok)
+                subst = list(zip(a.cur.leaves, img, strict=True)) + list(zip(be.params, args, strict=True))
+                guard = z3.substitute(be.enabled, *subst)
+                nxt = [z3.substitute(x, *subst) for x in a.next_leaves(be)]
+                typed = z3.substitute(_and(a.param_types(be), a.type_cur), *subst)
+                concl = _and(*arg_oks, typed, guard, post_ok, *(x == y for x, y in zip(post, nxt, strict=True)))
+            out.append((ae.action.name, ae, hyp, concl))
+        return out
+
+
+def check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None = None,
+          progress: TextIO | None = None) -> RefinementReport:
+    """Prove the refinement by forward simulation (see the module docstring)."""
+    start = time.monotonic()
+    report = RefinementReport(model, ref, budget, Verdict.UNKNOWN, "z3")
+    conc, abst = Interpreter(model, budget), Interpreter(ref.abstract, budget)
+    # 1. the invariants the simulation assumes
+    if ref.invariants:
+        goal = model.property(ref.invariants[0])
+        helpers = [(n, model.property(n).pred) for n in ref.invariants[1:]]
+        t0 = time.monotonic()
+        res = check_inductive(model, budget, goal, helpers, timeout, interp=conc)
+        report.invariants = res
+        report.obligations.append((f"invariants {', '.join(ref.invariants)}", time.monotonic() - t0))
+        if res.verdict != Verdict.PROVED:
+            report.verdict = Verdict.VIOLATED if res.verdict == Verdict.VIOLATED else Verdict.UNKNOWN
+            report.message = f"the concrete invariants are not inductive: {res.message}"
+            return _done(report, start)
+    # 2-4. initiation and simulation, one solver per obligation
+    sim = _Sim(model, ref, budget)
+    deadline = Deadline(timeout)
+    images = Images(ref, conc, abst)
+    for name, ae, hyp, concl in sim.obligations():
+        t0 = time.monotonic()
+        s = z3.SolverFor("QF_BV")
+        s.add(hyp)
+        deadline.arm(s)
+        r = s.check(z3.Not(concl))
+        report.obligations.append((name, time.monotonic() - t0))
+        if r == z3.unknown:
+            report.message = f"solver gave up on {name}: {s.reason_unknown()}"
+            return _done(report, start)
+        if r == z3.sat:
+            report.mismatch = _explain(sim, images, ref, s.model(), ae)
+            report.verdict = Verdict.VIOLATED
+            report.message = report.mismatch.reason
+            return _done(report, start)
+    _recheck(model, ref, budget)
+    report.verdict = Verdict.PROVED
+    report.message = (f"every concrete step maps to its abstract step or a stutter ({len(report.obligations)} "
+                      f"obligations, re-checked)")
+    return _done(report, start)
+
+
+def _recheck(model: M.Model, ref: M.Refinement, budget: int) -> None:
+    """The same obligations over a fresh encoding, each by a fresh solver."""
+    sim = _Sim(model, ref, budget)
+    for name, _, hyp, concl in sim.obligations():
+        s = z3.SolverFor("QF_BV")
+        s.add(hyp, z3.Not(concl))
+        if s.check() != z3.unsat:
+            raise RecheckFailed(f"refinement obligation {name} fails its re-check")
+
+
+def _explain(sim: _Sim, images: Images, ref: M.Refinement, mdl: z3.ModelRef, ae: ActionEnc | None) -> Mismatch:
+    """The failing step, recomputed on the interpreters: a failure Z3 reports must be real."""
+    c = sim.c
+    pre, faults = c.decode_state(mdl, c.cur)
+    conc = images.conc
+    s = conc.layout.encode(pre, faults)
+    if ae is None:
+        a = images.of(s)
+        if images.abst.predicate(ref.abstract.init)(a):
+            raise RecheckFailed("refinement: the solver's failing initial state maps to an initial state")
+        return Mismatch(pre, Label("(initial)", ()), pre, images.abst.decode(a), images.abst.decode(a), "init",
+                        "the image of an initial state is not an initial abstract state", faults)
+    values = tuple(c._value(p.type, mdl.eval(v, model_completion=True))
+                   for p, v in zip(ae.action.params, ae.params, strict=True))
+    inst = next((i for i in conc.instances if i.action is ae.action and i.values == values), None)
+    if inst is None or not (inst.guard is None or inst.guard(s)):
+        raise RecheckFailed(f"refinement: {ae.action.name} is not enabled in the solver's pre-state")
+    t = inst.apply(s)
+    mm = step_mismatch(images, ref, inst, s, t)
+    if mm is None:
+        raise RecheckFailed(f"refinement: the solver's failing step {inst.label} maps to an abstract step")
+    return mm
+
+
+def as_cti(mm: Mismatch) -> CTI:
+    return CTI(mm.pre, mm.label, mm.post, [mm.reason], mm.faults, mm.faults)
