@@ -80,6 +80,8 @@ def _guarded(fn: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return EXIT_UNKNOWN
+    except BrokenPipeError:  # the reader went away (`ftverify ... | head`): not our error
+        raise
     except Exception as e:  # an engine bug, never a verdict
         click.echo(f"internal error: {type(e).__name__}: {e}", err=True)
         if os.environ.get("FTVERIFY_DEBUG"):
@@ -472,5 +474,8 @@ def main() -> None:
         cli(standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover
         sys.exit(EXIT_UNKNOWN)
+    except BrokenPipeError:  # pragma: no cover - output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
 
 
