@@ -426,7 +426,8 @@ def faults(files: tuple[str, ...], budgets: tuple[int, ...], json_path: str | No
               help="Collapse states to the values of these variables.")
 @click.option("--max-nodes", type=int, default=150, show_default=True,
               help="Largest picture drawn; a bigger graph is condensed or a projection is suggested.")
-@click.option("--max-states", type=int, default=200_000, show_default=True, help="Exploration limit.")
+@click.option("--max-states", type=int, default=50_000, show_default=True,
+              help="Exploration limit (a graph this big is analysed, not drawn).")
 @click.option("--where", default=None, metavar="EXPR",
               help="Start only from the initial states satisfying EXPR (draw one scenario).")
 @click.option("--depth", type=int, default=None, help="Draw only the states within this many steps.")

@@ -27,7 +27,6 @@ from ftverify.checker.result import Trace
 from ftverify.checker.trace import replay, trace_of
 from ftverify.spec import model as M
 from ftverify.spec.interp import EvalError, Interpreter
-from ftverify.spec.types import format_value
 
 
 @dataclass
@@ -258,8 +257,11 @@ def project(sg: StateGraph, variables: list[str]) -> nx.MultiDiGraph:
                     projection=tuple(variables))
 
 
-def projection_classes(sg: StateGraph, variables: list[str]) -> dict[int, tuple[Any, ...]]:
-    return {n: (d["faults"], *(format_value(d["state"][v]) for v in variables)) for n, d in sg.graph.nodes(data=True)}
+def projection_classes(sg: StateGraph, variables: list[str]) -> dict[int, tuple[int, ...]]:
+    """The class of each node: its fault count and the packed codes of the variables (cheap to compute)."""
+    layout = sg.interp.layout
+    slots = [(layout.slot[v].offset, (1 << layout.slot[v].width) - 1) for v in variables]
+    return {n: (layout.faults(s), *((s >> off) & mask for off, mask in slots)) for n, s in enumerate(sg.packed)}
 
 
 def condense(sg: StateGraph) -> tuple[nx.MultiDiGraph, dict[int, int]]:

@@ -150,8 +150,13 @@ def _picture(sg: G.StateGraph, req: GraphRequest, path: list[int],
     g = sg.graph
     if g.number_of_nodes() <= req.max_nodes:
         return g, list(path)
-    cond, mapping = G.condense(sg)
     suggestion = ",".join(G.suggest_projection(sg, req.max_nodes))
+    if not sg.complete:  # the components of a partial graph say nothing about the spec's
+        echo(f"  {g.number_of_nodes():,} states of a partial graph are more than --max-nodes {req.max_nodes}: "
+             "nothing drawn. " + (f"Try --project {suggestion}" if suggestion else "Try --project")
+             + ", or --where and --depth to draw one scenario.")
+        return None, []
+    cond, mapping = G.condense(sg)
     if cond.number_of_nodes() <= req.max_nodes and cond.number_of_nodes() < g.number_of_nodes():
         echo(f"  {g.number_of_nodes():,} states are more than --max-nodes {req.max_nodes}: drawing the "
              f"{cond.number_of_nodes()} strongly connected components instead"
