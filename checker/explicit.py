@@ -173,8 +173,26 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
                 checking = bool(pending_inv or pending_reach)
                 for s in frontier[lo:lo + chunk]:
                     if edges is not None:
-                        n, enabled = expand_carefully(s, add)
-                        transitions += n
+                        # The same hot loop, recording every step; an evaluation error
+                        # drops this state's edges and redoes it carefully.
+                        before, mark = transitions, len(edges)
+                        try:
+                            enabled = False
+                            for index, guard, apply, is_fault in instances:
+                                if guard is None or guard(s):
+                                    t = apply(s)
+                                    transitions += 1
+                                    edges.append((s, t, index))
+                                    enabled = enabled or not is_fault
+                                    if t not in parent:
+                                        parent[t] = s
+                                        add(t)
+                                        if checking:
+                                            check_state(t)
+                        except EvalError:
+                            del edges[mark:]
+                            n, enabled = expand_carefully(s, add)
+                            transitions = before + n
                     else:
                         # The hot loop: no per-instance bookkeeping beyond the count.
                         before = transitions
