@@ -75,7 +75,14 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
         target = os.path.normpath(os.path.join(os.path.dirname(path), use.path))
         if not os.path.exists(target):
             raise SpecError(use.span, f"cannot use {use.path!r}: no such file ({target})")
-        models[use.alias] = load_model(target, {**(consts or {}), **dict(use.consts)})
+        try:
+            models[use.alias] = load_model(target, {**(consts or {}), **dict(use.consts)})
+        except SpecError as e:
+            bad = next((n for n, _ in use.consts if f"constant `{n}`" in e.message), None)
+            if bad is None:
+                raise
+            raise SpecError(use.span, f"`with {bad} = ...`: {use.path} declares no constant `{bad}`",
+                            hint=e.hint) from None
     obligations = []
     names: set[str] = set()
     for thm in node.theorems:

@@ -89,3 +89,15 @@ def test_syntax_error_has_location_and_expected_tokens(tmp_path):
     assert code == 2 and out == ""
     assert err.startswith(f"{bad}:4:1: error: unexpected `action`")
     assert "expected one of: `}`" in err
+
+
+def test_proof_scripts_override_constants_with_use_with(tmp_path):
+    good = tmp_path / "good.ftv"
+    good.write_text(f'proof P\nuse "{CLASSIC / "tmr.ftv"}" as t with N = 3\n'
+                    "theorem a: t.masked under faults 1 by explicit\n")
+    code, out, _ = run_cli("prove", str(good))
+    assert code == 0 and "1 of 1 obligation(s) as expected" in out
+    bad = tmp_path / "bad.ftv"
+    bad.write_text(f'proof P\nuse "{CLASSIC / "tmr.ftv"}" as t with NOPE = 1\ntheorem a: t.masked by explicit\n')
+    code, _, err = run_cli("prove", str(bad))
+    assert code == 2 and "bad.ftv:2:" in err and "declares no constant `NOPE`" in err
