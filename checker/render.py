@@ -194,7 +194,7 @@ def to_html(g: nx.MultiDiGraph, svg: str, title: str, summary: str) -> str:
         if d["violates"]:
             tags.append([f"violates {', '.join(d['violates'])}", PALE_RED])
         if "members" in d:
-            tags.append([f"{d['members']} states", "#dddddd"])
+            tags.append([f"{d['members']} state{'s' if d['members'] != 1 else ''}", "#dddddd"])
         tags.append([f"depth {d['depth']}", "#eeeeee"])
         out = [[str(e["label"]), node_id(v, index)] for _, v, e in g.out_edges(n, data=True)]
         states[node_id(n, index)] = {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -186,3 +188,34 @@ def test_cli_graph_draws_projects_and_refuses_huge_pictures(tmp_path: Path) -> N
     assert code == 2 and "unknown output format" in err
     code, _, err = run_cli("graph", str(CLASSIC / "tmr.ftv"), "--where", "input ==", "-o", str(out))
     assert code == 2 and "--where" in err
+
+
+NODE_DOM = """
+const nodes = [];
+function el(title) { const cls = new Set(); const h = {}; return {
+  classList: {add: c => cls.add(c), remove: c => cls.delete(c)},
+  querySelector: () => ({textContent: title}),
+  addEventListener: (ev, f) => { h[ev] = f; }, fire: ev => h[ev](), cls }; }
+const panel = {innerHTML: ""};
+global.document = {getElementById: () => panel,
+  querySelectorAll: sel => sel === "g.node" ? nodes : nodes.filter(n => n.cls.has("selected"))};
+nodes.push(el("s0"), el("s1"));
+eval(require("fs").readFileSync(process.argv[2], "utf8"));
+nodes[1].fire("click");
+process.stdout.write(panel.innerHTML);
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed here")
+def test_the_html_panel_shows_a_clicked_state(tmp_path: Path) -> None:
+    # Runs the page's own script against a minimal DOM and clicks the second node.
+    sg = G.build(Interpreter(load_model(str(CLASSIC / "peterson.ftv")), 0), progress=None)
+    page = tmp_path / "p.html"
+    R.write(sg.graph, str(page), title="Peterson")
+    script = page.read_text().split("<script>", 1)[1].split("</script>", 1)[0]
+    (tmp_path / "page.js").write_text(script)
+    (tmp_path / "dom.js").write_text(NODE_DOM)
+    done = subprocess.run(["node", str(tmp_path / "dom.js"), str(tmp_path / "page.js")], capture_output=True,
+                          text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "state s1" in done.stdout and "<td>pc[1]</td>" in done.stdout and "&rarr;" in done.stdout
