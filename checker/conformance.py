@@ -230,7 +230,7 @@ def random_test(adapter: type[Adapter], examples: int = 200, max_calls: int = 30
         def __init__(self) -> None:
             super().__init__()
             self.impl = adapter()
-            state = self.impl.abstract()
+            state = self.last = self.impl.abstract()
             self.states, self.labels, self.calls = [chk.normal(state)], [], []
             last["run"] = self
             out.runs += 1
@@ -240,9 +240,9 @@ def random_test(adapter: type[Adapter], examples: int = 200, max_calls: int = 30
 
         @rule(call=adapter.calls())
         def call(self, call: tuple[Any, ...]) -> None:
-            pre = self.impl.abstract()
+            pre = self.last  # the abstraction after the previous call
             step = self.impl.perform(call)
-            post = self.impl.abstract()
+            post = self.last = self.impl.abstract()
             out.calls += 1
             self.states.append(chk.normal(post))
             self.labels.append(_label(call, step))
@@ -289,7 +289,7 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
     for d in range(depth):
         nxt = []
         for k, impl in frontier:
-            pre = parent_state = impl.abstract()
+            pre = impl.abstract()
             for call in calls:
                 trial = copy.deepcopy(impl)
                 step = trial.perform(call)
@@ -297,7 +297,7 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
                 out.calls += 1
                 problem = chk.check(pre, step, post)
                 if problem:
-                    out.divergence = _path(parent, k, (call, step, post), parent_state, problem, chk)
+                    out.divergence = _path(parent, k, (call, step, post), pre, problem, chk)
                     out.depth, out.states = d + 1, len(seen)
                     out.seconds = time.perf_counter() - start
                     return out

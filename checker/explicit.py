@@ -313,7 +313,7 @@ def doomed_states(ex: Exploration, prop: M.Property) -> list[int]:
     good = bytearray(n)
     stack = []
     for i, s in enumerate(states):
-        if _truthy(q_fn, s):
+        if holds(q_fn, s):
             good[i] = 1
             stack.append(i)
     while stack:
@@ -323,10 +323,11 @@ def doomed_states(ex: Exploration, prop: M.Property) -> list[int]:
             if not good[s]:
                 good[s] = 1
                 stack.append(s)
-    return [s for i, s in enumerate(states) if not good[i] and _truthy(p_fn, s)]
+    return [s for i, s in enumerate(states) if not good[i] and holds(p_fn, s)]
 
 
-def _truthy(f: Callable[[int], object], s: int) -> bool:
+def holds(f: Callable[[int], object], s: int) -> bool:
+    """f(s) as a truth value; a predicate that fails to evaluate does not hold."""
     try:
         return bool(f(s))
     except EvalError:

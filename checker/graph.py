@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import networkx as nx
-from ftverify.checker.explicit import Exploration, Limits, doomed_states, explore
+from ftverify.checker.explicit import Exploration, Limits, doomed_states, explore, holds
 from ftverify.checker.result import Trace
 from ftverify.checker.trace import replay, trace_of
 from ftverify.spec import model as M
-from ftverify.spec.interp import EvalError, Interpreter
+from ftverify.spec.interp import Interpreter
 
 
 @dataclass
@@ -102,12 +102,6 @@ def from_exploration(ex: Exploration) -> StateGraph:
         g.add_edge(u, v, key=str(label), label=label, fault=label.is_fault, recovery=recovery)
     return StateGraph(g, ex, packed)
 
-
-def holds(f: Any, s: int) -> bool:
-    try:
-        return bool(f(s))
-    except EvalError:
-        return False
 
 
 def non_fault_view(g: nx.MultiDiGraph) -> nx.MultiDiGraph:

@@ -106,6 +106,10 @@ class Images:
         self.ref, self.conc, self.abst = ref, conc, abst
         self.maps = [(m.target.name, m.target.type, conc.compiler.fn(m.value, {}))  # type: ignore[attr-defined]
                      for m in ref.maps]
+        # looked up on every step of the explicit check: built once
+        self.mapping = {r.action: r for r in ref.actions}
+        self.abstract_actions = {a.name: a for a in abst.model.actions}
+        self.abstract_instances = {(i.label.action, i.values): i for i in abst.instances}
 
     def of(self, s: int) -> int:
         """The packed abstract state of concrete state s (EvalError if a map fails)."""
@@ -119,26 +123,24 @@ class Images:
         return self.abst.decode(self.of(s))
 
 
-def _abstract_instance(abst: Interpreter, ref_action: M.RefinementAction, conc_inst: Instance,
-                       conc: Interpreter, s: int) -> tuple[Instance | None, str]:
+def _abstract_instance(images: Images, ref_action: M.RefinementAction, conc_inst: Instance,
+                       s: int) -> tuple[Instance | None, str]:
     """The abstract instance a concrete instance maps to, in concrete state s."""
     from ftverify.spec.interp import _C
 
     env = {p.uid: _C(v) for p, v in zip(conc_inst.action.params, conc_inst.values, strict=True)}
-    b = next(a for a in abst.model.actions if a.name == ref_action.abstract)
-    values = tuple(conc.compiler.fn(x, env)(s) for x in ref_action.args)
+    assert ref_action.abstract is not None
+    b = images.abstract_actions[ref_action.abstract]
+    values = tuple(images.conc.compiler.fn(x, env)(s) for x in ref_action.args)
     args = {p.name: _plain(p.type, v) for p, v in zip(b.params, values, strict=True)}
     text = f"{b.name}(" + ", ".join(f"{k}={v}" for k, v in args.items()) + ")" if args else b.name
-    for inst in abst.instances:
-        if inst.label.action == b.name and inst.values == values:
-            return inst, text
-    return None, text  # statically disabled for these arguments
+    # None: statically disabled for these arguments
+    return images.abstract_instances.get((b.name, values)), text
 
 
-def step_mismatch(images: Images, ref: M.Refinement, inst: Instance, s: int, t: int) -> Mismatch | None:
+def step_mismatch(images: Images, inst: Instance, s: int, t: int) -> Mismatch | None:
     """Why the concrete step s -[inst]-> t has no abstract counterpart, or None if it has one."""
-    conc, abst = images.conc, images.abst
-    ra = next(r for r in ref.actions if r.action == inst.label.action)
+    ra = images.mapping[inst.label.action]
     try:
         a_pre, a_post = images.of(s), images.of(t)
     except EvalError as e:
@@ -148,7 +150,7 @@ def step_mismatch(images: Images, ref: M.Refinement, inst: Instance, s: int, t: 
             return None
         return _mismatch(images, s, inst.label, t, a_pre, a_post, "skip",
                          "the step maps to a stutter, but it changes the abstract state")
-    ainst, text = _abstract_instance(abst, ra, inst, conc, s)
+    ainst, text = _abstract_instance(images, ra, inst, s)
     try:
         enabled = ainst is not None and (ainst.guard is None or bool(ainst.guard(a_pre)))
         if not enabled:
@@ -190,7 +192,7 @@ def explore_refinement(model: M.Model, ref: M.Refinement, budget: int, limits: L
     assert ex.edges is not None
     instances = conc.instances
     for s, t, i in ex.edges:
-        mm = step_mismatch(images, ref, instances[i], s, t)
+        mm = step_mismatch(images, instances[i], s, t)
         if mm is not None:
             mm.trace = trace_of(conc, ex.path_to(s))
             report.verdict, report.mismatch = Verdict.VIOLATED, mm
@@ -345,7 +347,7 @@ def _explain(sim: _Sim, images: Images, ref: M.Refinement, mdl: z3.ModelRef, ae:
     if inst is None or not (inst.guard is None or inst.guard(s)):
         raise RecheckFailed(f"refinement: {ae.action.name} is not enabled in the solver's pre-state")
     t = inst.apply(s)
-    mm = step_mismatch(images, ref, inst, s, t)
+    mm = step_mismatch(images, inst, s, t)
     if mm is None:
         raise RecheckFailed(f"refinement: the solver's failing step {inst.label} maps to an abstract step")
     return mm

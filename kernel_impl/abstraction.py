@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ftverify.checker.conformance import Adapter, Step
-from ftverify.kernel_impl.kernel import CTE, MASKS, Error, Kernel, Ok
+from ftverify.kernel_impl.kernel import CTE, MASKS, WRITE, Error, Kernel, Ok
 
 OPS = ("copy", "mint", "move", "delete", "revoke", "send_grant", "send", "read", "write")
 
@@ -111,7 +111,7 @@ class KernelAdapter(Adapter):
             return False
         cte = self.kernel.threads[t].cspace[args[1]]
         assert cte is not None
-        return cte.cap.obj.domain != self.kernel.threads[t].domain or not cte.cap.has(2)
+        return cte.cap.obj.domain != self.kernel.threads[t].domain or not cte.cap.has(WRITE)
 
     PARAMS: ClassVar[dict[str, tuple[str, ...]]] = {
         "copy": ("t", "i", "j", "m"), "mint": ("t", "i", "j", "m", "b"), "move": ("t", "i", "j"),

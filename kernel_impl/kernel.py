@@ -244,21 +244,28 @@ class Kernel:
     def _receiver_on(self, u: Thread, ep: KernelObject) -> bool:
         return any(c is not None and c.cap.obj is ep and c.cap.has(READ) for c in u.cspace.values())
 
+    def _ipc_receiver(self, t: Thread, ep: CTE, u: int, may_send: bool) -> Thread | Error:
+        """The receiving thread of an IPC from t over `ep` to u, or why there is none."""
+        if not 0 <= u < len(self.threads) or u == t.tid:
+            return Error.INVALID_ARGUMENT
+        if ep.cap.obj.kind is not ObjKind.ENDPOINT:
+            return Error.INVALID_CAPABILITY
+        if not may_send:
+            return Error.INSUFFICIENT_RIGHTS
+        receiver = self.threads[u]
+        if not self._receiver_on(receiver, ep.cap.obj):
+            return Error.INVALID_CAPABILITY  # nobody receives on that endpoint there
+        return receiver
+
     def _sys_send_grant(self, t: Thread, e: int, x: int, u: int, j: int) -> Result:
         ep, sent = self._lookup(t, e), self._lookup(t, x)
         if isinstance(ep, Error):
             return ep
         if isinstance(sent, Error):
             return sent
-        if not 0 <= u < len(self.threads) or u == t.tid:
-            return Error.INVALID_ARGUMENT
-        if ep.cap.obj.kind is not ObjKind.ENDPOINT:
-            return Error.INVALID_CAPABILITY
-        if not self._may_grant(ep.cap):
-            return Error.INSUFFICIENT_RIGHTS
-        receiver = self.threads[u]
-        if not self._receiver_on(receiver, ep.cap.obj):
-            return Error.INVALID_CAPABILITY  # nobody receives on that endpoint there
+        receiver = self._ipc_receiver(t, ep, u, self._may_grant(ep.cap))
+        if isinstance(receiver, Error):
+            return receiver
         if err := self._free(receiver, j):
             return err
         self._put(u, j, sent.cap, sent)
@@ -271,15 +278,10 @@ class Kernel:
         ep = self._lookup(t, e)
         if isinstance(ep, Error):
             return ep
-        if not 0 <= u < len(self.threads) or u == t.tid:
-            return Error.INVALID_ARGUMENT
-        if ep.cap.obj.kind is not ObjKind.ENDPOINT:
-            return Error.INVALID_CAPABILITY
-        if not ep.cap.has(WRITE):
-            return Error.INSUFFICIENT_RIGHTS
-        if not self._receiver_on(self.threads[u], ep.cap.obj):
-            return Error.INVALID_CAPABILITY
-        self.threads[u].register = t.register
+        receiver = self._ipc_receiver(t, ep, u, ep.cap.has(WRITE))
+        if isinstance(receiver, Error):
+            return receiver
+        receiver.register = t.register
         return Ok()
 
     # ------------------------------------------------------------ memory
