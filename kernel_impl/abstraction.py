@@ -151,8 +151,10 @@ class KernelAdapter(Adapter):
         t, loc = st.integers(0, 2), st.integers(0, 1)
         near = st.integers(-1, 3)  # now and then out of range
         preempt = st.just(("preempt",))
-        copy = st.tuples(st.just("copy"), t, loc, loc, st.integers(0, 3))
-        revoke = st.tuples(st.just("revoke"), t, loc)
+        # Revoking the root's endpoint capability (slot 0 of t0) after t1 derived from its
+        # copy of it is how the deepest derivation trees get torn down: drawn more often.
+        copy = st.tuples(st.just("copy"), st.sampled_from([0, 1, 1, 2]), loc, loc, st.integers(0, 3))
+        revoke = st.tuples(st.just("revoke"), st.sampled_from([0, 0, 1, 2]), st.sampled_from([0, 0, 1]))
         grant = st.tuples(st.just("send_grant"), t, loc, loc, t, loc)
         delete = st.tuples(st.just("delete"), t, loc)
         weighted = [  # building and tearing down derivation trees, most often

@@ -80,7 +80,8 @@ MUTANTS = [MintKeepsRights, RevokeSkipsGrandchildren, DeleteLeavesDanglingChild,
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.__name__ for m in MUTANTS])
 def test_seeded_implementation_bugs_are_caught_with_short_traces(mutant: type[Kernel]) -> None:
     adapter = type(f"{mutant.__name__}Adapter", (KernelAdapter,), {"kernel_class": mutant})
-    out = C.random_test(adapter, examples=300, max_calls=30)
+    # 1,000 runs: at 300, whether the two deepest bugs were found depended on hypothesis's seed
+    out = C.random_test(adapter, examples=1000, max_calls=30)
     assert out.divergence is not None, f"{mutant.__name__} was not caught"
     assert len(out.divergence.calls) <= 6, str(out.divergence)
     text = str(out.divergence)
