@@ -20,7 +20,7 @@ Spacer finds and prints linear invariants over them).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Any
@@ -76,27 +76,102 @@ def _is_true(x: Any) -> bool:
 
 
 # ---------------------------------------------------------------- integers
+def signed_width(lo: int, hi: int) -> int:
+    """Bits of the smallest two's-complement bit-vector holding every integer in lo..hi."""
+
+    def bits(v: int) -> int:
+        return (v if v >= 0 else -v - 1).bit_length() + 1
+
+    return max(bits(lo), bits(hi))
+
+
 class Arith:
-    """How integers (ranges and integer expressions) are represented."""
+    """How integers (ranges and integer expressions) are represented, and every
+    operation on them: the encoder never applies a Z3 operator to an integer term
+    itself, so each representation decides alone what an operation needs."""
 
     name = ""
 
-    def sort(self) -> z3.SortRef:
+    def sort_of(self, lo: int, hi: int) -> z3.SortRef:
+        """The sort of a stored integer of range lo..hi (a state leaf, a parameter)."""
         raise NotImplementedError
 
     def val(self, v: int) -> z3.ExprRef:
         raise NotImplementedError
 
+    def leaf(self, name: str, lo: int, hi: int) -> z3.ExprRef:
+        return z3.Const(name, self.sort_of(lo, hi))
+
+    def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def neg(self, a: z3.ExprRef) -> z3.ExprRef:
+        raise NotImplementedError
+
     def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        """a // d for a constant d > 0 (floor division)."""
         raise NotImplementedError
 
     def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        """a % d in 0..d-1 for a constant d > 0."""
         raise NotImplementedError
 
-    def from_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+    def shl(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        """a * 2**k for a constant k >= 0."""
+        raise NotImplementedError
+
+    def shr(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        """a // 2**k (floor) for a constant k >= 0."""
+        raise NotImplementedError
+
+    def cmp(self, op: str, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        """a OP b for OP in eq ne lt le gt ge."""
+        raise NotImplementedError
+
+    def ite(self, c: Any, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def sum(self, xs: Sequence[z3.ExprRef]) -> z3.ExprRef:
+        raise NotImplementedError
+
+    def count(self, bs: Sequence[Any]) -> z3.ExprRef:
+        """How many of the Boolean terms bs are true."""
+        return self.sum([self.ite(b, self.val(1), self.val(0)) for b in bs]) if bs else self.val(0)
+
+    def min(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return self.ite(self.cmp("le", a, b), a, b)
+
+    def max(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return self.ite(self.cmp("ge", a, b), a, b)
+
+    def abs(self, a: z3.ExprRef) -> z3.ExprRef:
+        return self.ite(self.cmp("ge", a, self.val(0)), a, self.neg(a))
+
+    def from_bv(self, x: z3.ExprRef) -> z3.ExprRef:
+        """The unsigned value of a bit-vector, as an integer."""
         raise NotImplementedError
 
     def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        """An integer modulo 2**n, as an n-bit vector."""
+        raise NotImplementedError
+
+    def in_range(self, a: z3.ExprRef, lo: int, hi: int) -> Any:
+        """lo <= a <= hi."""
+        return _and(self.cmp("ge", a, self.val(lo)), self.cmp("le", a, self.val(hi)))
+
+    def store(self, a: z3.ExprRef, lo: int, hi: int) -> tuple[z3.ExprRef, Any]:
+        """a in the representation of a stored integer of range lo..hi, and the
+        condition under which that representation keeps a's value.
+
+        Storing never changes a value silently: where the representation is
+        narrower than a's term, the condition is that a lies in lo..hi (a step
+        whose update does not is a failing step, as in the interpreter)."""
         raise NotImplementedError
 
     def value_of(self, v: z3.ExprRef) -> int:
@@ -104,47 +179,125 @@ class Arith:
 
 
 class BVArith(Arith):
-    """Signed W-bit integers: W covers every interval of the model, so nothing overflows."""
+    """Integers as signed bit-vectors whose width is computed per term.
+
+    Every term is exact by construction: a constant is as wide as its value
+    needs, a stored integer as wide as its range, and each operation sign-extends
+    its operands to a width that holds its result for *any* operands of their
+    widths (a sum one bit wider than the wider operand, a product as wide as
+    both together, a left shift by k bits k bits wider). No term can wrap, and
+    the argument is local to each method: it depends on nothing computed
+    elsewhere (not on the type checker's intervals, not on the model). A value is
+    made narrower only by `store`, under the condition that it lies in the
+    target range.
+    """
 
     name = "bv"
 
-    def __init__(self, width: int) -> None:
-        self.W = width
-        self._sort = z3.BitVecSort(width)
-
-    def sort(self) -> z3.SortRef:
-        return self._sort
+    def sort_of(self, lo: int, hi: int) -> z3.SortRef:
+        return z3.BitVecSort(signed_width(lo, hi))
 
     def val(self, v: int) -> z3.ExprRef:
-        return z3.BitVecVal(v, self.W)
+        return z3.BitVecVal(v, signed_width(v, v))
+
+    @staticmethod
+    def _ext(a: z3.ExprRef, w: int) -> z3.ExprRef:
+        n = a.size()  # type: ignore[attr-defined]
+        assert n <= w, "integer terms are only ever widened"
+        return a if n == w else z3.SignExt(w - n, a)
+
+    def _align(self, *xs: z3.ExprRef, extra: int = 0) -> list[z3.ExprRef]:
+        w = max(x.size() for x in xs) + extra  # type: ignore[attr-defined]
+        return [self._ext(x, w) for x in xs]
+
+    def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        x, y = self._align(a, b, extra=1)
+        return x + y
+
+    def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        x, y = self._align(a, b, extra=1)
+        return x - y
+
+    def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        w = a.size() + b.size()  # type: ignore[attr-defined]
+        return self._ext(a, w) * self._ext(b, w)
+
+    def neg(self, a: z3.ExprRef) -> z3.ExprRef:
+        (x,) = self._align(a, extra=1)
+        return -x
 
     def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
-        q, r = a / self.val(d), z3.SRem(a, self.val(d))  # bvsdiv truncates towards zero
-        return z3.If(z3.And(r != 0, a < 0), q - 1, q)
+        x, k = self._align(a, self.val(d))
+        q, r = x / k, z3.SRem(x, k)  # bvsdiv truncates towards zero; |q| <= |x|
+        return z3.If(z3.And(r != 0, x < 0), q - 1, q)  # q - 1 >= x when d >= 2 (r != 0 needs d >= 2)
 
     def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
-        return a % self.val(d)  # bvsmod: the sign of the divisor, so 0..d-1
+        x, k = self._align(a, self.val(d))
+        return x % k  # bvsmod (the sign of the divisor): 0..d-1
 
-    def from_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
-        return z3.ZeroExt(self.W - n, x) if n < self.W else x
+    def shl(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        return z3.Concat(a, z3.BitVecVal(0, k)) if k else a  # k more bits: a * 2**k cannot wrap
+
+    def shr(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        n = a.size()  # type: ignore[attr-defined]
+        # An arithmetic shift is floor division by 2**k; past the width it leaves the sign.
+        return a >> z3.BitVecVal(min(k, n - 1), n)
+
+    def cmp(self, op: str, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        x, y = self._align(a, b)
+        return _CMP[op](x, y)
+
+    def ite(self, c: Any, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        x, y = self._align(a, b)
+        return x if x.eq(y) else z3.If(c, x, y)
+
+    def sum(self, xs: Sequence[z3.ExprRef]) -> z3.ExprRef:
+        if not xs:
+            return self.val(0)
+        if len(xs) == 1:
+            return xs[0]
+        return z3.Sum(*self._align(*xs, extra=(len(xs) - 1).bit_length()))
+
+    def from_bv(self, x: z3.ExprRef) -> z3.ExprRef:
+        return z3.ZeroExt(1, x)  # one more bit: the sign, always 0
 
     def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
-        if n <= self.W:
-            return z3.Extract(n - 1, 0, x)
-        return z3.SignExt(n - self.W, x)
+        w = x.size()  # type: ignore[attr-defined]
+        return z3.Extract(n - 1, 0, x) if n <= w else z3.SignExt(n - w, x)  # two's complement is mod 2**n
+
+    def store(self, a: z3.ExprRef, lo: int, hi: int) -> tuple[z3.ExprRef, Any]:
+        w = signed_width(lo, hi)
+        n = a.size()  # type: ignore[attr-defined]
+        if n <= w:
+            return self._ext(a, w), TRUE
+        return z3.Extract(w - 1, 0, a), self.in_range(a, lo, hi)
 
     def value_of(self, v: z3.ExprRef) -> int:
         return v.as_signed_long()  # type: ignore[attr-defined, no-any-return]
 
 
 class IntArith(Arith):
+    """Integers as Z3's mathematical integers: exact with no argument at all."""
+
     name = "int"
 
-    def sort(self) -> z3.SortRef:
+    def sort_of(self, lo: int, hi: int) -> z3.SortRef:
         return z3.IntSort()
 
     def val(self, v: int) -> z3.ExprRef:
         return z3.IntVal(v)
+
+    def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return a + b
+
+    def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return a - b
+
+    def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return a * b
+
+    def neg(self, a: z3.ExprRef) -> z3.ExprRef:
+        return -a
 
     def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
         return a / self.val(d)  # SMT-LIB div: floor for a positive divisor
@@ -152,61 +305,179 @@ class IntArith(Arith):
     def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
         return a % self.val(d)
 
-    def from_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+    def shl(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        return a * self.val(1 << k)
+
+    def shr(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        return a / self.val(1 << k)
+
+    def cmp(self, op: str, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return _CMP[op](a, b)
+
+    def ite(self, c: Any, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return a if a.eq(b) else z3.If(c, a, b)
+
+    def sum(self, xs: Sequence[z3.ExprRef]) -> z3.ExprRef:
+        return z3.Sum(*xs) if len(xs) > 1 else (xs[0] if xs else self.val(0))
+
+    def from_bv(self, x: z3.ExprRef) -> z3.ExprRef:
         return z3.BV2Int(x)
 
     def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
         return z3.Int2BV(x, n)
 
+    def store(self, a: z3.ExprRef, lo: int, hi: int) -> tuple[z3.ExprRef, Any]:
+        return a, TRUE  # nothing is cut: the leaf's type constraint keeps it in lo..hi
+
     def value_of(self, v: z3.ExprRef) -> int:
         return v.as_long()  # type: ignore[attr-defined, no-any-return]
 
 
-def integer_width(model: M.Model, extra: Iterable[M.Expr] = ()) -> int:
-    """Bits for signed integers wide enough for every interval in the model."""
-    lo, hi = -M.MAX_FAULT_BUDGET - 1, M.MAX_FAULT_BUDGET + 1
+class WidthTooSmall(Exception):
+    """A constant or conversion does not fit the uniform width of a `CheckedBVArith`."""
 
-    def see(t: Type) -> None:
-        nonlocal lo, hi
-        match t:
-            case IntT(a, b):
-                lo, hi = min(lo, a), max(hi, b)
-            case BVT(w):
-                hi = max(hi, 1 << w)
-            case EnumT(_, ms):
-                hi = max(hi, len(ms))
-            case RecordT(fields):
-                for _, ft in fields:
-                    see(ft)
-            case MapT(k, v):
-                see(k)
-                see(v)
-            case SetT(e):
-                see(e)
-                hi = max(hi, len(domain_values(e)) + 1)
-            case QueueT(e, n):
-                see(e)
-                hi = max(hi, n + 1)
 
-    exprs: list[M.Expr] = [model.init, *extra]
+class CheckedBVArith(Arith):
+    """Integers as signed bit-vectors of one uniform width W, with every operation's
+    freedom from overflow recorded as a side condition for the solver to prove.
+
+    This is the representation of the independent re-checks of bit-vector proofs.
+    It shares no decision with `BVArith`: W is a guess (`uniform_width`), and what
+    makes it sound is not an argument about the model but a query, "no operation
+    overflows in any type-correct state", that Z3 must show unsatisfiable before
+    the re-check's other queries count (`symbolic.checked_encoding`). The
+    operations are written independently of `BVArith`'s, from Z3's own overflow
+    predicates."""
+
+    name = "checked"
+
+    def __init__(self, width: int) -> None:
+        self.W = width
+        self.conditions: list[Any] = []
+
+    def _no(self, c: Any) -> None:
+        if not z3.is_true(z3.simplify(c)):
+            self.conditions.append(c)
+
+    def overflow_free(self) -> Any:
+        return _and(*self.conditions)
+
+    def sort_of(self, lo: int, hi: int) -> z3.SortRef:
+        if signed_width(lo, hi) > self.W:
+            raise WidthTooSmall(f"{lo}..{hi}")
+        return z3.BitVecSort(self.W)
+
+    def val(self, v: int) -> z3.ExprRef:
+        if signed_width(v, v) > self.W:
+            raise WidthTooSmall(str(v))
+        return z3.BitVecVal(v, self.W)
+
+    def add(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        self._no(z3.And(z3.BVAddNoOverflow(a, b, True), z3.BVAddNoUnderflow(a, b)))
+        return a + b
+
+    def sub(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        self._no(z3.And(z3.BVSubNoOverflow(a, b), z3.BVSubNoUnderflow(a, b, True)))
+        return a - b
+
+    def mul(self, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        self._no(z3.And(z3.BVMulNoOverflow(a, b, True), z3.BVMulNoUnderflow(a, b)))
+        return a * b
+
+    def neg(self, a: z3.ExprRef) -> z3.ExprRef:
+        self._no(z3.BVSNegNoOverflow(a))
+        return -a
+
+    def floordiv(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        k = self.val(d)
+        # a - (a mod d) is a multiple of d, so the truncating division is exact there.
+        return self.sub(a, a % k) / k  # % is bvsmod: 0..d-1
+
+    def mod(self, a: z3.ExprRef, d: int) -> z3.ExprRef:
+        return a % self.val(d)  # bvsmod: 0..d-1
+
+    def shl(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        if k >= self.W - 1:
+            raise WidthTooSmall(f"<< {k}")
+        self._no(z3.And(a >= -(1 << (self.W - 1 - k)), a < (1 << (self.W - 1 - k))))
+        return a << k
+
+    def shr(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        return a >> min(k, self.W - 1)  # arithmetic: floor division by 2**k
+
+    def cmp(self, op: str, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return _CMP[op](a, b)
+
+    def ite(self, c: Any, a: z3.ExprRef, b: z3.ExprRef) -> z3.ExprRef:
+        return a if a.eq(b) else z3.If(c, a, b)
+
+    def sum(self, xs: Sequence[z3.ExprRef]) -> z3.ExprRef:
+        out = xs[0] if xs else self.val(0)
+        for x in xs[1:]:
+            out = self.add(out, x)
+        return out
+
+    def from_bv(self, x: z3.ExprRef) -> z3.ExprRef:
+        n = x.size()  # type: ignore[attr-defined]
+        if n >= self.W:
+            raise WidthTooSmall(f"bv[{n}]")
+        return z3.ZeroExt(self.W - n, x)
+
+    def to_bv(self, x: z3.ExprRef, n: int) -> z3.ExprRef:
+        return z3.Extract(n - 1, 0, x) if n <= self.W else z3.SignExt(n - self.W, x)
+
+    def store(self, a: z3.ExprRef, lo: int, hi: int) -> tuple[z3.ExprRef, Any]:
+        return a, TRUE  # one width for every integer: nothing is cut
+
+    def value_of(self, v: z3.ExprRef) -> int:
+        return v.as_signed_long()  # type: ignore[attr-defined, no-any-return]
+
+
+def uniform_width(model: M.Model) -> int:
+    """A first guess at a width for `CheckedBVArith`: the widest interval the type
+    checker gave any integer expression, with a bit to spare. Only a guess: the
+    solver proves it sufficient, or the re-check doubles it."""
+    lo, hi = -1, M.MAX_FAULT_BUDGET + 1
+    exprs: list[M.Expr] = [model.init]
     for a in model.actions:
         exprs.append(a.guard)
-        for p in a.params:
-            see(p.type)
+        exprs += list(a.params)
         for st in M.walk_stmts(a.body):
             exprs += list(M.stmt_exprs(st))
     for p in model.properties:
-        exprs.append(p.pred)
-        if p.target is not None:
-            exprs.append(p.target)
-    for v in model.vars:
-        see(v.type)
+        exprs += [p.pred] + ([p.target] if p.target is not None else [])
     for e in exprs:
         for x in M.walk(e):
-            see(x.type)
-            if isinstance(x, M.Quant | M.MapLit | M.Let):
-                see(x.var.type)
-    return max(lo.bit_length(), hi.bit_length()) + 2
+            if isinstance(x.type, IntT):
+                lo, hi = min(lo, x.type.lo), max(hi, x.type.hi)
+            elif isinstance(x.type, BVT):
+                hi = max(hi, 1 << x.type.width)
+    for v in model.vars:
+        for t in _scalar_types(v.type):
+            if isinstance(t, IntT):
+                lo, hi = min(lo, t.lo), max(hi, t.hi)
+            elif isinstance(t, BVT):
+                hi = max(hi, 1 << t.width)
+    return signed_width(lo, hi) + 1
+
+
+def _scalar_types(t: Type) -> list[Type]:
+    match t:
+        case RecordT(fields):
+            return [x for _, ft in fields for x in _scalar_types(ft)]
+        case MapT(k, v):
+            return [k, *_scalar_types(v)]
+        case SetT(e):
+            return [e]
+        case QueueT(e, n):
+            return [IntT(0, n), *_scalar_types(e)]
+    return [t]
+
+
+_CMP: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": lambda x, y: x == y, "ne": lambda x, y: x != y, "lt": lambda x, y: x < y,
+    "le": lambda x, y: x <= y, "gt": lambda x, y: x > y, "ge": lambda x, y: x >= y,
+}
 
 
 # ---------------------------------------------------------------- the encoding
@@ -232,16 +503,20 @@ class ActionEnc:
 class Encoding:
     """The transition system of a model under a fault budget, over template states s and s'."""
 
-    def __init__(self, model: M.Model, budget: int, arith: str = "bv", extra: Iterable[M.Expr] = (),
-                 min_width: int = 0) -> None:
+    def __init__(self, model: M.Model, budget: int, arith: str = "bv", width: int | None = None) -> None:
+        """arith: "bv" (`BVArith`), "int" (`IntArith`) or "checked" (`CheckedBVArith` of `width`)."""
         self.model = model
         self.budget = budget
-        extra = list(extra)
-        self.arith: Arith = BVArith(max(min_width, integer_width(model, extra))) if arith == "bv" else IntArith()
+        self.arith: Arith = {"bv": BVArith, "int": IntArith}[arith]() if arith != "checked" \
+            else CheckedBVArith(width or uniform_width(model))
         self.cur = self.make_state("")
         self.nxt = self.make_state("'")
         actions = [a for a in model.actions if budget > 0 or not a.is_fault]
-        self.sel = z3.Const("action", self.arith.sort())
+        # The selector of the step's action is not an integer of the model: in
+        # the bit-vector encoding it is an unsigned vector just wide enough to
+        # number the actions.
+        self.sel_sort = z3.BitVecSort(max(1, (len(actions) - 1).bit_length())) if arith != "int" else z3.IntSort()
+        self.sel = z3.Const("action", self.sel_sort)
         self.actions = [self._action(a, i) for i, a in enumerate(actions)]
         self.type_cur = self.type_constraints(self.cur)
         self.type_nxt = self.type_constraints(self.nxt)
@@ -252,7 +527,7 @@ class Encoding:
     def enum_width(self, t: EnumT) -> int | None:
         """In the bit-vector encoding an enum is an unsigned bit-vector of minimal width
         (smaller SAT problems than W-bit integers); None: an integer of the arithmetic."""
-        return max(1, (len(t.members) - 1).bit_length()) if self.arith.name == "bv" else None
+        return max(1, (len(t.members) - 1).bit_length()) if self.arith.name != "int" else None
 
     def _leaf(self, name: str, t: Type) -> z3.ExprRef:
         match t:
@@ -260,11 +535,11 @@ class Encoding:
                 return z3.Bool(name)
             case BVT(w):
                 return z3.BitVec(name, w)
-            case EnumT():
+            case EnumT(_, ms):
                 w = self.enum_width(t)
-                return z3.BitVec(name, w) if w else z3.Const(name, self.arith.sort())
-            case IntT():
-                return z3.Const(name, self.arith.sort())
+                return z3.BitVec(name, w) if w else self.arith.leaf(name, 0, len(ms) - 1)
+            case IntT(lo, hi):
+                return self.arith.leaf(name, lo, hi)
         raise EncodingError(f"no leaf for {t}")
 
     def _tree(self, path: str, t: Type, tag: str, leaves: list[z3.ExprRef]) -> Sym:
@@ -282,7 +557,7 @@ class Encoding:
                     out.append(b)
                 return tuple(out)
             case QueueT(e, n):
-                length = z3.Const(f"len({path}){tag}", self.arith.sort())
+                length = self.arith.leaf(f"len({path}){tag}", 0, n)
                 leaves.append(length)
                 return (length, tuple(self._tree(f"{path}<{i}>", e, tag, leaves) for i in range(n)))
         leaf = self._leaf(path + tag, t)
@@ -292,7 +567,7 @@ class Encoding:
     def make_state(self, tag: str) -> StateVars:
         leaves: list[z3.ExprRef] = []
         tree = {v.name: self._tree(v.name, v.type, tag, leaves) for v in self.model.vars}
-        faults = z3.Const(f"faults{tag}", self.arith.sort())
+        faults = self.arith.leaf(f"faults{tag}", 0, self.budget)
         leaves.append(faults)
         return StateVars(tree, faults, leaves)
 
@@ -300,30 +575,30 @@ class Encoding:
         cs: list[Any] = []
         for v in self.model.vars:
             cs += self._type_of(v.type, st.tree[v.name])
-        cs += [st.faults >= self.arith.val(0), st.faults <= self.arith.val(self.budget)]
+        cs.append(self.arith.in_range(st.faults, 0, self.budget))
         return _and(*cs)
 
     def _type_of(self, t: Type, v: Sym) -> list[Any]:
         a = self.arith
         match t:
             case IntT(lo, hi):
-                return [v >= a.val(lo), v <= a.val(hi)]
+                return [a.in_range(v, lo, hi)]
             case EnumT(_, ms):
                 w = self.enum_width(t)
                 if w:
                     return [] if len(ms) == 1 << w else [z3.ULT(v, z3.BitVecVal(len(ms), w))]
-                return [v >= a.val(0), v < a.val(len(ms))]
+                return [a.in_range(v, 0, len(ms) - 1)]
             case RecordT(fields):
                 return [c for (_, ft), x in zip(fields, v, strict=True) for c in self._type_of(ft, x)]
             case MapT(_, vt):
                 return [c for x in v for c in self._type_of(vt, x)]
             case QueueT(e, n):
                 length, slots = v
-                out = [length >= a.val(0), length <= a.val(n)]
+                out = [a.in_range(length, 0, n)]
                 for i, x in enumerate(slots):
                     out += self._type_of(e, x)
                     # Unused slots hold the default value, as in the packed representation.
-                    out.append(z3.Implies(length <= a.val(i), self.eq(e, x, self.default(e))))
+                    out.append(z3.Implies(a.cmp("le", length, a.val(i)), self.eq(e, x, self.default(e))))
                 return out
         return []
 
@@ -339,13 +614,31 @@ class Encoding:
             case BoolT():
                 return z3.BoolVal(bool(value))
             case IntT(lo, _):
-                return a.val(value + lo if code else value)
+                return self.represent(t, a.val(value + lo if code else value))
             case BVT(w):
                 return z3.BitVecVal(value, w)
-            case EnumT():
+            case EnumT(_, ms):
                 w = self.enum_width(t)
-                return z3.BitVecVal(value, w) if w else a.val(value)
+                return z3.BitVecVal(value, w) if w else self.represent(IntT(0, len(ms) - 1), a.val(value))
         return self._plain(t, decode(t, value))
+
+    def represent(self, t: Type, v: Sym) -> Sym:
+        """A constant scalar as the leaf of type t holds it (the stored width)."""
+        if isinstance(t, IntT):
+            x, ok = self.arith.store(v, t.lo, t.hi)
+            assert _is_true(ok) or z3.is_true(z3.simplify(ok)), f"constant {v} outside {t}"
+            return z3.simplify(x)
+        return v
+
+    def stored(self, t: Type, v: Sym) -> tuple[Sym, Any]:
+        """A value of type t as a place of type t holds it, and the condition that it fits.
+
+        Only integers change representation: composite values are built from
+        stored leaves (variables, literals, record and map literals, queue
+        operations), so their leaves already are."""
+        if isinstance(t, IntT):
+            return self.arith.store(v, t.lo, t.hi)
+        return v, TRUE
 
     def _plain(self, t: Type, v: Any) -> Sym:
         """A symbolic constant from a plain Python value (as `types.decode` returns)."""
@@ -354,7 +647,7 @@ class Encoding:
             case BoolT():
                 return z3.BoolVal(bool(v))
             case IntT():
-                return a.val(v)
+                return self.represent(t, a.val(v))
             case BVT(w):
                 return z3.BitVecVal(v, w)
             case EnumT(_, ms):
@@ -369,7 +662,7 @@ class Encoding:
             case QueueT(e, n):
                 items = list(v)
                 slots = [self._plain(e, x) for x in items] + [self.default(e)] * (n - len(items))
-                return (a.val(len(items)), tuple(slots))
+                return (self.represent(IntT(0, n), a.val(len(items))), tuple(slots))
         raise EncodingError(f"no constant of type {t}")
 
     def eq(self, t: Type, x: Sym, y: Sym) -> Any:
@@ -381,9 +674,12 @@ class Encoding:
             case SetT():
                 return _and(*(a == b for a, b in zip(x, y, strict=True)))
             case QueueT(e, _):
-                return _and(x[0] == y[0], *(self.eq(e, a, b) for a, b in zip(x[1], y[1], strict=True)))
+                return _and(self.arith.cmp("eq", x[0], y[0]),
+                            *(self.eq(e, a, b) for a, b in zip(x[1], y[1], strict=True)))
         if isinstance(x, z3.ExprRef) and isinstance(y, z3.ExprRef) and x.eq(y):
             return TRUE
+        if isinstance(t, IntT) or (isinstance(t, EnumT) and not self.enum_width(t)):
+            return self.arith.cmp("eq", x, y)
         return x == y
 
     def ite(self, t: Type, c: Any, x: Sym, y: Sym) -> Sym:
@@ -397,14 +693,18 @@ class Encoding:
             case SetT():
                 return tuple(a if a.eq(b) else z3.If(c, a, b) for a, b in zip(x, y, strict=True))
             case QueueT(e, _):
-                return (x[0] if x[0].eq(y[0]) else z3.If(c, x[0], y[0]),
+                return (self.arith.ite(c, x[0], y[0]),
                         tuple(self.ite(e, c, a, b) for a, b in zip(x[1], y[1], strict=True)))
+            case IntT():
+                return self.arith.ite(c, x, y)
         if x.eq(y):
             return x
         return z3.If(c, x, y)
 
     def key_eq(self, t: Type, idx: z3.ExprRef, key: int) -> z3.ExprRef:
-        return idx == self.const(t, key)
+        if isinstance(t, IntT):
+            return self.arith.cmp("eq", idx, self.arith.val(key))
+        return self.eq(t, idx, self.const(t, key))
 
     def select(self, mt: MapT, m: Sym, idx: Sym) -> Sym:
         """m[idx] for a symbolic index (an if-then-else over the keys)."""
@@ -465,7 +765,7 @@ class Encoding:
         if e.op == "not":
             return z3.Not(a), ok
         if e.op == "neg":
-            return -a, ok
+            return self.arith.neg(a), ok
         return ~a, ok
 
     def _binary(self, e: M.Binary, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
@@ -484,7 +784,7 @@ class Encoding:
         if op == "iff":
             return a == b, ok
         if op in ("eq", "ne"):
-            v = self.eq(t, a, b) if not isinstance(t, IntT) else a == b
+            v = self.eq(t, a, b)
             return (v if op == "eq" else z3.Not(v)), ok
         if op == "member":
             st_ = e.right.type
@@ -499,10 +799,11 @@ class Encoding:
             if op == "diff":
                 return tuple(z3.And(x, z3.Not(y)) for x, y in zip(a, b, strict=True)), ok
             return _and(*(z3.Implies(x, y) for x, y in zip(a, b, strict=True))), ok
+        if op in ("lt", "le", "gt", "ge"):
+            return ar.cmp(op, a, b), ok
+        if op in ("add", "sub", "mul"):
+            return {"add": ar.add, "sub": ar.sub, "mul": ar.mul}[op](a, b), ok
         simple: dict[str, Callable[[Any, Any], Any]] = {
-            "add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
-            "lt": lambda x, y: x < y, "le": lambda x, y: x <= y, "gt": lambda x, y: x > y,
-            "ge": lambda x, y: x >= y,
             "bvadd": lambda x, y: x + y, "bvsub": lambda x, y: x - y, "bvmul": lambda x, y: x * y,
             "bvudiv": z3.UDiv, "bvurem": z3.URem, "bvand": lambda x, y: x & y, "bvor": lambda x, y: x | y,
             "bvxor": lambda x, y: x ^ y, "bvult": z3.ULT, "bvule": z3.ULE, "bvugt": z3.UGT, "bvuge": z3.UGE,
@@ -515,7 +816,7 @@ class Encoding:
             return (ar.floordiv(a, k.value) if op == "div" else ar.mod(a, k.value)), ok
         if op in ("shl", "shr"):
             assert isinstance(k, M.Lit)
-            return (a * ar.val(1 << k.value) if op == "shl" else ar.floordiv(a, 1 << k.value)), ok
+            return (ar.shl(a, k.value) if op == "shl" else ar.shr(a, k.value)), ok
         if op in ("bvshl", "bvlshr"):
             assert isinstance(t, BVT)
             w = t.width
@@ -525,7 +826,7 @@ class Encoding:
                 big = z3.UGE(b, z3.BitVecVal(w, bw)) if w < (1 << bw) else None  # None: never that big
             else:
                 amount = ar.to_bv(b, w)
-                big = b >= ar.val(w)
+                big = ar.cmp("ge", b, ar.val(w))
             shifted = (a << amount) if op == "bvshl" else z3.LShR(a, amount)
             return (shifted if big is None else z3.If(big, z3.BitVecVal(0, w), shifted)), ok
         raise EncodingError(f"operator {op} is not encoded")
@@ -556,8 +857,8 @@ class Encoding:
         ar = self.arith
         ok = _and(*(okv for _, okv in parts))
         if e.kind == "count":
-            return z3.Sum(*(z3.If(v, ar.val(1), ar.val(0)) for v, _ in parts)), ok
-        return z3.Sum(*(v for v, _ in parts)), ok
+            return ar.count([v for v, _ in parts]), ok
+        return ar.sum([v for v, _ in parts]), ok
 
     def _let(self, e: M.Let, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
         v, okv = self.expr(e.value, st, env)
@@ -574,13 +875,22 @@ class Encoding:
                      for key in keys), ok
 
     def _recordlit(self, e: M.RecordLit, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
-        parts = [self.expr(x, st, env) for x in e.fields]
+        rt = e.type
+        assert isinstance(rt, RecordT)
+        parts = [self._stored_expr(ft, x, st, env) for (_, ft), x in zip(rt.fields, e.fields, strict=True)]
         return tuple(v for v, _ in parts), _and(*(k for _, k in parts))
+
+    def _stored_expr(self, t: Type, x: M.Expr, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        """x, in the representation of a place of type t."""
+        v, ok = self.expr(x, st, env)
+        v, fits = self.stored(t, v)
+        return v, _and(ok, fits)
 
     def _maplit(self, e: M.MapLit, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
         mt = e.type
         assert isinstance(mt, MapT)
-        parts = [self.expr(e.body, st, {**env, e.var.uid: self.const(mt.key, k)}) for k in self._instances(e.var)]
+        parts = [self._stored_expr(mt.value, e.body, st, {**env, e.var.uid: self.const(mt.key, k)})
+                 for k in self._instances(e.var)]
         return tuple(v for v, _ in parts), _and(*(k for _, k in parts))
 
     def _builtin(self, e: M.Builtin, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
@@ -593,33 +903,34 @@ class Encoding:
             qt = e.args[0].type
             assert isinstance(qt, QueueT)
             length, slots = vals[0]
+            n = qt.capacity
             if name == "len":
                 return length, ok
+            nonempty = ar.cmp("gt", length, ar.val(0))
             if name == "head":
-                return slots[0], _and(ok, length > ar.val(0))
+                return slots[0], _and(ok, nonempty)
             if name == "pop":
                 new = (*slots[1:], self.default(qt.elem))
-                return (length - ar.val(1), tuple(new)), _and(ok, length > ar.val(0))
-            x = vals[1]
-            new = tuple(self.ite(qt.elem, length == ar.val(i), x, s) for i, s in enumerate(slots))
-            return (length + ar.val(1), new), _and(ok, length < ar.val(qt.capacity))
+                shorter, fits = ar.store(ar.sub(length, ar.val(1)), 0, n)
+                return (shorter, tuple(new)), _and(ok, nonempty, fits)
+            x, fits_x = self.stored(qt.elem, vals[1])
+            new = tuple(self.ite(qt.elem, ar.cmp("eq", length, ar.val(i)), x, s) for i, s in enumerate(slots))
+            longer, fits = ar.store(ar.add(length, ar.val(1)), 0, n)
+            return (longer, new), _and(ok, ar.cmp("lt", length, ar.val(n)), fits_x, fits)
         if name == "size":
-            return z3.Sum(*(z3.If(b, ar.val(1), ar.val(0)) for b in vals[0])), ok
+            return ar.count(list(vals[0])), ok
         if name == "min":
-            return z3.If(vals[0] <= vals[1], vals[0], vals[1]), ok
+            return ar.min(vals[0], vals[1]), ok
         if name == "max":
-            return z3.If(vals[0] >= vals[1], vals[0], vals[1]), ok
+            return ar.max(vals[0], vals[1]), ok
         if name == "abs":
-            return z3.If(vals[0] >= ar.val(0), vals[0], -vals[0]), ok
+            return ar.abs(vals[0]), ok
         if name == "ord":
             at = e.args[0].type
             assert isinstance(at, EnumT)
-            w = self.enum_width(at)
-            return (ar.from_bv(vals[0], w) if w else vals[0]), ok
+            return (ar.from_bv(vals[0]) if self.enum_width(at) else vals[0]), ok
         if name == "to_int":
-            at = e.args[0].type
-            assert isinstance(at, BVT)
-            return ar.from_bv(vals[0], at.width), ok
+            return ar.from_bv(vals[0]), ok
         if name == "to_bv":
             assert isinstance(e.type, BVT)
             return ar.to_bv(vals[0], e.type.width), ok
@@ -629,7 +940,9 @@ class Encoding:
         v, ok = self.expr(e.arg, st, env)
         t = e.type
         assert isinstance(t, IntT)
-        return v, _and(ok, v >= self.arith.val(t.lo), v <= self.arith.val(t.hi))
+        inside = self.arith.in_range(v, t.lo, t.hi)
+        v, _ = self.arith.store(v, t.lo, t.hi)  # exact where `inside` holds
+        return v, _and(ok, inside)
 
     def _narrow(self, e: M.Narrow, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
         return self.expr(e.arg, st, env)
@@ -646,7 +959,7 @@ class Encoding:
     def stmt(self, x: M.Stmt, st: StateVars, t: dict[str, Sym], env: dict[int, Sym]) -> tuple[dict[str, Sym], Any]:
         match x:
             case M.Assign(target=target, value=value):
-                v, okv = self.expr(value, st, env)
+                v, okv = self._stored_expr(target.type, value, st, env)
                 steps, root, okp = self._path(target, st, env)
                 vt = self.model.var(root).type
                 return {**t, root: self._update(vt, t[root], steps, v)}, _and(okv, okp)
@@ -709,7 +1022,7 @@ class Encoding:
         env: dict[int, Sym] = {p.uid: v for p, v in zip(a.params, params, strict=True)}
         g, gok = self.expr(a.guard, self.cur, env)
         nxt, uok = self.stmts(a.body, self.cur, dict(self.cur.tree), env)
-        budget_left: Any = self.cur.faults < self.arith.val(self.budget) if a.is_fault else TRUE
+        budget_left: Any = self.arith.cmp("lt", self.cur.faults, self.arith.val(self.budget)) if a.is_fault else TRUE
         enabled = _and(budget_left, g, gok, uok)
         # The interpreter evaluates the guard (after the budget test of a fault), then the updates.
         failing = _and(budget_left, z3.Or(z3.Not(_bool(gok)), z3.And(g, z3.Not(_bool(uok)))))
@@ -718,10 +1031,16 @@ class Encoding:
     def param_types(self, ae: ActionEnc) -> Any:
         return _and(*(c for p, v in zip(ae.action.params, ae.params, strict=True) for c in self._type_of(p.type, v)))
 
+    def sel_val(self, i: int) -> z3.ExprRef:
+        return z3.BitVecVal(i, self.sel_sort.size()) if z3.is_bv_sort(self.sel_sort) else z3.IntVal(i)  # type: ignore[attr-defined]
+
     def _transition(self) -> z3.ExprRef:
-        ar = self.arith
-        parts: list[Any] = [self.sel >= ar.val(0), self.sel < ar.val(len(self.actions))]
-        chosen = [self.sel == ar.val(ae.index) for ae in self.actions]
+        n = len(self.actions)
+        if z3.is_bv_sort(self.sel_sort):
+            parts: list[Any] = [] if n == 1 << self.sel_sort.size() else [z3.ULT(self.sel, self.sel_val(n))]  # type: ignore[attr-defined]
+        else:
+            parts = [self.sel >= 0, self.sel < n]
+        chosen = [self.sel == self.sel_val(ae.index) for ae in self.actions]
         parts.append(z3.Or(*(z3.And(c, ae.enabled) for c, ae in zip(chosen, self.actions, strict=True))))
         for ae in self.actions:
             parts.append(self.param_types(ae))
@@ -734,9 +1053,18 @@ class Encoding:
                     new = self.ite(v.type, c, ae.next[v.name], new)
             self._flat(v.type, new, next_leaves)
         is_fault = [c for c, ae in zip(chosen, self.actions, strict=True) if ae.action.is_fault]
-        next_leaves.append(z3.If(z3.Or(*is_fault), self.cur.faults + ar.val(1), self.cur.faults)
-                           if is_fault else self.cur.faults)
+        if is_fault:
+            faults, fits = self._faults_after()  # fits: implied by a fault's budget test
+            next_leaves.append(self.arith.ite(z3.Or(*is_fault), faults, self.cur.faults))
+            guard = _and(guard, z3.Implies(z3.Or(*is_fault), fits))
+        else:
+            next_leaves.append(self.cur.faults)
         return _and(guard, *(x == y for x, y in zip(self.nxt.leaves, next_leaves, strict=True)))
+
+    def _faults_after(self) -> tuple[z3.ExprRef, Any]:
+        """The fault counter after a fault step, and the condition that it stays in 0..budget."""
+        ar = self.arith
+        return ar.store(ar.add(self.cur.faults, ar.val(1)), 0, self.budget)
 
     def _flat(self, t: Type, v: Sym, out: list[z3.ExprRef]) -> None:
         """The leaves of a value, in the order `make_state` creates them."""
@@ -758,7 +1086,7 @@ class Encoding:
 
     def _init(self) -> z3.ExprRef:
         v, ok = self.expr(self.model.init, self.cur, {})
-        return _and(v, ok, self.cur.faults == self.arith.val(0))
+        return _and(v, ok, self.arith.cmp("eq", self.cur.faults, self.arith.val(0)))
 
     # -- properties as bad-state formulas over the template state
     def bad(self, prop: M.Property) -> z3.ExprRef:
@@ -809,7 +1137,7 @@ class Encoding:
         out: list[z3.ExprRef] = []
         for v in self.model.vars:
             self._flat(v.type, ae.next[v.name], out)
-        out.append(self.cur.faults + self.arith.val(1) if ae.action.is_fault else self.cur.faults)
+        out.append(self._faults_after()[0] if ae.action.is_fault else self.cur.faults)
         return out
 
     def after(self, f: z3.ExprRef, ae: ActionEnc) -> z3.ExprRef:
@@ -836,7 +1164,7 @@ class Encoding:
                           [*src.leaves, *dst.leaves, *renamed])
 
     def choice_at(self, k: int) -> tuple[z3.ExprRef, dict[int, list[z3.ExprRef]]]:
-        sel = z3.Const(f"action@{k}", self.arith.sort())
+        sel = z3.Const(f"action@{k}", self.sel_sort)
         return sel, {ae.index: [z3.Const(f"{ae.action.name}.{q.name}@{k}", p.sort())
                                 for p, q in zip(ae.params, ae.action.params, strict=True)] for ae in self.actions}
 
@@ -870,7 +1198,7 @@ class Encoding:
 
     def decode_label(self, mdl: z3.ModelRef, k: int) -> Label:
         sel, params = self.choice_at(k)
-        ae = self.actions[self.arith.value_of(mdl.eval(sel, model_completion=True))]
+        ae = self.actions[mdl.eval(sel, model_completion=True).as_long()]  # type: ignore[attr-defined]
         args = tuple((p.name, _plain_key(p.type, self._value(p.type, mdl.eval(v, model_completion=True))))
                      for p, v in zip(ae.action.params, params[ae.index], strict=True))
         return Label(ae.action.name, args, ae.action.is_fault)

@@ -19,7 +19,7 @@ from ftverify.checker.encode import EncodingError
 from ftverify.checker.induction import check_inductive
 from ftverify.checker.kind import kinduction
 from ftverify.checker.pdr import pdr
-from ftverify.checker.result import Report, Result, Verdict
+from ftverify.checker.result import EngineBug, RecheckUnfinished, Report, Result, Verdict, withheld
 from ftverify.spec import model as M
 from ftverify.spec.interp import Interpreter
 
@@ -73,6 +73,8 @@ def prove_property(model: M.Model, budget: int, name: str, method: str, opts: En
     except EncodingError as e:
         return Result(name, kind, Verdict.UNKNOWN, method, message=f"cannot encode the model: {e}",
                       seconds=time.perf_counter() - start)
+    except (EngineBug, RecheckUnfinished) as e:
+        return Result(name, kind, Verdict.UNKNOWN, method, message=withheld(e), seconds=time.perf_counter() - start)
     raise ValueError(f"unknown method {method}")
 
 
@@ -117,11 +119,18 @@ def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
         return rep
     results: list[Result] = []
     if engine == "bmc":
-        res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, wanted, opts.timeout, interp)
+        try:
+            res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, wanted, opts.timeout, interp)
+        except EngineBug:  # one property's answer is withheld: ask for each alone
+            res = {}
         results = [res[n] if n in res else prove_property(model, budget, n, "bmc", opts, interp=interp)
                    for n in wanted]
     elif engine == "induction":
-        results = _induction_all(model, budget, wanted, opts, interp)
+        try:
+            results = _induction_all(model, budget, wanted, opts, interp)
+        except (EngineBug, RecheckUnfinished) as e:
+            results = [Result(n, model.property(n).kind if n != "type_ok" else "type_ok", Verdict.UNKNOWN,
+                              "induction", message=withheld(e)) for n in wanted]
     elif engine == "auto":
         rep = explicit.report_of(_auto_exploration(interp, opts), names)
         if all(r.verdict != Verdict.UNKNOWN for r in rep.results):

@@ -6,8 +6,10 @@ of them, every step leads to a state satisfying all of them). A failure of
 consecution comes back as a counterexample to induction (CTI): the pre-state,
 the action with its arguments, the post-state, and the conjuncts that break.
 
-A success is re-checked by a fresh solver over a fresh encoding with the other
-integer representation before `proved` is reported.
+A success is re-checked before `proved` is reported, by fresh solvers over a
+fresh encoding with another integer representation (for the bit-vector check,
+one uniform width whose freedom from overflow the solver proves first: see
+`CheckedBVArith`), under what is left of the time limit.
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ from typing import Any
 
 import z3
 from ftverify.checker.encode import ActionEnc, Encoding, _and
-from ftverify.checker.kind import RecheckFailed
-from ftverify.checker.result import CTI, Result, Trace, Verdict
-from ftverify.checker.symbolic import Deadline, read_trace
+from ftverify.checker.result import CTI, RecheckFailed, Result, Trace, Verdict
+from ftverify.checker.symbolic import (
+    Deadline,
+    checked_encoding,
+    checked_helper,
+    must_be_unsat,
+    read_trace,
+    type_preserved,
+)
 from ftverify.checker.trace import replay
 from ftverify.spec import model as M
 from ftverify.spec.interp import Interpreter
@@ -43,7 +51,7 @@ def check_inductive(model: M.Model, budget: int, goal: M.Property | None, helper
     start = time.perf_counter()
     name = goal.name if goal is not None else "type_ok"
     kind = goal.kind if goal is not None else "type_ok"
-    enc = Encoding(model, budget, arith, [e for _, e in helpers])
+    enc = Encoding(model, budget, arith)
     interp = interp or Interpreter(model, budget)
     deadline = Deadline(timeout)
     parts = conjuncts(enc, goal, helpers, type_ok)
@@ -63,7 +71,11 @@ def check_inductive(model: M.Model, budget: int, goal: M.Property | None, helper
                 replay(interp, trace, goal)
                 return Result(name, kind, Verdict.VIOLATED, "induction", trace, depth=0,
                               seconds=time.perf_counter() - start, message="false in an initial state")
-            return _unknown(name, kind, start, f"{pname} is false in an initial state (trace shown)", trace)
+            if pname == "type_ok":
+                return _unknown(name, kind, start, "type_ok fails in an initial state: prove type_ok first")
+            checked_helper(interp, trace, pname, dict(helpers)[pname])
+            return _unknown(name, kind, start, f"helper {pname} is false in an initial state (trace shown), "
+                                               "so it cannot be used", trace)
     # Consecution, one action at a time: many small problems are much easier
     # for the solver than one disjunction over every action.
     pre = [f for _, f in parts]
@@ -84,7 +96,7 @@ def check_inductive(model: M.Model, budget: int, goal: M.Property | None, helper
             return Result(name, kind, Verdict.UNKNOWN, "induction", depth=1, seconds=time.perf_counter() - start,
                           cti=cti, message=f"not inductive: {cti.label} breaks {', '.join(broken)}")
     if recheck:
-        recheck_inductive(model, budget, goal, helpers, type_ok, "int" if arith == "bv" else "bv")
+        recheck_inductive(model, budget, goal, helpers, type_ok, "checked" if arith == "bv" else "bv", deadline)
     texts = ([goal.name] if goal is not None else []) + [n for n, _ in helpers] + (["type_ok"] if type_ok else [])
     return Result(name, kind, Verdict.PROVED, "induction", depth=1, seconds=time.perf_counter() - start,
                   invariant=texts, message=f"inductive ({len(texts)} conjunct{'s' if len(texts) != 1 else ''})")
@@ -136,31 +148,28 @@ def _check_cti(interp: Interpreter, cti: CTI) -> None:
 
 
 def recheck_inductive(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
-                      type_ok: bool, arith: str) -> None:
-    """Init => Inv, Inv && T => Inv' (one fresh solver per action), Inv => goal, over a fresh encoding.
+                      type_ok: bool, arith: str, deadline: Deadline | None = None) -> None:
+    """Init => Inv, Inv && T => Inv' (one fresh solver per action), Inv => goal, over a
+    fresh encoding in `arith` ("checked" or "int"): not the representation the check
+    used, so the re-check shares no decision about how integers are represented.
 
-    The re-check uses `arith` (the other integer representation) when the model is
-    small enough for it; large models mix bit-vectors into linear integer arithmetic
-    badly (minutes instead of seconds), so they are re-checked over bit-vectors.
-    """
-    if arith == "int" and _too_big_for_int(model):
-        arith = "bv"
-    enc = Encoding(model, budget, arith, [e for _, e in helpers])
-    inv = _and(*(f for _, f in conjuncts(enc, goal, helpers, type_ok)))
-    checks = {"initiation": [z3.And(enc.init, enc.type_cur, z3.Not(inv))]}
-    checks["consecution"] = [z3.And(enc.type_cur, enc.param_types(ae), ae.enabled, inv, z3.Not(enc.after(inv, ae)))
-                             for ae in enc.actions]
-    if goal is not None:
-        checks["safety"] = [z3.And(enc.type_cur, inv, enc.bad(goal))]
-    for what, fs in checks.items():
-        for f in fs:
-            s = z3.SolverFor("QF_BV") if arith == "bv" else z3.Solver()
-            s.add(f)
-            if s.check() != z3.unsat:
-                raise RecheckFailed(f"the inductive invariant fails its re-check ({what})")
+    Raises RecheckFailed (an engine bug) or RecheckUnfinished (out of time)."""
+    deadline = deadline or Deadline(None)
 
+    def build(enc: Encoding) -> tuple[Any, Any]:
+        inv = _and(*(f for _, f in conjuncts(enc, goal, helpers, type_ok)))
+        return inv, enc.bad(goal) if goal is not None else None
 
-def _too_big_for_int(model: M.Model) -> bool:
-    from ftverify.spec.types import width
-
-    return sum(width(v.type) for v in model.vars) > 48
+    if arith == "checked":
+        enc, (inv, bad) = checked_encoding(model, budget, build, deadline)
+    else:
+        enc = Encoding(model, budget, arith)
+        inv, bad = build(enc)
+    type_preserved(enc, arith, deadline)
+    must_be_unsat("initiation", z3.And(enc.init, enc.type_cur, z3.Not(inv)), arith, deadline)
+    for ae in enc.actions:
+        must_be_unsat(f"consecution of {ae.action.name}",
+                      z3.And(enc.type_cur, enc.param_types(ae), ae.enabled, inv, z3.Not(enc.after(inv, ae))),
+                      arith, deadline)
+    if bad is not None:
+        must_be_unsat("safety", z3.And(enc.type_cur, inv, bad), arith, deadline)

@@ -5,7 +5,7 @@ the step case asks whether k consecutive distinct states satisfying the target
 can be followed by one that does not. When it cannot, the target holds in every
 reachable state. The target is a property conjoined with named helper
 invariants; all of them are proved together. A `proved` verdict is re-checked
-from scratch by fresh solvers in the other integer encoding.
+from scratch by fresh solvers over another integer representation.
 """
 
 from __future__ import annotations
@@ -16,13 +16,18 @@ import z3
 from ftverify.checker.bmc import Unroller
 from ftverify.checker.encode import Encoding, _and
 from ftverify.checker.result import Result, Verdict
-from ftverify.checker.symbolic import Deadline, checked, failing_label, read_trace
+from ftverify.checker.symbolic import (
+    Deadline,
+    checked,
+    checked_encoding,
+    checked_helper,
+    failing_label,
+    must_be_unsat,
+    read_trace,
+    type_preserved,
+)
 from ftverify.spec import model as M
 from ftverify.spec.interp import Interpreter
-
-
-class RecheckFailed(AssertionError):
-    """A proof did not survive its independent re-check: an engine bug, never a verdict."""
 
 
 def _distinct(enc: Encoding, a: list[z3.ExprRef], b: list[z3.ExprRef]) -> z3.ExprRef:
@@ -52,7 +57,7 @@ def kinduction(model: M.Model, budget: int, goal: M.Property | None, helpers: li
     helpers = helpers or []
     name = goal.name if goal is not None else "type_ok"
     kind = goal.kind if goal is not None else "type_ok"
-    enc = Encoding(model, budget, "bv", [e for _, e in helpers])
+    enc = Encoding(model, budget, "bv")
     interp = interp or Interpreter(model, budget)
     deadline = Deadline(timeout)
     parts = target_formulas(enc, goal, helpers, type_ok)
@@ -77,7 +82,7 @@ def kinduction(model: M.Model, budget: int, goal: M.Property | None, helpers: li
             step.solver.add(_distinct(enc, step.states[i].leaves, new.leaves))
         r = step.check(z3.Not(good), k + 1, "step", deadline)
         if r == z3.unsat:
-            recheck_kinduction(model, budget, goal, helpers, type_ok, k + 1)
+            recheck_kinduction(model, budget, goal, helpers, type_ok, k + 1, deadline)
             return Result(name, kind, Verdict.PROVED if kind != "reachable" else Verdict.VIOLATED, "kind",
                           depth=k + 1, seconds=time.perf_counter() - start,
                           message=("unreachable: " if kind == "reachable" else "")
@@ -107,7 +112,7 @@ def _base_failure(enc: Encoding, interp: Interpreter, base: Unroller, k: int, pn
         checked(interp, trace, Target(goal.name, goal.kind, enc.bad(goal), goal))
     else:
         trace = read_trace(enc, mdl, states)
-        checked(interp, trace, Target(pname, "trace", enc.good(dict(helpers)[pname]), None))
+        checked_helper(interp, trace, pname, dict(helpers)[pname])
         return Result(name, kind, Verdict.UNKNOWN, "kind", trace, depth=k,
                       message=f"helper invariant {pname} is violated (trace shown), so it cannot be used",
                       seconds=time.perf_counter() - start)
@@ -118,32 +123,33 @@ def _base_failure(enc: Encoding, interp: Interpreter, base: Unroller, k: int, pn
 
 
 def recheck_kinduction(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
-                       type_ok: bool, k: int) -> None:
-    """Re-establish a k-induction proof from scratch: fresh encoding (integers as
-    Z3 integers this time), fresh non-incremental solvers, one query per case."""
-    enc = Encoding(model, budget, "int", [e for _, e in helpers])
-    good = _and(*(f for _, f in target_formulas(enc, goal, helpers, type_ok)))
+                       type_ok: bool, k: int, deadline: Deadline | None = None) -> None:
+    """Re-establish a k-induction proof from scratch: a fresh encoding in uniform-width
+    bit-vectors whose freedom from overflow the solver proves first (the search used
+    per-term widths), one fresh solver per case, under what is left of the time limit."""
+    deadline = deadline or Deadline(None)
+    enc, good = checked_encoding(model, budget, lambda e: _and(*(f for _, f in target_formulas(e, goal, helpers,
+                                                                                               type_ok))), deadline)
+    # The cases below read every state through the type constraints: establish them.
+    type_preserved(enc, "checked", deadline)
     states = [enc.state_at(i) for i in range(k + 1)]
     # Base: every state within k-1 steps of an initial state is good.
-    s = z3.Solver()
-    s.add(enc.rename(enc.init, enc.cur, states[0]))
+    base = [enc.rename(enc.init, enc.cur, states[0])]
     for i in range(k):
-        s.add(enc.rename(enc.type_cur, enc.cur, states[i]))
+        base.append(enc.rename(enc.type_cur, enc.cur, states[i]))
         if i:
-            s.add(enc.step(i - 1, states[i - 1], states[i]))
-    s.add(z3.Or(*(z3.Not(enc.rename(good, enc.cur, states[i])) for i in range(k))))
-    if s.check() != z3.unsat:
-        raise RecheckFailed(f"k-induction base case (k = {k}) does not re-check")
+            base.append(enc.step(i - 1, states[i - 1], states[i]))
+    base.append(z3.Or(*(z3.Not(enc.rename(good, enc.cur, states[i])) for i in range(k))))
+    must_be_unsat(f"the k-induction base case (k = {k})", z3.And(*base), "checked", deadline)
     # Step: k distinct good states in a row are followed by a good state.
-    s = z3.Solver()
+    step = []
     for i in range(k + 1):
-        s.add(enc.rename(enc.type_cur, enc.cur, states[i]))
+        step.append(enc.rename(enc.type_cur, enc.cur, states[i]))
         if i:
-            s.add(enc.step(i - 1, states[i - 1], states[i]))
+            step.append(enc.step(i - 1, states[i - 1], states[i]))
         for j in range(i):
-            s.add(_distinct(enc, states[j].leaves, states[i].leaves))
+            step.append(_distinct(enc, states[j].leaves, states[i].leaves))
     for i in range(k):
-        s.add(enc.rename(good, enc.cur, states[i]))
-    s.add(z3.Not(enc.rename(good, enc.cur, states[k])))
-    if s.check() != z3.unsat:
-        raise RecheckFailed(f"k-induction step case (k = {k}) does not re-check")
+        step.append(enc.rename(good, enc.cur, states[i]))
+    step.append(z3.Not(enc.rename(good, enc.cur, states[k])))
+    must_be_unsat(f"the k-induction step case (k = {k})", z3.And(*step), "checked", deadline)

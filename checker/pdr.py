@@ -21,9 +21,8 @@ from typing import Any, ClassVar
 import z3
 from ftverify.checker.encode import Encoding, EncodingError
 from ftverify.checker.induction import check_inductive
-from ftverify.checker.kind import RecheckFailed
-from ftverify.checker.result import Result, Verdict
-from ftverify.checker.symbolic import Deadline, Target, targets
+from ftverify.checker.result import RecheckFailed, Result, Verdict
+from ftverify.checker.symbolic import Deadline, Target, must_be_unsat, targets, type_preserved
 from ftverify.spec import model as M
 from ftverify.spec import printer
 from ftverify.spec import syntax as S
@@ -77,11 +76,11 @@ def pdr(model: M.Model, budget: int, name: str, timeout: float | None = None,
         return _counterexample(model, budget, tg, interp, deadline, trace_depth, start, stats)
     # Proved: read the invariant, re-check it, print it.
     formula = _invariant(fp, inv, enc)
-    _recheck_formula(enc, tg, formula)
+    _recheck_formula(model, budget, enc, tg, formula, deadline)
     texts, printed_ok = _print_invariant(enc, formula)
     if printed_ok:
         try:
-            _recheck_printed(model, budget, tg, texts, interp)
+            _recheck_printed(model, budget, tg, texts, interp, deadline)
         except RecheckFailed:
             # The proof stands (the formula itself was re-checked); only its .ftv
             # rendering is not faithful, so show the formula instead.
@@ -129,26 +128,56 @@ def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.Expr
     return z3.substitute_vars(solution, *(by_index[i] for i in range(len(by_index))))
 
 
-def _recheck_formula(enc: Encoding, tg: Target, formula: z3.ExprRef) -> None:
-    """Init => Inv, Inv && T => Inv', Inv => not bad, each by a fresh solver.
+def _recheck_formula(model: M.Model, budget: int, int_enc: Encoding, tg: Target, formula: z3.ExprRef,
+                     deadline: Deadline) -> None:
+    """Init => Inv, Inv && T => Inv' (per action) and Inv => not bad, by fresh solvers
+    over a fresh *bit-vector* encoding: Spacer worked over mathematical integers, so
+    the re-check shares no decision about how integers are represented. Spacer's
+    formula is carried over by reading each integer leaf as its bit-vector's value."""
+    enc = Encoding(model, budget, "bv")
+    unsigned = {x.decl().name() for x in _enum_leaves(enc)}  # enum positions; other integers are signed
+    pairs = [(li, z3.BV2Int(lb, is_signed=lb.decl().name() not in unsigned))
+             for li, lb in zip(int_enc.cur.leaves, enc.cur.leaves, strict=True)
+             if li.sort() != lb.sort()]  # Bools and the model's bit-vectors are the same constants
+    inv = z3.substitute(formula, *pairs) if pairs else formula
+    (bad,) = (t.formula for t in targets(enc, [tg.name]))
+    type_preserved(enc, "bv", deadline)
+    must_be_unsat("initiation of Spacer's invariant", z3.And(enc.init, enc.type_cur, z3.Not(inv)), "mixed", deadline)
+    for ae in enc.actions:
+        must_be_unsat(f"consecution of Spacer's invariant under {ae.action.name}",
+                      z3.And(enc.type_cur, enc.param_types(ae), ae.enabled, inv, z3.Not(enc.after(inv, ae))),
+                      "mixed", deadline)
+    if tg.kind == "reachable":
+        must_be_unsat("Spacer's invariant excludes the witness", z3.And(enc.type_cur, inv, bad), "mixed", deadline)
+    else:
+        must_be_unsat("Spacer's invariant implies the property", z3.And(enc.type_cur, inv, bad), "mixed", deadline)
 
-    (The printed invariant is re-checked again through an independent
-    bit-vector encoding by `_recheck_printed`.)"""
-    fresh = tg
-    inv = formula
-    checks = {
-        "initiation": z3.And(enc.init, enc.type_cur, z3.Not(inv)),
-        "consecution": z3.And(enc.type_cur, enc.type_nxt, enc.trans, inv, z3.Not(enc.rename(inv, enc.cur, enc.nxt))),
-        "safety": z3.And(enc.type_cur, inv, fresh.formula),
-    }
-    for what, f in checks.items():
-        s = z3.Solver()
-        s.add(f)
-        if s.check() != z3.unsat:
-            raise RecheckFailed(f"Spacer's invariant fails its re-check ({what})")
+
+def _enum_leaves(enc: Encoding) -> list[z3.ExprRef]:
+    """The leaves of the bit-vector encoding that hold enum positions (unsigned)."""
+    out: list[z3.ExprRef] = []
+
+    def walk(t: Type, v: Any) -> None:
+        match t:
+            case EnumT():
+                out.append(v)
+            case RecordT(fields):
+                for (_, ft), x in zip(fields, v, strict=True):
+                    walk(ft, x)
+            case MapT(_, vt):
+                for x in v:
+                    walk(vt, x)
+            case QueueT(el, _):
+                for x in v[1]:
+                    walk(el, x)
+
+    for var in enc.model.vars:
+        walk(var.type, enc.cur.tree[var.name])
+    return out
 
 
-def _recheck_printed(model: M.Model, budget: int, tg: Target, texts: list[str], interp: Interpreter) -> None:
+def _recheck_printed(model: M.Model, budget: int, tg: Target, texts: list[str], interp: Interpreter,
+                     deadline: Deadline) -> None:
     """The printed invariant, parsed and typed as .ftv, must be inductive by the bit-vector check."""
     helpers = []
     for i, text in enumerate(texts):
@@ -160,7 +189,8 @@ def _recheck_printed(model: M.Model, budget: int, tg: Target, texts: list[str], 
     if tg.kind == "reachable":
         assert tg.prop is not None
         helpers.append(("unreached", M.Unary(tg.prop.span, BoolT(), "not", tg.prop.pred)))
-    r = check_inductive(model, budget, goal, helpers, interp=interp, recheck=False, type_ok=tg.kind == "type_ok")
+    r = check_inductive(model, budget, goal, helpers, deadline.left(), interp=interp, recheck=False,
+                        type_ok=tg.kind == "type_ok")
     if r.verdict != Verdict.PROVED:
         raise RecheckFailed(f"the printed invariant is not inductive: {r.message}")
 

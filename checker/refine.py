@@ -27,12 +27,34 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import z3
-from ftverify.checker.encode import ActionEnc, Encoding, StateVars, _and, integer_width
+from ftverify.checker.encode import (
+    ActionEnc,
+    CheckedBVArith,
+    Encoding,
+    StateVars,
+    WidthTooSmall,
+    _and,
+    uniform_width,
+)
 from ftverify.checker.explicit import Limits, explore
 from ftverify.checker.induction import check_inductive
-from ftverify.checker.kind import RecheckFailed
-from ftverify.checker.result import CTI, Result, Trace, Verdict
-from ftverify.checker.symbolic import Deadline
+from ftverify.checker.result import (
+    CTI,
+    EngineBug,
+    RecheckFailed,
+    RecheckUnfinished,
+    Result,
+    Trace,
+    Verdict,
+    withheld,
+)
+from ftverify.checker.symbolic import (
+    MAX_CHECKED_WIDTH,
+    Deadline,
+    must_be_unsat,
+    overflow_free,
+    type_preserved,
+)
 from ftverify.checker.trace import trace_of
 from ftverify.spec import model as M
 from ftverify.spec.interp import EvalError, Instance, Interpreter, Label
@@ -217,12 +239,13 @@ def _done(report: RefinementReport, start: float) -> RefinementReport:
 class _Sim:
     """The concrete encoding, the abstract encoding, and the abstraction as Z3 terms."""
 
-    def __init__(self, model: M.Model, ref: M.Refinement, budget: int) -> None:
-        extra = [m.value for m in ref.maps] + [x for ra in ref.actions for x in ra.args]
-        width = max(integer_width(model, extra), integer_width(ref.abstract))
+    def __init__(self, model: M.Model, ref: M.Refinement, budget: int, arith: str = "bv",
+                 width: int | None = None) -> None:
         self.ref = ref
-        self.c = Encoding(model, budget, "bv", extra, min_width=width)
-        self.a = Encoding(ref.abstract, budget, "bv", min_width=width)
+        self.arith = arith
+        # Both sides store a value of a type the same way, so images are abstract states.
+        self.c = Encoding(model, budget, arith, width)
+        self.a = Encoding(ref.abstract, budget, arith, width)
         self.inv = _and(*(self.c.good(model.property(n).pred) for n in ref.invariants))
         self.image_leaves, self.image_ok = self.image(self.c.cur)
 
@@ -231,7 +254,7 @@ class _Sim:
         oks = []
         by_name = {m.target.name: m for m in self.ref.maps}  # type: ignore[attr-defined]
         for v in self.ref.abstract.vars:
-            sym, ok = self.c.expr(by_name[v.name].value, st, {})
+            sym, ok = self.c._stored_expr(v.type, by_name[v.name].value, st, {})
             self.a._flat(v.type, sym, leaves)
             oks.append(ok)
         leaves.append(st.faults)
@@ -262,8 +285,8 @@ class _Sim:
                 env = {p.uid: v for p, v in zip(ae.action.params, ae.params, strict=True)}
                 args = []
                 arg_oks = []
-                for x in ra.args:
-                    sym, xok = c.expr(x, c.cur, env)
+                for x, p in zip(ra.args, be.action.params, strict=True):
+                    sym, xok = c._stored_expr(p.type, x, c.cur, env)
                     args.append(sym)
                     arg_oks.append(xok)
                 subst = list(zip(a.cur.leaves, img, strict=True)) + list(zip(be.params, args, strict=True))
@@ -277,16 +300,30 @@ class _Sim:
 
 def check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None = None,
           progress: TextIO | None = None) -> RefinementReport:
-    """Prove the refinement by forward simulation (see the module docstring)."""
+    """Prove the refinement by forward simulation (see the module docstring).
+
+    An answer that fails its independent check (a re-check, a replay) is withheld:
+    the verdict is then `unknown` with the reason."""
     start = time.monotonic()
     report = RefinementReport(model, ref, budget, Verdict.UNKNOWN, "z3")
+    try:
+        return _check(model, ref, budget, timeout, report, start)
+    except (EngineBug, RecheckUnfinished) as e:
+        report.verdict, report.mismatch = Verdict.UNKNOWN, None
+        report.message = withheld(e)
+        return _done(report, start)
+
+
+def _check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None, report: RefinementReport,
+           start: float) -> RefinementReport:
     conc, abst = Interpreter(model, budget), Interpreter(ref.abstract, budget)
+    deadline = Deadline(timeout)
     # 1. the invariants the simulation assumes
     if ref.invariants:
         goal = model.property(ref.invariants[0])
         helpers = [(n, model.property(n).pred) for n in ref.invariants[1:]]
         t0 = time.monotonic()
-        res = check_inductive(model, budget, goal, helpers, timeout, interp=conc)
+        res = check_inductive(model, budget, goal, helpers, deadline.left(), interp=conc)
         report.invariants = res
         report.obligations.append((f"invariants {', '.join(ref.invariants)}", time.monotonic() - t0))
         if res.verdict != Verdict.PROVED:
@@ -295,7 +332,6 @@ def check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None 
             return _done(report, start)
     # 2-4. initiation and simulation, one solver per obligation
     sim = _Sim(model, ref, budget)
-    deadline = Deadline(timeout)
     images = Images(ref, conc, abst)
     for name, ae, hyp, concl in sim.obligations():
         t0 = time.monotonic()
@@ -308,25 +344,89 @@ def check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None 
             report.message = f"solver gave up on {name}: {s.reason_unknown()}"
             return _done(report, start)
         if r == z3.sat:
-            report.mismatch = _explain(sim, images, ref, s.model(), ae)
-            report.verdict = Verdict.VIOLATED
-            report.message = report.mismatch.reason
+            mm = _explain(sim, images, ref, s.model(), ae)
+            report.mismatch = mm
+            # The pre-state satisfies the assumed invariants, but that does not make
+            # it reachable: only a trace from an initial state makes this a violation.
+            mm.trace, note = _path_to(model, budget, conc, mm, deadline)
+            if mm.trace is not None:
+                report.verdict = Verdict.VIOLATED
+                report.message = mm.reason
+            else:
+                report.message = (f"{mm.reason}, from a state that satisfies the assumed invariants but {note}: "
+                                  "the invariants may be too weak (a counterexample to induction)")
             return _done(report, start)
-    _recheck(model, ref, budget)
+    _recheck(model, ref, budget, deadline)
     report.verdict = Verdict.PROVED
     report.message = (f"every concrete step maps to its abstract step or a stutter ({len(report.obligations)} "
                       f"obligations, re-checked)")
     return _done(report, start)
 
 
-def _recheck(model: M.Model, ref: M.Refinement, budget: int) -> None:
-    """The same obligations over a fresh encoding, each by a fresh solver."""
-    sim = _Sim(model, ref, budget)
-    for name, _, hyp, concl in sim.obligations():
-        s = z3.SolverFor("QF_BV")
-        s.add(hyp, z3.Not(concl))
-        if s.check() != z3.unsat:
-            raise RecheckFailed(f"refinement obligation {name} fails its re-check")
+REACH_STATES = 200_000  # states explored to show a failing pre-state reachable
+REACH_SECONDS = 10.0  # ... and seconds for that, and again for a BMC search
+REACH_DEPTH = 12
+
+
+def _path_to(model: M.Model, budget: int, conc: Interpreter, mm: Mismatch,
+             deadline: Deadline) -> tuple[Trace | None, str]:
+    """A replayed trace from an initial state to the mismatch's pre-state, or why there is none."""
+    from ftverify.checker.bmc import Unroller
+    from ftverify.checker.symbolic import read_trace
+    from ftverify.checker.trace import replay
+
+    target = conc.layout.encode(mm.pre, mm.faults)
+
+    def budget_s() -> float:
+        left = deadline.left()
+        return REACH_SECONDS if left is None else min(left, REACH_SECONDS)
+
+    ex = explore(conc, Limits(max_states=REACH_STATES, timeout=budget_s()), progress=None, stop_when_decided=False)
+    if target in ex.parent:
+        return trace_of(conc, ex.path_to(target)), ""
+    if ex.complete:
+        return None, f"is unreachable (none of the {len(ex.parent):,} reachable states)"
+    enc = Encoding(model, budget, "bv")
+    here = _and(*(enc.eq(v.type, enc.cur.tree[v.name], enc._plain(v.type, mm.pre[v.name])) for v in model.vars),
+                enc.arith.cmp("eq", enc.cur.faults, enc.arith.val(mm.faults)))
+    un = Unroller(enc)
+    search = Deadline(budget_s())
+    for k in range(REACH_DEPTH + 1):
+        r = un.check(here, k, "pre", search)
+        if r == z3.sat:
+            trace = read_trace(enc, un.solver.model(), un.states[:k + 1])
+            replay(conc, trace, None)
+            if conc.layout.encode(trace.states[-1], trace.faults[-1]) != target:
+                raise RecheckFailed("refinement: the path to the failing pre-state ends elsewhere")
+            return trace, ""
+        if r == z3.unknown or search.expired():
+            break
+        un.extend()
+    return None, (f"was not shown reachable ({len(ex.parent):,} states explored, no path of at most "
+                  f"{len(un.states) - 1} steps)")
+
+
+def _recheck(model: M.Model, ref: M.Refinement, budget: int, deadline: Deadline) -> None:
+    """The same obligations over a fresh encoding in uniform-width bit-vectors whose
+    freedom from overflow the solver proves first (the proof used per-term widths),
+    each by a fresh solver. Both sides share the width, so images fit abstract states."""
+    width = max(uniform_width(model), uniform_width(ref.abstract))
+    while True:
+        if width > MAX_CHECKED_WIDTH:
+            raise RecheckUnfinished(f"no width up to {MAX_CHECKED_WIDTH} bits is free of overflow")
+        try:
+            sim = _Sim(model, ref, budget, "checked", width)
+            obligations = sim.obligations()
+        except WidthTooSmall:
+            width *= 2
+            continue
+        assert isinstance(sim.c.arith, CheckedBVArith) and isinstance(sim.a.arith, CheckedBVArith)
+        if overflow_free(sim.c, sim.c.arith, deadline) and overflow_free(sim.a, sim.a.arith, deadline):
+            break
+        width *= 2
+    type_preserved(sim.c, "checked", deadline)
+    for name, _, hyp, concl in obligations:
+        must_be_unsat(f"refinement obligation {name}", z3.And(hyp, z3.Not(concl)), "checked", deadline)
 
 
 def _explain(sim: _Sim, images: Images, ref: M.Refinement, mdl: z3.ModelRef, ae: ActionEnc | None) -> Mismatch:

@@ -13,6 +13,28 @@ from typing import Any
 from ftverify.spec.interp import Label
 
 
+class EngineBug(AssertionError):
+    """An engine's answer failed the independent check it must pass before it is
+    shown (a trace that does not replay, a proof that does not re-check): the
+    answer is withheld and the property reported `unknown`, never decided."""
+
+
+class RecheckFailed(EngineBug):
+    """A proof did not survive its independent re-check."""
+
+
+class RecheckUnfinished(Exception):
+    """A re-check ran out of time (or the solver gave up): the proof is not established."""
+
+
+def withheld(e: Exception) -> str:
+    """The `unknown` message for an answer that did not pass its independent check."""
+    if isinstance(e, RecheckUnfinished):
+        return f"re-check did not finish ({e}): the proof is not established"
+    return (f"the engine's answer failed its independent check ({e}); this is a bug in ftverify, "
+            "please report it with the spec")
+
+
 class Verdict(StrEnum):
     PROVED = "proved"  # for every reachable state (explicit: exhaustive; symbolic: an inductive invariant)
     HOLDS = "holds"  # up to a bound (`depth`)

@@ -4,7 +4,7 @@ Every violation an engine reports is replayed here before it is shown: the
 first state must be initial, each step an enabled instance of its action whose
 successor is exactly the next state, the fault budget respected, and the last
 state must really break the property (or the failing step really fail). A trace
-that does not replay is an internal error of the engine, never a verdict.
+that does not replay is an engine bug: its verdict is withheld (reported `unknown`).
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from ftverify.checker.result import Trace
+from ftverify.checker.result import EngineBug, Trace
 from ftverify.spec import model as M
 from ftverify.spec.interp import EvalError, Interpreter, Label
 
 
-class ReplayError(AssertionError):
+class ReplayError(EngineBug):
     """A trace does not replay: the engine that produced it is wrong."""
 
 

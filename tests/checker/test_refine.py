@@ -85,13 +85,15 @@ def test_a_stutter_that_changes_the_abstract_state_is_caught(tmp_path: Path) -> 
 def test_the_simulation_assumes_only_the_named_invariants(tmp_path: Path) -> None:
     # Without `no_overflow`, a state with x == 3 and a pending commit satisfies every
     # assumption, and its commit maps to an `inc` that is not enabled: the Z3 check
-    # reports that step (from a state that need not be reachable), the explicit
-    # check, which sees only reachable states, proves the refinement.
+    # finds that step, but its pre-state is unreachable, so it is a counterexample to
+    # induction (unknown, exit 3), not a violation; the explicit check, which sees only
+    # reachable states, proves the refinement.
     text = CONCRETE.replace("{ x := x + 1; pending := false }", "{ x := min(x + 1, 3); pending := false }")
     m = load_model(write_pair(tmp_path, text.replace("  invariant no_overflow\n", "")))
     rep = RF.check(m, RF.find(m), 0)
-    assert rep.verdict == Verdict.VIOLATED and rep.mismatch is not None
+    assert rep.verdict == Verdict.UNKNOWN and rep.exit_code() == 3 and rep.mismatch is not None
     assert rep.mismatch.pre == {"x": 3, "pending": True, "done": False} and "not enabled" in rep.mismatch.reason
+    assert rep.mismatch.trace is None and "unreachable" in rep.message and "too weak" in rep.message
     assert RF.explore_refinement(m, RF.find(m), 0, progress=None).verdict == Verdict.PROVED
     m = load_model(write_pair(tmp_path, text))
     assert RF.check(m, RF.find(m), 0).verdict == Verdict.PROVED

@@ -8,9 +8,9 @@ from ftverify.checker.bmc import bmc
 from ftverify.checker.encode import Encoding
 from ftverify.checker.engines import EngineOptions, prove_all, prove_property
 from ftverify.checker.induction import check_inductive, recheck_inductive
-from ftverify.checker.kind import RecheckFailed, kinduction, recheck_kinduction
+from ftverify.checker.kind import kinduction, recheck_kinduction
 from ftverify.checker.pdr import pdr
-from ftverify.checker.result import Verdict
+from ftverify.checker.result import RecheckFailed, Verdict
 from ftverify.checker.trace import ReplayError
 from ftverify.spec.typecheck import load_model, parse_expression
 
