@@ -28,6 +28,7 @@ from ftverify.checker.report import (
 from ftverify.checker.result import Report
 from ftverify.spec.errors import SpecError, format_error
 from ftverify.spec.interp import StateLayout
+from ftverify.spec.lint import unassigned_variables
 from ftverify.spec.typecheck import load_model
 from ftverify.spec.types import code_count, width
 
@@ -120,12 +121,19 @@ def cli() -> None:
 @click.argument("files", nargs=-1, required=True)
 @_common_consts
 @click.option("--faults", type=int, default=None, help="Fault budget for the state-space bound.")
-def check(files: tuple[str, ...], consts: tuple[str, ...], faults: int | None) -> None:
+@click.option("--cross-check", "cross", is_flag=True,
+              help="Also evaluate every guard, update and property with both the interpreter and the Z3 "
+                   "encoding (each integer representation) on concrete states, and report any disagreement.")
+@click.option("--states", type=click.IntRange(min=1), default=400, show_default=True,
+              help="With --cross-check: how many states (all reachable ones if there are fewer).")
+@click.option("--seed", type=int, default=0, show_default=True, help="With --cross-check: random seed.")
+def check(files: tuple[str, ...], consts: tuple[str, ...], faults: int | None, cross: bool, states: int,
+          seed: int) -> None:
     """Parse and type-check FILES; summarise variables, actions and properties."""
     const_map = _parse_consts(consts)
     codes = []
     for f in _expand_or_exit(files):
-        codes.append(_guarded(lambda f=f: _check_one(f, const_map, faults)))
+        codes.append(_guarded(lambda f=f: _check_one(f, const_map, faults, (states, seed) if cross else None)))
     sys.exit(_combine(codes))
 
 
@@ -137,7 +145,7 @@ def _expand_or_exit(files: tuple[str, ...]) -> list[str]:
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _check_one(path: str, consts: dict[str, int], faults: int | None) -> int:
+def _check_one(path: str, consts: dict[str, int], faults: int | None, cross: tuple[int, int] | None) -> int:
     from ftverify.spec.parser import parse_file
     from ftverify.spec.syntax import ProofFile
 
@@ -169,6 +177,32 @@ def _check_one(path: str, consts: dict[str, int], faults: int | None) -> int:
     click.echo(f"  state space: at most {bound:,} states ({layout.width} bits a state) under fault budget {budget}")
     if model.has_faults and faults is None:
         click.echo("  (the single-fault model is the default; set --faults N to change it)")
+    for span, message in unassigned_variables(model):
+        click.echo(f"{span}: warning: {message}", err=True)
+    if cross is None:
+        return EXIT_OK
+    return _cross_check(model, budget, *cross)
+
+
+def _cross_check(model: Any, budget: int, states: int, seed: int) -> int:
+    from ftverify.checker.crosscheck import cross_check
+    from ftverify.spec.errors import excerpt
+
+    cc = cross_check(model, budget, states, seed)
+    where = (f"every reachable state ({cc.reachable:,})" if cc.complete
+             else f"{cc.reachable:,} reachable and {cc.random:,} random type-correct states")
+    click.echo(f"  cross-check of the Z3 encoding ({', '.join(cc.ariths)}) against the interpreter on {where}: "
+               f"{cc.evaluations:,} evaluations, {len(cc.disagreements)} disagreement(s), {cc.seconds:.1f} s")
+    for skipped in cc.skipped:
+        click.echo(f"  (not cross-checked: {skipped})")
+    for d in cc.disagreements:
+        click.echo(f"{d}", err=True)
+        for line in excerpt(d.span):
+            click.echo(line, err=True)
+    if cc.disagreements:
+        click.echo("internal error: the encoding disagrees with the interpreter (a bug in ftverify; please "
+                   "report it with the spec)", err=True)
+        return EXIT_INTERNAL
     return EXIT_OK
 
 

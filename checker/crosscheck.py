@@ -31,6 +31,9 @@ from ftverify.spec import model as M
 from ftverify.spec.errors import Span
 from ftverify.spec.interp import _C, EvalError, Interpreter
 from ftverify.spec.types import (
+    BVT,
+    BoolT,
+    EnumT,
     IntT,
     MapT,
     QueueT,
@@ -179,7 +182,10 @@ class _Checker:
                 self.preds.append((f"the target of {p.kind} {p.name}", p.target, enc.good(p.target)))
         self.instances = {(i.action.name, i.values): i for i in interp.instances}
         self.ground: dict[tuple[int, tuple[int, ...]], tuple[dict[int, Sym], Any, Any]] = {}
-        self.ground_next: dict[tuple[int, tuple[int, ...]], list[z3.ExprRef]] = {}
+        self.ground_next: dict[tuple[int, tuple[int, ...]], list[z3.ExprRef | None]] = {}
+        self._now: tuple[int, list[int]] = (-1, [])
+        # how to read each leaf's value back as the interpreter's run-time value
+        self.readers = _readers(enc)
         # leaf index ranges of each variable, to name what an update got wrong
         self.var_leaves: list[tuple[str, int, int]] = []
         at = 0
@@ -273,22 +279,31 @@ class _Checker:
         key = (ae.index, combo)
         if key not in self.ground_next:
             pairs = [(leaf, env_e[p.uid]) for p, leaf in zip(a.params, ae.params, strict=True)]
-            self.ground_next[key] = [z3.substitute(x, *pairs) if pairs else x for x in enc.next_leaves(ae)]
-        post = interp.decode(t)
-        expected: list[z3.ExprRef] = []
-        for v in enc.model.vars:
-            expected += _flat(enc, v.type, enc._plain(v.type, post[v.name]))
-        expected.append(enc.represent(IntT(0, enc.budget), enc.arith.val(interp.layout.faults(t))))
-        got = [ev.eval(x) for x in self.ground_next[key]]
+            # None: the encoding leaves this leaf as it is (no need to ask Z3 its value)
+            self.ground_next[key] = [None if x.eq(c) else z3.substitute(x, *pairs) if pairs else x
+                                     for x, c in zip(enc.next_leaves(ae), enc.cur.leaves, strict=True)]
+        now = self.leaf_values(at[0])
+        got_terms = [c if x is None else ev.eval(x) for x, c in zip(self.ground_next[key], enc.cur.leaves, strict=True)]
+        got = [now[i] if x is None else read(got_terms[i])
+               for i, (read, x) in enumerate(zip(self.readers, self.ground_next[key], strict=True))]
+        expected = _leaf_values(interp, t)
         self.out.evaluations += 1
+        if got == expected:
+            return
+        got_terms = [ev.eval(x) for x in got_terms]
+        post = interp.decode(t)
         for name, lo, hi in self.var_leaves:
-            if any(not g.eq(x) for g, x in zip(got[lo:hi], expected[lo:hi], strict=True)):
+            if got[lo:hi] != expected[lo:hi]:
                 vt = enc.model.var(name).type
-                decoded = enc._read(ev, vt, _unflat(vt, got[lo:hi]))  # type: ignore[arg-type]
+                decoded = enc._read(ev, vt, _unflat(vt, got_terms[lo:hi]))  # type: ignore[arg-type]
                 self._updates(a, name, label, env_i, env_e, at, post[name], decoded)
-        if not got[-1].eq(expected[-1]):
-            self._compare(f"the fault count after {label}", a.span, interp.layout.faults(t),
-                          enc.arith.value_of(got[-1]), at[1], at[2])
+        if got[-1] != expected[-1]:
+            self._compare(f"the fault count after {label}", a.span, expected[-1], got[-1], at[1], at[2])
+
+    def leaf_values(self, s: int) -> list[int]:
+        if self._now[0] != s:
+            self._now = (s, _leaf_values(self.interp, s))
+        return self._now[1]
 
     # -- reporting, at the smallest disagreeing sub-expression
     def _value_or_error(self, e: M.Expr, env_e: dict[int, Sym], ev: _Values) -> Any:
@@ -345,6 +360,81 @@ class _Checker:
     def _add(self, d: Disagreement) -> None:
         if all((d.span, d.what, d.arith) != (x.span, x.what, x.arith) for x in self.out.disagreements):
             self.out.disagreements.append(d)
+
+
+def _readers(enc: Encoding) -> list[Callable[[z3.ExprRef], int]]:
+    """Per leaf of the template state (in order), its constant as a run-time value."""
+    def boolean(v: z3.ExprRef) -> int:
+        return 1 if z3.is_true(v) else 0 if z3.is_false(v) else -1
+
+    def unsigned(v: z3.ExprRef) -> int:
+        return v.as_long() if z3.is_bv_value(v) else -1  # type: ignore[attr-defined]
+
+    def integer(v: z3.ExprRef) -> int:
+        return enc.arith.value_of(v) if z3.is_bv_value(v) or z3.is_int_value(v) else -(1 << 80)
+
+    out: list[Callable[[z3.ExprRef], int]] = []
+
+    def walk(t: Type) -> None:
+        match t:
+            case RecordT(fields):
+                for _, ft in fields:
+                    walk(ft)
+            case MapT(k, vt):
+                for _ in domain_values(k):
+                    walk(vt)
+            case SetT(e):
+                out.extend(boolean for _ in domain_values(e))
+            case QueueT(e, n):
+                out.append(integer)
+                for _ in range(n):
+                    walk(e)
+            case BoolT():
+                out.append(boolean)
+            case BVT():
+                out.append(unsigned)
+            case EnumT():
+                out.append(unsigned if enc.enum_width(t) else integer)
+            case _:
+                out.append(integer)
+
+    for v in enc.model.vars:
+        walk(v.type)
+    out.append(integer)  # the fault counter
+    return out
+
+
+def _leaf_values(interp: Interpreter, s: int) -> list[int]:
+    """The run-time values of the leaves of packed state s, in the encoding's leaf order."""
+    out: list[int] = []
+
+    def walk(t: Type, code: int) -> None:
+        match t:
+            case RecordT(fields):
+                off = 0
+                for _, ft in fields:
+                    walk(ft, (code >> off) & ((1 << width(ft)) - 1))
+                    off += width(ft)
+            case MapT(k, vt):
+                w = width(vt)
+                for i in range(domain_size(k)):
+                    walk(vt, (code >> (i * w)) & ((1 << w) - 1))
+            case SetT(e):
+                out.extend((code >> i) & 1 for i in range(domain_size(e)))
+            case QueueT(e, n):
+                lw, ew = n.bit_length(), width(e)
+                out.append(code & ((1 << lw) - 1))
+                for i in range(n):
+                    walk(e, (code >> (lw + i * ew)) & ((1 << ew) - 1))
+            case IntT(lo, _):
+                out.append(code + lo)
+            case _:
+                out.append(code)
+
+    for sl in interp.layout.slots:
+        walk(sl.type, (s >> sl.offset) & ((1 << sl.width) - 1))
+    out.append(interp.layout.faults(s))
+    return out
 
 
 def _holds(f: Callable[[int], Any], s: int) -> bool:

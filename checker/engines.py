@@ -105,6 +105,22 @@ def _auto(model: M.Model, budget: int, name: str, opts: EngineOptions, using: li
     return prove_property(model, budget, name, "kind", EngineOptions(opts.depth, share(1.0)), using, interp)
 
 
+def init_is_empty(model: M.Model, budget: int, interp: Interpreter | None = None) -> bool:
+    """Does `init` admit no state at all (every property would then hold vacuously)?"""
+    from ftverify.spec.errors import SpecError
+
+    try:
+        return not (interp or Interpreter(model, budget)).initial_states()
+    except SpecError:  # too many initial states to enumerate: ask the solver
+        import z3
+        from ftverify.checker.encode import Encoding
+
+        enc = Encoding(model, budget, "bv")
+        s = z3.SolverFor("QF_BV")
+        s.add(enc.init, enc.type_cur)
+        return s.check() == z3.unsat
+
+
 def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
               names: list[str] | None = None) -> Report:
     """Every property of the model (or those named) by one engine."""
@@ -113,6 +129,11 @@ def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
     wanted = [p.name for p in model.properties if names is None or p.name in names]
     if names is None or "type_ok" in names:
         wanted.append("type_ok")
+    if engine != "explicit" and init_is_empty(model, budget, interp):
+        kinds = {p.name: p.kind for p in model.properties}
+        return Report(model.name, model.file, budget, [Result(n, kinds.get(n, "type_ok"), Verdict.UNKNOWN, engine,
+                                                              message=explicit.VACUOUS) for n in wanted], engine,
+                      seconds=time.perf_counter() - start)
     if engine == "explicit":
         rep = explicit.check(interp, explicit.Limits(opts.max_states, opts.timeout, opts.depth),
                              progress=opts.progress, properties=names)

@@ -49,6 +49,7 @@ class Exploration:
     deadlocks: int = 0  # states with no enabled non-fault action
     first_deadlock: int | None = None  # a shortest-reached one
     edges: list[tuple[int, int, int]] | None = None  # (source, target, instance index) when recorded
+    vacuity: list[str] | None = None  # see `vacuity_warnings`
 
     def path_to(self, s: int) -> list[int]:
         path = [s]
@@ -354,9 +355,9 @@ def report_of(ex: Exploration, properties: list[str] | None = None) -> Report:
     for p in model.properties:
         if wanted is not None and p.name not in wanted:
             continue
-        results.append(_property_result(ex, p))
+        results.append(_property_result(ex, p) if ex.parent or not ex.complete else _vacuous(p.name, p.kind))
     if wanted is None or "type_ok" in wanted:
-        results.append(_type_result(ex))
+        results.append(_type_result(ex) if ex.parent or not ex.complete else _vacuous("type_ok", "type_ok"))
     for r in results:
         r.engine = "explicit"
         r.stats = dict(stats)
@@ -365,7 +366,54 @@ def report_of(ex: Exploration, properties: list[str] | None = None) -> Report:
     if ex.first_deadlock is not None:
         warnings.append((f"deadlock: {ex.deadlocks} reachable state(s) with no enabled non-fault action"
                          f" (a shortest path to one is shown)", trace_of(interp, ex.path_to(ex.first_deadlock))))
+    warnings += [(w, None) for w in vacuity_warnings(ex)]
     return Report(model.name, model.file, interp.budget, results, "explicit", warnings, stats, ex.seconds)
+
+
+VACUOUS = "vacuous: init admits no state, so every property would hold trivially"
+
+
+def _vacuous(name: str, kind: str) -> Result:
+    return Result(name, kind, Verdict.UNKNOWN, "explicit", message=VACUOUS)
+
+
+def vacuity_warnings(ex: Exploration) -> list[str]:
+    """What the whole explored graph shows to be dead: actions never enabled, and
+    implication invariants whose left side is never true (they hold vacuously).
+    Computed once per exploration."""
+    if ex.vacuity is not None:
+        return ex.vacuity
+    out: list[str] = []
+    if ex.complete and ex.parent:
+        interp = ex.interp
+        by_action: dict[str, list[Callable[[int], object] | None]] = {}
+        for inst in interp.instances:
+            by_action.setdefault(inst.action.name, []).append(inst.guard)
+        for a in interp.model.actions:
+            guards = by_action.get(a.name)
+            if a.is_fault and interp.budget == 0:
+                continue  # not a step of this check at all
+            if not guards or not any(_enabled(g, s) for s in ex.parent for g in guards):
+                kind = "fault" if a.is_fault else "action"
+                out.append(f"{a.span}: {kind} {a.name} is never enabled in the {len(ex.parent):,} reachable "
+                           "state(s): it is dead code here (a guard that can never hold?)")
+        for p in interp.model.invariants():
+            if isinstance(p.pred, M.Binary) and p.pred.op == "implies":
+                left = interp.predicate(p.pred.left)
+                if not any(holds(left, s) for s in ex.parent):
+                    out.append(f"{p.pred.left.span}: the left side of invariant {p.name} is false in every "
+                               "reachable state: the invariant holds vacuously")
+    ex.vacuity = out
+    return out
+
+
+def _enabled(guard: Callable[[int], object] | None, s: int) -> bool:
+    if guard is None:
+        return True
+    try:
+        return bool(guard(s))
+    except EvalError:
+        return True  # the guard fails to evaluate: the step is attempted (a type_ok violation)
 
 
 def _unknown_message(ex: Exploration) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from ftverify.checker import explicit
-from ftverify.checker.engines import EngineOptions, prove_property
+from ftverify.checker.engines import EngineOptions, init_is_empty, prove_property
 from ftverify.checker.result import Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
@@ -130,6 +130,13 @@ class ProofContext:
     # inductiveness results by (model, budget, the set of conjuncts): theorems that
     # prove each of a family of invariants using the others share one check
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
+    empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
+
+    def vacuous(self, model: M.Model, budget: int) -> bool:
+        key = (id(model), budget)
+        if key not in self.empty_init:
+            self.empty_init[key] = init_is_empty(model, budget)
+        return self.empty_init[key]
 
     def exploration(self, model: M.Model, budget: int) -> explicit.Exploration:
         key = (id(model), budget)
@@ -143,6 +150,10 @@ class ProofContext:
 
 def discharge(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
     thm = ob.theorem
+    if ctx.vacuous(ob.model, budget):
+        kind = "refinement" if thm.method == "refinement" else \
+            ob.model.property(thm.prop).kind if thm.prop != "type_ok" else "type_ok"
+        return Result(thm.prop, kind, Verdict.UNKNOWN, thm.method, message=explicit.VACUOUS)
     if thm.method == "refinement":
         return refinement_result(ob.model, thm.prop, budget, ctx.timeout)
     if thm.method == "explicit":

@@ -66,7 +66,7 @@ class SpecError(Exception):
         return format_error(self)
 
 
-def _excerpt(span: Span) -> list[str]:
+def excerpt(span: Span) -> list[str]:
     text = SourceCache.line(span.file, span.line)
     if text is None:
         return []
@@ -87,10 +87,10 @@ def _excerpt(span: Span) -> list[str]:
 def format_error(err: SpecError) -> str:
     """The one rendering of a SpecError: location, message, excerpt with caret, hint."""
     out = [f"{err.span}: error: {err.message}"]
-    out += _excerpt(err.span)
+    out += excerpt(err.span)
     for span, note in err.notes:
         out.append(f"{span}: note: {note}")
-        out += _excerpt(span)
+        out += excerpt(span)
     if err.hint:
         out.append(f"  hint: {err.hint}")
     return "\n".join(out)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ftverify.checker import explicit
+from ftverify.checker.crosscheck import cross_check
 from ftverify.checker.engines import EngineOptions, prove_property
 from ftverify.checker.result import Result, Verdict
 from ftverify.spec.interp import Interpreter
@@ -19,6 +20,16 @@ from ftverify.spec.model import Model
 class Agreement:
     checked: int = 0
     unknown: dict[str, int] = field(default_factory=dict)
+    evaluations: int = 0  # expression-level comparisons of the encoding with the interpreter
+
+
+def check_encoding(model: Model, budget: int, states: int = 30, tally: Agreement | None = None) -> None:
+    """Assert that the Z3 encoding (every integer representation) evaluates every guard,
+    update and property as the interpreter does, on reachable and random states."""
+    cc = cross_check(model, budget, states)
+    assert not cc.disagreements, "\n".join(str(d) for d in cc.disagreements)
+    if tally is not None:
+        tally.evaluations += cc.evaluations
 
 
 def expected_of(r: Result) -> tuple[Verdict, int | None]:

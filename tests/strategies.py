@@ -4,7 +4,11 @@ The specs are small (a few variables of every kind the language has, a few
 actions with guards, faults, invariants, a reachable), so that the explicit
 engine explores them in milliseconds, yet they exercise what engines get wrong:
 integer intervals and range errors, map indices out of their domain, bit-vector
-wrap-around, sets, queues that overflow, fault budgets, short-circuit evaluation.
+wrap-around, sets, queues that overflow, fault budgets, short-circuit evaluation;
+and what an encoding's choice of integer widths gets wrong: shifts and products
+by large constants, literals wider than every variable, negative ranges, more
+than 64 action instances or actions, more than 48 bits of state, several
+parameters of several types.
 """
 
 from __future__ import annotations
@@ -33,8 +37,9 @@ def variables(draw: st.DrawFn) -> list[VarKind]:
     for i, k in enumerate(kinds):
         name = f"v{i}"
         if k == "int":
-            lo = draw(st.integers(-2, 1))
-            hi = lo + draw(st.integers(1, 3))
+            # mostly small ranges near 0; sometimes far from it, negative or wide
+            lo = draw(st.sampled_from([-2, -1, 0, 1, -20, -300, 1000]))
+            hi = lo + draw(st.sampled_from([1, 2, 3, 3, 5]))
             out.append(VarKind(name, f"{lo}..{hi}", k, lo, hi))
         elif k == "bool":
             out.append(VarKind(name, "bool", k))
@@ -51,12 +56,20 @@ def variables(draw: st.DrawFn) -> list[VarKind]:
     return out
 
 
-class Gen:
-    """Expressions of each type over the given variables (and a parameter `p` in actions)."""
+# Action parameters: name, type, values (three of them give 96 instances).
+PARAMS = (("p", "0..1", ["0", "1"]), ("q", "-2..1", ["-2", "0"]), ("r", "0..11", ["3", "11"]))
+# Constants that no variable's range covers: shifts, products and divisions by them
+# are where a bit-vector encoding's widths can wrap.
+BIG = ("1000", "-700", "4096", "65537")
 
-    def __init__(self, vs: list[VarKind], param: bool) -> None:
+
+class Gen:
+    """Expressions of each type over the given variables (and parameters in actions)."""
+
+    def __init__(self, vs: list[VarKind], params: int) -> None:
         self.vs = vs
-        self.param = param
+        self.params = PARAMS[:params]
+        self.param = params > 0
 
     def of(self, kind: str) -> list[VarKind]:
         return [v for v in self.vs if v.kind == kind]
@@ -66,11 +79,13 @@ class Gen:
         leaves += [v.name for v in self.of("int")]
         leaves += [f"{v.name}[{draw(st.sampled_from(['0', '1', 'p'] if self.param else ['0', '1']))}]"
                    for v in self.of("map")]
-        if self.param:
-            leaves.append("p")
+        leaves += [name for name, _, _ in self.params]
         leaves += [f"len({v.name})" for v in self.of("queue")] + [f"size({v.name})" for v in self.of("set")]
+        leaves += [f"int({v.name})" for v in self.of("bv")]
         if depth >= 2 or draw(st.booleans()):
             return draw(st.sampled_from(leaves))
+        if draw(st.integers(0, 4)) == 0:
+            return self.wide_int(draw, depth)
         choice = draw(st.integers(0, 8))
         a = self.int_expr(draw, depth + 1)
         b = self.int_expr(draw, depth + 1)
@@ -93,6 +108,24 @@ class Gen:
             return f"min({a}, {b})"
         return f"(count i: 0..1. {self.bool_expr(draw, depth + 1).replace('p', 'i') if not self.param else 'i <= ' + a})"
 
+    def wide_int(self, draw: st.DrawFn, depth: int) -> str:
+        """An integer expression whose intermediate values leave every variable's range."""
+        a = self.int_expr(draw, depth + 1)
+        choice = draw(st.integers(0, 6))
+        if choice == 0:
+            return f"({a} >> {draw(st.sampled_from([1, 3, 8, 20, 40]))})"
+        if choice == 1:
+            return f"({a} << {draw(st.sampled_from([1, 5, 12, 33]))})"
+        if choice == 2:
+            return f"({a} * {draw(st.sampled_from(BIG))})"
+        if choice == 3:
+            return f"({a} / {draw(st.sampled_from(['300', '4096', '65537']))})"
+        if choice == 4:
+            return f"({a} % {draw(st.sampled_from(['257', '4096']))})"
+        if choice == 5:
+            return f"(({a} + {draw(st.sampled_from(BIG))}) - {draw(st.sampled_from(BIG))})"
+        return f"abs({a} - {draw(st.sampled_from(BIG))})"
+
     def bv_expr(self, draw: st.DrawFn, depth: int = 0) -> str:
         leaves = [str(draw(st.integers(0, 3)))] + [v.name for v in self.of("bv")]
         if depth >= 2 or draw(st.booleans()) or not self.of("bv"):
@@ -100,7 +133,14 @@ class Gen:
         a, b = self.bv_expr(draw, depth + 1), self.bv_expr(draw, depth + 1)
         op = draw(st.sampled_from(["+", "-", "^", "&", "|", "*"]))
         if draw(st.booleans()):
-            return f"(~{a})" if draw(st.booleans()) else f"({a} << 1)"
+            choice = draw(st.integers(0, 3))
+            if choice == 0:
+                return f"(~{a})"
+            if choice == 1:  # shifts by as much as the width or more
+                return f"({a} {draw(st.sampled_from(['<<', '>>']))} {draw(st.sampled_from([1, 2, 3]))})"
+            if choice == 2:  # an integer far outside the width, taken modulo 2^2
+                return f"bv[2]({self.int_expr(draw, depth + 1)} * {draw(st.sampled_from(BIG))})"
+            return f"({a} << 1)"
         return f"({a} {op} {b})"
 
     def bool_expr(self, draw: st.DrawFn, depth: int = 0) -> str:
@@ -179,14 +219,23 @@ def specs(draw: st.DrawFn) -> str:
     lines = ["spec Generated", f"enum E {{ {', '.join(ENUM)} }}"]
     lines += [f"var {v.name}: {v.type}" for v in vs]
     inits = [x for x in (_init_value(draw, v) for v in vs) if x is not None]
+    if draw(st.integers(0, 5)) == 0:
+        # 64 bits of state that never change: more than any small-model shortcut allows
+        lines.append("var pad: [0..15] bv[4]")
+        inits.append("(forall i: 0..15. pad[i] == 0)")
     if inits:
         lines.append("init { " + " && ".join(inits) + " }")
+    if draw(st.integers(0, 7)) == 0:
+        # 64 actions before the real ones: the action selector needs 7 bits or more
+        g = Gen(vs, 0)
+        lines += [f"action idle{i} when {g.bool_expr(draw, 2)} {{ skip }}" for i in range(64)]
     for i in range(draw(st.integers(1, 3))):
-        param = draw(st.booleans())
-        g = Gen(vs, param)
+        nparams = draw(st.sampled_from([0, 0, 1, 1, 2, 3]))
+        g = Gen(vs, nparams)
         guard = g.bool_expr(draw)
         body = "; ".join(g.assignment(draw) for _ in range(draw(st.integers(1, 2))))
-        lines.append(f"action a{i}{'(p: 0..1)' if param else ''} when {guard} {{ {body} }}")
+        params = ", ".join(f"{n}: {t}" for n, t, _ in g.params)
+        lines.append(f"action a{i}{f'({params})' if params else ''} when {guard} {{ {body} }}")
     for i in range(draw(st.integers(0, 2))):
         g = Gen(vs, False)
         lines.append(f"fault f{i} when {g.bool_expr(draw)} {{ {g.assignment(draw)} }}")
