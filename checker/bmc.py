@@ -64,7 +64,7 @@ class Unroller:
         return r
 
 
-def bmc(model: M.Model, budget: int, depth: int, names: list[str] | None = None, timeout: float | None = None,
+def bmc(model: M.Model, budget: M.BudgetLike, depth: int, names: list[str] | None = None, timeout: float | None = None,
         interp: Interpreter | None = None, enc: Encoding | None = None) -> tuple[dict[str, Result], BMCStats]:
     """Check invariants (and look for witnesses of `reachable`) up to `depth` steps."""
     start = time.perf_counter()
@@ -123,7 +123,7 @@ def bmc(model: M.Model, budget: int, depth: int, names: list[str] | None = None,
     return results, un.stats
 
 
-def fresh_bmc_time(model: M.Model, budget: int, depth: int, names: list[str] | None = None) -> float:
+def fresh_bmc_time(model: M.Model, budget: M.BudgetLike, depth: int, names: list[str] | None = None) -> float:
     """BMC that re-encodes from scratch at every depth: the baseline the incremental one is measured against."""
     start = time.perf_counter()
     for k in range(depth + 1):

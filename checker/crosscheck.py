@@ -71,7 +71,7 @@ class Disagreement:
 @dataclass
 class CrossCheck:
     model: M.Model
-    budget: int
+    budget: M.BudgetLike
     reachable: int = 0  # states checked that were reached by exploration
     random: int = 0  # random type-correct states checked
     complete: bool = False  # every reachable state was checked
@@ -101,7 +101,7 @@ class _Values:
         return self.model.eval(t, model_completion=True)
 
 
-def cross_check(model: M.Model, budget: int, states: int = 400, seed: int = 0, ariths: tuple[str, ...] = ARITHS,
+def cross_check(model: M.Model, budget: M.BudgetLike, states: int = 400, seed: int = 0, ariths: tuple[str, ...] = ARITHS,
                 timeout: float | None = None, max_disagreements: int = 10) -> CrossCheck:
     """Compare the encoding with the interpreter on up to `states` concrete states (see the module doc)."""
     start = time.monotonic()
@@ -147,7 +147,9 @@ def _random_state(interp: Interpreter, rng: random.Random) -> int:
     s = 0
     for sl in layout.slots:
         s |= _random_code(sl.type, rng) << sl.offset
-    return s | (rng.randint(0, layout.budget) << layout.faults_offset)
+    for c in layout.counters:
+        s |= rng.randint(0, c.cap) << c.offset
+    return s
 
 
 def _random_code(t: Type, rng: random.Random) -> int:
@@ -222,7 +224,8 @@ class _Checker:
         consts: list[z3.ExprRef] = []
         for v in enc.model.vars:
             consts += _flat(enc, v.type, enc._plain(v.type, values[v.name]))
-        consts.append(enc.represent(IntT(0, enc.budget), enc.arith.val(faults)))
+        consts += [enc.represent(IntT(0, c.cap), enc.arith.val(n))
+                   for c, n in zip(enc.layout.counters, enc.layout.fault_counts(faults), strict=True)]
         return list(zip(enc.cur.leaves, consts, strict=True))
 
     def _instance(self, ae: ActionEnc, combo: tuple[int, ...]) -> tuple[dict[int, Sym], Any, Any]:
@@ -264,7 +267,8 @@ class _Checker:
                 if t is not None:
                     self._post(ae, tuple(combo), label, env_i, env_e, here, t)
                 continue
-            budget_left = not a.is_fault or faults < enc.budget
+            k = enc.counter_index(a)
+            budget_left = k is None or enc.layout.fault_counts(faults)[k] < enc.layout.counters[k].cap
             guard_e = self._value_or_error(a.guard, env_e, ev) if budget_left else False
             if guard_i != guard_e:
                 self._expr(f"the guard of {label}", a.guard, env_i, env_e, here, guard_i, guard_e)
@@ -297,8 +301,9 @@ class _Checker:
                 vt = enc.model.var(name).type
                 decoded = enc._read(ev, vt, _unflat(vt, got_terms[lo:hi]))  # type: ignore[arg-type]
                 self._updates(a, name, label, env_i, env_e, at, post[name], decoded)
-        if got[-1] != expected[-1]:
-            self._compare(f"the fault count after {label}", a.span, expected[-1], got[-1], at[1], at[2])
+        n = len(enc.layout.counters)
+        if n and got[-n:] != expected[-n:]:
+            self._compare(f"the fault counters after {label}", a.span, expected[-n:], got[-n:], at[1], at[2])
 
     def leaf_values(self, s: int) -> list[int]:
         if self._now[0] != s:
@@ -400,7 +405,7 @@ def _readers(enc: Encoding) -> list[Callable[[z3.ExprRef], int]]:
 
     for v in enc.model.vars:
         walk(v.type)
-    out.append(integer)  # the fault counter
+    out += [integer for _ in enc.layout.counters]  # the fault counters
     return out
 
 
@@ -433,7 +438,7 @@ def _leaf_values(interp: Interpreter, s: int) -> list[int]:
 
     for sl in interp.layout.slots:
         walk(sl.type, (s >> sl.offset) & ((1 << sl.width) - 1))
-    out.append(interp.layout.faults(s))
+    out += interp.layout.fault_counts(interp.layout.faults(s))
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import z3
 from ftverify.spec import model as M
-from ftverify.spec.interp import Label
+from ftverify.spec.interp import Label, StateLayout
 from ftverify.spec.types import (
     BVT,
     BoolT,
@@ -483,10 +483,11 @@ _CMP: dict[str, Callable[[Any, Any], Any]] = {
 # ---------------------------------------------------------------- the encoding
 @dataclass
 class StateVars:
-    """One copy of the state: its tree per variable, the fault counter, and the flat leaves."""
+    """One copy of the state: its tree per variable, the fault counters (one per counted
+    budget, as `StateLayout.counters`), and the flat leaves (the counters last)."""
 
     tree: dict[str, Sym]
-    faults: z3.ExprRef
+    counters: list[z3.ExprRef]
     leaves: list[z3.ExprRef]
 
 
@@ -503,15 +504,20 @@ class ActionEnc:
 class Encoding:
     """The transition system of a model under a fault budget, over template states s and s'."""
 
-    def __init__(self, model: M.Model, budget: int, arith: str = "bv", width: int | None = None) -> None:
+    def __init__(self, model: M.Model, budget: M.BudgetLike | None, arith: str = "bv",
+                 width: int | None = None) -> None:
         """arith: "bv" (`BVArith`), "int" (`IntArith`) or "checked" (`CheckedBVArith` of `width`)."""
         self.model = model
-        self.budget = budget
+        # The fault counters are laid out as the interpreter lays them out.
+        self.layout = StateLayout(model, budget)
+        self.budget = self.layout.budget
         self.arith: Arith = {"bv": BVArith, "int": IntArith}[arith]() if arith != "checked" \
             else CheckedBVArith(width or uniform_width(model))
         self.cur = self.make_state("")
         self.nxt = self.make_state("'")
-        actions = [a for a in model.actions if budget > 0 or not a.is_fault]
+        counter_of = self.layout.counter_of
+        actions = [a for a in model.actions if not (a.is_fault and counter_of[a.name] is not None
+                                                     and counter_of[a.name].cap == 0)]  # type: ignore[union-attr]
         # The selector of the step's action is not an integer of the model: in
         # the bit-vector encoding it is an unsigned vector just wide enough to
         # number the actions.
@@ -567,16 +573,27 @@ class Encoding:
     def make_state(self, tag: str) -> StateVars:
         leaves: list[z3.ExprRef] = []
         tree = {v.name: self._tree(v.name, v.type, tag, leaves) for v in self.model.vars}
-        faults = self.arith.leaf(f"faults{tag}", 0, self.budget)
-        leaves.append(faults)
-        return StateVars(tree, faults, leaves)
+        counters = [self.arith.leaf(("faults" if c.name == "faults" else f"faults.{c.name}") + tag, 0, c.cap)
+                    for c in self.layout.counters]
+        leaves += counters
+        return StateVars(tree, counters, leaves)
 
     def type_constraints(self, st: StateVars) -> z3.ExprRef:
         cs: list[Any] = []
         for v in self.model.vars:
             cs += self._type_of(v.type, st.tree[v.name])
-        cs.append(self.arith.in_range(st.faults, 0, self.budget))
+        cs += [self.arith.in_range(x, 0, c.cap) for x, c in zip(st.counters, self.layout.counters, strict=True)]
         return _and(*cs)
+
+    def counter_index(self, a: M.Action) -> int | None:
+        """Which fault counter a step of `a` raises (None: an action, or an unbounded fault)."""
+        c = self.layout.counter_of.get(a.name)
+        return None if c is None else self.layout.counters.index(c)
+
+    def fault_code(self, counts: Sequence[int]) -> int:
+        """The interpreter's fault code of counter values."""
+        lay = self.layout
+        return sum(n << (c.offset - lay.faults_offset) for n, c in zip(counts, lay.counters, strict=True))
 
     def _type_of(self, t: Type, v: Sym) -> list[Any]:
         a = self.arith
@@ -741,10 +758,10 @@ class Encoding:
         return env[e.uid], TRUE
 
     def _faults(self, e: M.Faults, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
-        return st.faults, TRUE
+        return self.arith.sum(st.counters), TRUE
 
     def _budget(self, e: M.Budget, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
-        return self.arith.val(self.budget), TRUE
+        return self.arith.val(self.layout.total_budget), TRUE
 
     def _index(self, e: M.Index, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
         m, ok1 = self.expr(e.base, st, env)
@@ -1022,7 +1039,9 @@ class Encoding:
         env: dict[int, Sym] = {p.uid: v for p, v in zip(a.params, params, strict=True)}
         g, gok = self.expr(a.guard, self.cur, env)
         nxt, uok = self.stmts(a.body, self.cur, dict(self.cur.tree), env)
-        budget_left: Any = self.arith.cmp("lt", self.cur.faults, self.arith.val(self.budget)) if a.is_fault else TRUE
+        k = self.counter_index(a)
+        budget_left: Any = TRUE if k is None else \
+            self.arith.cmp("lt", self.cur.counters[k], self.arith.val(self.layout.counters[k].cap))
         enabled = _and(budget_left, g, gok, uok)
         # The interpreter evaluates the guard (after the budget test of a fault), then the updates.
         failing = _and(budget_left, z3.Or(z3.Not(_bool(gok)), z3.And(g, z3.Not(_bool(uok)))))
@@ -1052,19 +1071,20 @@ class Encoding:
                 if ae.next[v.name] is not self.cur.tree[v.name]:
                     new = self.ite(v.type, c, ae.next[v.name], new)
             self._flat(v.type, new, next_leaves)
-        is_fault = [c for c, ae in zip(chosen, self.actions, strict=True) if ae.action.is_fault]
-        if is_fault:
-            faults, fits = self._faults_after()  # fits: implied by a fault's budget test
-            next_leaves.append(self.arith.ite(z3.Or(*is_fault), faults, self.cur.faults))
-            guard = _and(guard, z3.Implies(z3.Or(*is_fault), fits))
-        else:
-            next_leaves.append(self.cur.faults)
+        for k, x in enumerate(self.cur.counters):
+            raised = [c for c, ae in zip(chosen, self.actions, strict=True) if self.counter_index(ae.action) == k]
+            if raised:
+                more, fits = self._counter_after(k)  # fits: implied by the fault's budget test
+                next_leaves.append(self.arith.ite(z3.Or(*raised), more, x))
+                guard = _and(guard, z3.Implies(z3.Or(*raised), fits))
+            else:
+                next_leaves.append(x)
         return _and(guard, *(x == y for x, y in zip(self.nxt.leaves, next_leaves, strict=True)))
 
-    def _faults_after(self) -> tuple[z3.ExprRef, Any]:
-        """The fault counter after a fault step, and the condition that it stays in 0..budget."""
+    def _counter_after(self, k: int) -> tuple[z3.ExprRef, Any]:
+        """Fault counter k after one more fault, and the condition that it stays within its budget."""
         ar = self.arith
-        return ar.store(ar.add(self.cur.faults, ar.val(1)), 0, self.budget)
+        return ar.store(ar.add(self.cur.counters[k], ar.val(1)), 0, self.layout.counters[k].cap)
 
     def _flat(self, t: Type, v: Sym, out: list[z3.ExprRef]) -> None:
         """The leaves of a value, in the order `make_state` creates them."""
@@ -1086,7 +1106,7 @@ class Encoding:
 
     def _init(self) -> z3.ExprRef:
         v, ok = self.expr(self.model.init, self.cur, {})
-        return _and(v, ok, self.arith.cmp("eq", self.cur.faults, self.arith.val(0)))
+        return _and(v, ok, *(self.arith.cmp("eq", x, self.arith.val(0)) for x in self.cur.counters))
 
     # -- properties as bad-state formulas over the template state
     def bad(self, prop: M.Property) -> z3.ExprRef:
@@ -1137,7 +1157,8 @@ class Encoding:
         out: list[z3.ExprRef] = []
         for v in self.model.vars:
             self._flat(v.type, ae.next[v.name], out)
-        out.append(self._faults_after()[0] if ae.action.is_fault else self.cur.faults)
+        k = self.counter_index(ae.action)
+        out += [self._counter_after(i)[0] if i == k else x for i, x in enumerate(self.cur.counters)]
         return out
 
     def after(self, f: z3.ExprRef, ae: ActionEnc) -> z3.ExprRef:
@@ -1171,7 +1192,8 @@ class Encoding:
     # -- reading models back
     def decode_state(self, mdl: z3.ModelRef, st: StateVars) -> tuple[dict[str, Any], int]:
         values = {v.name: self._read(mdl, v.type, st.tree[v.name]) for v in self.model.vars}
-        return values, self.arith.value_of(mdl.eval(st.faults, model_completion=True))
+        return values, self.fault_code([self.arith.value_of(mdl.eval(x, model_completion=True))
+                                        for x in st.counters])
 
     def _read(self, mdl: z3.ModelRef, t: Type, v: Sym) -> Any:
         match t:

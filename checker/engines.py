@@ -36,7 +36,7 @@ class EngineOptions:
     progress: TextIO | None = sys.stderr
 
 
-def prove_property(model: M.Model, budget: int, name: str, method: str, opts: EngineOptions,
+def prove_property(model: M.Model, budget: M.BudgetLike, name: str, method: str, opts: EngineOptions,
                    using: list[tuple[str, M.Expr]] | None = None, interp: Interpreter | None = None,
                    exploration: explicit.Exploration | None = None) -> Result:
     """The verdict on one property (an invariant, `reachable`, `recovers` or `type_ok`) by one method."""
@@ -78,7 +78,7 @@ def prove_property(model: M.Model, budget: int, name: str, method: str, opts: En
     raise ValueError(f"unknown method {method}")
 
 
-def _auto(model: M.Model, budget: int, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
+def _auto(model: M.Model, budget: M.BudgetLike, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
           interp: Interpreter) -> Result:
     start = time.perf_counter()
     # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
@@ -105,7 +105,7 @@ def _auto(model: M.Model, budget: int, name: str, opts: EngineOptions, using: li
     return prove_property(model, budget, name, "kind", EngineOptions(opts.depth, share(1.0)), using, interp)
 
 
-def init_is_empty(model: M.Model, budget: int, interp: Interpreter | None = None) -> bool:
+def init_is_empty(model: M.Model, budget: M.BudgetLike, interp: Interpreter | None = None) -> bool:
     """Does `init` admit no state at all (every property would then hold vacuously)?"""
     from ftverify.spec.errors import SpecError
 
@@ -121,7 +121,7 @@ def init_is_empty(model: M.Model, budget: int, interp: Interpreter | None = None
         return s.check() == z3.unsat
 
 
-def prove_all(model: M.Model, budget: int, engine: str, opts: EngineOptions,
+def prove_all(model: M.Model, budget: M.BudgetLike, engine: str, opts: EngineOptions,
               names: list[str] | None = None) -> Report:
     """Every property of the model (or those named) by one engine."""
     start = time.perf_counter()
@@ -170,7 +170,7 @@ def _auto_exploration(interp: Interpreter, opts: EngineOptions) -> explicit.Expl
     return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, stop_when_decided=False)
 
 
-def _induction_all(model: M.Model, budget: int, wanted: list[str], opts: EngineOptions,
+def _induction_all(model: M.Model, budget: M.BudgetLike, wanted: list[str], opts: EngineOptions,
                    interp: Interpreter) -> list[Result]:
     """As mypyvy's `verify`: is the conjunction of all the model's invariants inductive?"""
     invariants = [(p.name, p.pred) for p in model.properties if p.kind == "invariant"]

@@ -49,6 +49,7 @@ class Exploration:
     deadlocks: int = 0  # states with no enabled non-fault action
     first_deadlock: int | None = None  # a shortest-reached one
     edges: list[tuple[int, int, int]] | None = None  # (source, target, instance index) when recorded
+    failing: set[int] = field(default_factory=set)  # states where some enabled step fails to evaluate
     vacuity: list[str] | None = None  # see `vacuity_warnings`
 
     def path_to(self, s: int) -> list[int]:
@@ -63,17 +64,21 @@ class Exploration:
 
 def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
             stop_when_decided: bool = True, progress: TextIO | None = sys.stderr,
-            start_from: Callable[[int], object] | None = None) -> Exploration:
+            start_from: Callable[[int], object] | None = None, check_properties: bool = True) -> Exploration:
     """Breadth-first search from the initial states (those satisfying `start_from`, if given).
 
     With `stop_when_decided`, the search stops once every invariant is violated
     and every `reachable` has a witness (and no `recovers` needs the full graph).
+    Without `check_properties`, no invariant or `reachable` is evaluated (for a
+    caller that judges the states itself).
     """
     limits = limits or Limits()
     start = time.monotonic()
     model = interp.model
-    invariants = [(p.name, interp.properties[p.name]) for p in model.properties if p.kind == "invariant"]
-    reachables = [(p.name, interp.properties[p.name]) for p in model.properties if p.kind == "reachable"]
+    invariants = [(p.name, interp.properties[p.name]) for p in model.properties
+                  if p.kind == "invariant" and check_properties]
+    reachables = [(p.name, interp.properties[p.name]) for p in model.properties
+                  if p.kind == "reachable" and check_properties]
     needs_graph = record_edges or any(p.kind == "recovers" for p in model.properties)
     instances = [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in enumerate(interp.instances)]
 
@@ -145,6 +150,7 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
             except EvalError as e:
                 if result.type_error is None:  # breadth-first: the first is a shortest one
                     result.type_error = (s, _label_of(interp, guard, apply), e.message)
+                result.failing.add(s)
                 continue
             n += 1
             enabled = enabled or not is_fault
@@ -391,8 +397,9 @@ def vacuity_warnings(ex: Exploration) -> list[str]:
             by_action.setdefault(inst.action.name, []).append(inst.guard)
         for a in interp.model.actions:
             guards = by_action.get(a.name)
-            if a.is_fault and interp.budget == 0:
-                continue  # not a step of this check at all
+            counter = interp.layout.counter_of.get(a.name)
+            if counter is not None and counter.cap == 0:
+                continue  # no budget for this fault: not a step of this check at all
             if not guards or not any(_enabled(g, s) for s in ex.parent for g in guards):
                 kind = "fault" if a.is_fault else "action"
                 out.append(f"{a.span}: {kind} {a.name} is never enabled in the {len(ex.parent):,} reachable "

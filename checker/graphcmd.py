@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 from ftverify.checker import graph as G
@@ -22,7 +23,7 @@ EXIT_OK, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 2, 3
 class GraphRequest:
     file: str
     output: str | None
-    faults: int | None
+    faults: Any
     trace: str | None  # a property name, "*" for the first thing worth showing, or None
     projection: list[str] | None
     max_nodes: int

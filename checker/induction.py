@@ -44,7 +44,7 @@ def conjuncts(enc: Encoding, goal: M.Property | None, helpers: list[tuple[str, M
     return out
 
 
-def check_inductive(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
+def check_inductive(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                     timeout: float | None = None, arith: str = "bv", interp: Interpreter | None = None,
                     recheck: bool = True, type_ok: bool = False) -> Result:
     """Check goal && helpers for initiation and consecution; report a CTI when it fails."""
@@ -128,7 +128,8 @@ def _cti(enc: Encoding, mdl: z3.ModelRef, broken: list[str], ae: ActionEnc) -> C
 
     args = tuple((p.name, _plain(enc, p, mdl.eval(v, model_completion=True)))
                  for p, v in zip(ae.action.params, ae.params, strict=True))
-    return CTI(pre, Label(ae.action.name, args, ae.action.is_fault), post, broken, pre_f, post_f)
+    return CTI(pre, Label(ae.action.name, args, ae.action.is_fault), post, broken, pre_f, post_f,
+               enc.layout.describe_faults(pre_f))
 
 
 def _plain(enc: Encoding, p: M.Bound, v: z3.ExprRef) -> Any:
@@ -147,7 +148,7 @@ def _check_cti(interp: Interpreter, cti: CTI) -> None:
         raise RecheckFailed(f"counterexample to induction: {cti.label} does not lead to its post-state")
 
 
-def recheck_inductive(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
+def recheck_inductive(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                       type_ok: bool, arith: str, deadline: Deadline | None = None) -> None:
     """Init => Inv, Inv && T => Inv' (one fresh solver per action), Inv => goal, over a
     fresh encoding in `arith` ("checked" or "int"): not the representation the check

@@ -46,7 +46,7 @@ def target_formulas(enc: Encoding, goal: M.Property | None, helpers: list[tuple[
     return out
 
 
-def kinduction(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]] | None = None,
+def kinduction(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]] | None = None,
                max_k: int = 20, timeout: float | None = None, type_ok: bool = False,
                interp: Interpreter | None = None) -> Result:
     """Prove `goal` (an invariant; for a `reachable` property, that it is unreachable) by k-induction.
@@ -122,7 +122,7 @@ def _base_failure(enc: Encoding, interp: Interpreter, base: Unroller, k: int, pn
                   message=trace.failing[1] if trace.failing else "", seconds=time.perf_counter() - start)
 
 
-def recheck_kinduction(model: M.Model, budget: int, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
+def recheck_kinduction(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                        type_ok: bool, k: int, deadline: Deadline | None = None) -> None:
     """Re-establish a k-induction proof from scratch: a fresh encoding in uniform-width
     bit-vectors whose freedom from overflow the solver proves first (the search used

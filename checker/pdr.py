@@ -34,7 +34,7 @@ from ftverify.spec.types import BoolT, EnumT, IntT, MapT, QueueT, RecordT, SetT,
 _N = None  # spans of printed syntax: none
 
 
-def pdr(model: M.Model, budget: int, name: str, timeout: float | None = None,
+def pdr(model: M.Model, budget: M.BudgetLike, name: str, timeout: float | None = None,
         interp: Interpreter | None = None, trace_depth: int = 60) -> Result:
     """Prove an invariant (or that a `reachable` property is unreachable, or type_ok) with Spacer."""
     start = time.perf_counter()
@@ -92,7 +92,7 @@ def pdr(model: M.Model, budget: int, name: str, timeout: float | None = None,
                   message=msg, stats=stats)
 
 
-def _counterexample(model: M.Model, budget: int, tg: Target, interp: Interpreter, deadline: Deadline,
+def _counterexample(model: M.Model, budget: M.BudgetLike, tg: Target, interp: Interpreter, deadline: Deadline,
                     trace_depth: int, start: float, stats: dict[str, Any]) -> Result:
     """Spacer found a path; BMC gives the shortest one (replayed like every trace)."""
     from ftverify.checker.bmc import bmc
@@ -128,7 +128,7 @@ def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.Expr
     return z3.substitute_vars(solution, *(by_index[i] for i in range(len(by_index))))
 
 
-def _recheck_formula(model: M.Model, budget: int, int_enc: Encoding, tg: Target, formula: z3.ExprRef,
+def _recheck_formula(model: M.Model, budget: M.BudgetLike, int_enc: Encoding, tg: Target, formula: z3.ExprRef,
                      deadline: Deadline) -> None:
     """Init => Inv, Inv && T => Inv' (per action) and Inv => not bad, by fresh solvers
     over a fresh *bit-vector* encoding: Spacer worked over mathematical integers, so
@@ -176,7 +176,7 @@ def _enum_leaves(enc: Encoding) -> list[z3.ExprRef]:
     return out
 
 
-def _recheck_printed(model: M.Model, budget: int, tg: Target, texts: list[str], interp: Interpreter,
+def _recheck_printed(model: M.Model, budget: M.BudgetLike, tg: Target, texts: list[str], interp: Interpreter,
                      deadline: Deadline) -> None:
     """The printed invariant, parsed and typed as .ftv, must be inductive by the bit-vector check."""
     helpers = []
@@ -225,7 +225,8 @@ def _leaf_names(enc: Encoding) -> dict[str, tuple[S.Expr, Type]]:
 
     for var in enc.model.vars:
         walk(S.Name(_N, var.name), var.type, enc.cur.tree[var.name])  # type: ignore[arg-type]
-    out[str(enc.cur.faults)] = (S.Name(_N, "faults"), IntT(0, 0))  # type: ignore[arg-type]
+    if len(enc.cur.counters) == 1 and enc.layout.counters[0].name == "faults":  # `faults` names the only counter
+        out[str(enc.cur.counters[0])] = (S.Name(_N, "faults"), IntT(0, 0))  # type: ignore[arg-type]
     return out
 
 

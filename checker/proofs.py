@@ -21,6 +21,7 @@ from typing import TextIO
 
 from ftverify.checker import explicit
 from ftverify.checker.engines import EngineOptions, init_is_empty, prove_property
+from ftverify.checker.prove import budget_for
 from ftverify.checker.result import Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
@@ -35,6 +36,7 @@ class Obligation:
     theorem: S.Theorem
     model: M.Model
     alias: str
+    budget: M.FaultBudget  # under which it is checked (`under faults ...`, or the spec's own)
 
     @property
     def name(self) -> str:
@@ -114,9 +116,7 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
                                       f"not `by {thm.method}`")
         if thm.depth is not None and thm.method not in ("bmc", "kind"):
             raise SpecError(thm.span, f"a depth is given to `by bmc K` or `by kind K`, not `by {thm.method}`")
-        if thm.faults is not None and thm.faults > M.MAX_FAULT_BUDGET:
-            raise SpecError(thm.span, f"fault budget {thm.faults} is outside 0..{M.MAX_FAULT_BUDGET}")
-        obligations.append(Obligation(thm, m, thm.model))
+        obligations.append(Obligation(thm, m, thm.model, budget_for(m, thm.faults, thm.span)))
     return Proof(node.name, path, models, obligations)
 
 
@@ -132,13 +132,13 @@ class ProofContext:
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
     empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
 
-    def vacuous(self, model: M.Model, budget: int) -> bool:
+    def vacuous(self, model: M.Model, budget: M.BudgetLike) -> bool:
         key = (id(model), budget)
         if key not in self.empty_init:
             self.empty_init[key] = init_is_empty(model, budget)
         return self.empty_init[key]
 
-    def exploration(self, model: M.Model, budget: int) -> explicit.Exploration:
+    def exploration(self, model: M.Model, budget: M.BudgetLike) -> explicit.Exploration:
         key = (id(model), budget)
         if key not in self.explorations:
             interp = Interpreter(model, budget)
@@ -148,7 +148,7 @@ class ProofContext:
         return self.explorations[key]
 
 
-def discharge(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
+def discharge(ob: Obligation, budget: M.BudgetLike, ctx: ProofContext) -> Result:
     thm = ob.theorem
     if ctx.vacuous(ob.model, budget):
         kind = "refinement" if thm.method == "refinement" else \
@@ -172,7 +172,7 @@ def discharge(ob: Obligation, budget: int, ctx: ProofContext) -> Result:
     return result
 
 
-def refinement_result(model: M.Model, name: str, budget: int, timeout: float | None) -> Result:
+def refinement_result(model: M.Model, name: str, budget: M.BudgetLike, timeout: float | None) -> Result:
     from ftverify.checker import refine
 
     rep = refine.check(model, refine.find(model, name), budget, timeout)
@@ -186,13 +186,13 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
     start = time.monotonic()
     report = ProofReport(proof)
     for ob in proof.obligations:
-        budget = ob.theorem.faults if ob.theorem.faults is not None else M.default_budget(ob.model)
+        budget = ob.budget
         method = ob.theorem.method
         t0 = time.monotonic()
         result = discharge(ob, budget, ctx)
         result.seconds = time.monotonic() - t0
         result.expected = ob.theorem.expect
-        result.stats = {**result.stats, "faults": budget, "method": method}
+        result.stats = {**result.stats, "faults": budget.to_json(), "method": method}
         report.results.append((ob, result))
     report.seconds = time.monotonic() - start
     return report

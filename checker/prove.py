@@ -16,8 +16,10 @@ from ftverify.checker.engines import ENGINES, EngineOptions, prove_all
 from ftverify.checker.result import Report, Result, Trace, Verdict
 from ftverify.checker.trace import replay, trace_of
 from ftverify.spec import model as M
-from ftverify.spec.errors import SpecError
+from ftverify.spec import syntax as S
+from ftverify.spec.errors import Span, SpecError
 from ftverify.spec.interp import EvalError, Interpreter, Label
+from ftverify.spec.parser import parse_budget
 from ftverify.spec.typecheck import load_model
 
 __all__ = ["ENGINES", "Options", "prove_file", "prove_model", "simulate"]
@@ -26,7 +28,7 @@ __all__ = ["ENGINES", "Options", "prove_file", "prove_model", "simulate"]
 @dataclass
 class Options:
     engine: str = "auto"
-    faults: int | None = None  # None: the model's default budget
+    faults: int | str | S.BudgetSpec | None = None  # None: the model's default budget
     max_states: int | None = None
     timeout: float | None = None
     depth: int | None = None
@@ -35,12 +37,15 @@ class Options:
     progress: TextIO | None = sys.stderr
 
 
-def budget_for(model: M.Model, faults: int | None) -> int:
-    budget = M.default_budget(model) if faults is None else faults
-    if not 0 <= budget <= M.MAX_FAULT_BUDGET:
-        assert model.span is not None
-        raise SpecError(model.span, f"--faults {budget} is outside 0..{M.MAX_FAULT_BUDGET}")
-    return budget
+def budget_for(model: M.Model, faults: int | str | S.BudgetSpec | None, span: Span | None = None) -> M.FaultBudget:
+    """The fault budget of a run: `--faults N`, `--faults crash=1,lose=3`, `under faults ...`
+    (text or parsed), or None for the spec's own (the single-fault model by default)."""
+    if isinstance(faults, str):
+        faults = parse_budget(faults)
+    if isinstance(faults, int):
+        faults = S.BudgetSpec(faults)
+    spec = faults or S.BudgetSpec(None)
+    return M.fault_budget(model, spec.shared, dict(spec.own) if spec.own else None, span)
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:
@@ -68,7 +73,7 @@ def prove_file(path: str, opts: Options) -> Report:
     return prove_model(load_model(path, opts.consts), opts)
 
 
-def simulate(model: M.Model, steps: int, seed: int | None, faults: int | None) -> Report:
+def simulate(model: M.Model, steps: int, seed: int | None, faults: int | str | S.BudgetSpec | None) -> Report:
     """One random run: a random initial state, then a random enabled step at a time.
 
     Invariants are checked on every state; the first violation ends the run.

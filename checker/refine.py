@@ -57,7 +57,8 @@ from ftverify.checker.symbolic import (
 )
 from ftverify.checker.trace import trace_of
 from ftverify.spec import model as M
-from ftverify.spec.interp import EvalError, Instance, Interpreter, Label
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import EvalError, Instance, Interpreter, Label, StateLayout
 from ftverify.spec.types import IntT, Type, decode, decode_scalar, is_scalar
 
 
@@ -80,7 +81,7 @@ class Mismatch:
 class RefinementReport:
     model: M.Model
     refinement: M.Refinement
-    budget: int
+    budget: M.BudgetLike
     verdict: Verdict
     engine: str
     message: str = ""
@@ -107,6 +108,23 @@ def find(model: M.Model, name: str | None = None) -> M.Refinement:
             return r
     raise ValueError(f"spec {model.name} has no refinement {name!r} "
                      f"(it has: {', '.join(r.name for r in model.refinements)})")
+
+
+def abstract_budget(model: M.Model, ref: M.Refinement, budget: M.BudgetLike) -> M.FaultBudget:
+    """The abstract spec's fault budget for a run of the concrete one under `budget`.
+
+    A concrete fault maps to an abstract fault, and the image of a state carries
+    its fault counters over as they are: so both specs must count faults the same
+    way (the same faults with budgets of their own, the same budgets)."""
+    conc = StateLayout(model, budget)
+    abst_faults = {a.name for a in ref.abstract.actions if a.is_fault}
+    own = {n: b for n, b in conc.budget.own if n in abst_faults}
+    abst = StateLayout(ref.abstract, M.fault_budget(ref.abstract, conc.budget.shared, own or None, ref.span))
+    if [(c.name, c.cap) for c in conc.counters] != [(c.name, c.cap) for c in abst.counters]:
+        raise SpecError(ref.span, f"refinement {ref.name}: the concrete spec counts faults as "
+                                  f"{conc.budget}, the abstract one as {abst.budget}",
+                        hint="give the same faults the same budgets of their own in both specs")
+    return abst.budget
 
 
 # ---------------------------------------------------------------- run-time values and images
@@ -195,11 +213,12 @@ def _mismatch(images: Images, s: int, label: Label, t: int, a_pre: int | None, a
 
 
 # ---------------------------------------------------------------- explicit: every reachable edge
-def explore_refinement(model: M.Model, ref: M.Refinement, budget: int, limits: Limits | None = None,
+def explore_refinement(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, limits: Limits | None = None,
                        progress: TextIO | None = sys.stderr) -> RefinementReport:
     """Check every step of every reachable concrete state (as far as `limits` allow)."""
     start = time.monotonic()
-    conc, abst = Interpreter(model, budget), Interpreter(ref.abstract, budget)
+    conc = Interpreter(model, budget)
+    abst = Interpreter(ref.abstract, abstract_budget(model, ref, conc.budget))
     images = Images(ref, conc, abst)
     report = RefinementReport(model, ref, budget, Verdict.UNKNOWN, "explicit")
     for s in conc.initial_states():
@@ -239,13 +258,13 @@ def _done(report: RefinementReport, start: float) -> RefinementReport:
 class _Sim:
     """The concrete encoding, the abstract encoding, and the abstraction as Z3 terms."""
 
-    def __init__(self, model: M.Model, ref: M.Refinement, budget: int, arith: str = "bv",
+    def __init__(self, model: M.Model, ref: M.Refinement, budget: M.BudgetLike, arith: str = "bv",
                  width: int | None = None) -> None:
         self.ref = ref
         self.arith = arith
         # Both sides store a value of a type the same way, so images are abstract states.
         self.c = Encoding(model, budget, arith, width)
-        self.a = Encoding(ref.abstract, budget, arith, width)
+        self.a = Encoding(ref.abstract, abstract_budget(model, ref, self.c.budget), arith, width)
         self.inv = _and(*(self.c.good(model.property(n).pred) for n in ref.invariants))
         self.image_leaves, self.image_ok = self.image(self.c.cur)
 
@@ -257,7 +276,7 @@ class _Sim:
             sym, ok = self.c._stored_expr(v.type, by_name[v.name].value, st, {})
             self.a._flat(v.type, sym, leaves)
             oks.append(ok)
-        leaves.append(st.faults)
+        leaves += st.counters  # the same fault budgets on both sides (checked when the refinement is loaded)
         return leaves, _and(*oks)
 
     def abstract_at(self, f: z3.ExprRef, leaves: list[z3.ExprRef]) -> z3.ExprRef:
@@ -298,7 +317,7 @@ class _Sim:
         return out
 
 
-def check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None = None,
+def check(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, timeout: float | None = None,
           progress: TextIO | None = None) -> RefinementReport:
     """Prove the refinement by forward simulation (see the module docstring).
 
@@ -314,9 +333,10 @@ def check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None 
         return _done(report, start)
 
 
-def _check(model: M.Model, ref: M.Refinement, budget: int, timeout: float | None, report: RefinementReport,
+def _check(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, timeout: float | None, report: RefinementReport,
            start: float) -> RefinementReport:
-    conc, abst = Interpreter(model, budget), Interpreter(ref.abstract, budget)
+    conc = Interpreter(model, budget)
+    abst = Interpreter(ref.abstract, abstract_budget(model, ref, conc.budget))
     deadline = Deadline(timeout)
     # 1. the invariants the simulation assumes
     if ref.invariants:
@@ -368,7 +388,7 @@ REACH_SECONDS = 10.0  # ... and seconds for that, and again for a BMC search
 REACH_DEPTH = 12
 
 
-def _path_to(model: M.Model, budget: int, conc: Interpreter, mm: Mismatch,
+def _path_to(model: M.Model, budget: M.BudgetLike, conc: Interpreter, mm: Mismatch,
              deadline: Deadline) -> tuple[Trace | None, str]:
     """A replayed trace from an initial state to the mismatch's pre-state, or why there is none."""
     from ftverify.checker.bmc import Unroller
@@ -387,8 +407,9 @@ def _path_to(model: M.Model, budget: int, conc: Interpreter, mm: Mismatch,
     if ex.complete:
         return None, f"is unreachable (none of the {len(ex.parent):,} reachable states)"
     enc = Encoding(model, budget, "bv")
+    counts = conc.layout.fault_counts(mm.faults)
     here = _and(*(enc.eq(v.type, enc.cur.tree[v.name], enc._plain(v.type, mm.pre[v.name])) for v in model.vars),
-                enc.arith.cmp("eq", enc.cur.faults, enc.arith.val(mm.faults)))
+                *(enc.arith.cmp("eq", x, enc.arith.val(n)) for x, n in zip(enc.cur.counters, counts, strict=True)))
     un = Unroller(enc)
     search = Deadline(budget_s())
     for k in range(REACH_DEPTH + 1):
@@ -406,7 +427,7 @@ def _path_to(model: M.Model, budget: int, conc: Interpreter, mm: Mismatch,
                   f"{len(un.states) - 1} steps)")
 
 
-def _recheck(model: M.Model, ref: M.Refinement, budget: int, deadline: Deadline) -> None:
+def _recheck(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, deadline: Deadline) -> None:
     """The same obligations over a fresh encoding in uniform-width bit-vectors whose
     freedom from overflow the solver proves first (the proof used per-term widths),
     each by a fresh solver. Both sides share the width, so images fit abstract states."""

@@ -96,10 +96,23 @@ def _joined(items: Iterable[str], width: int = 100) -> str:
     return "\n         ".join(out)
 
 
+def budget_json(b: Any) -> Any:
+    """A fault budget in JSON: the number for the usual shared one, else {"shared": n, FAULT: n|"unbounded"}."""
+    return b.to_json() if hasattr(b, "to_json") else b
+
+
+def budget_text(b: Any) -> str:
+    """A fault budget (or its JSON form) for people: `1`, or `1, crash=1, lose=unbounded`."""
+    if isinstance(b, dict):
+        return ", ".join([str(b.get("shared", 0)), *(f"{k}={v}" for k, v in b.items() if k != "shared")])
+    return str(b)
+
+
 def format_cti(cti: CTI, indent: str = "    ") -> str:
     """A counterexample to induction: the whole pre-state, the step, what changed."""
     pre, post = flatten_state(cti.pre), flatten_state(cti.post)
-    lines = [f"{indent}pre-state (satisfies every conjunct; need not be reachable), faults used {cti.pre_faults}:"]
+    used = cti.faults_text or str(cti.pre_faults)
+    lines = [f"{indent}pre-state (satisfies every conjunct; need not be reachable), faults used {used}:"]
     lines.append(indent + "     " + _joined(f"{x} = {format_value(v)}" for x, v in pre.items()))
     lines.append(f"{indent}step: {'FAULT ' if cti.label.is_fault else ''}{cti.label}")
     diff = [f"{x} = {format_value(post[x])}" for x in post if post[x] != pre.get(x)]
@@ -158,7 +171,8 @@ def _verdict_text(r: Result) -> str:
 
 
 def format_report(rep: Report, *, show_traces: bool = True) -> str:
-    out = [f"{rep.model} ({rep.file}), faults <= {rep.budget}, engine {rep.engine}"]
+    faults = f"faults <= {rep.budget}" if not getattr(rep.budget, "own", ()) else f"fault budget {rep.budget}"
+    out = [f"{rep.model} ({rep.file}), {faults}, engine {rep.engine}"]
     st = rep.stats
     if "states" in st:
         line = f"  {st['states']:,} states, {st.get('transitions', 0):,} transitions, depth {st.get('depth', 0)}"
@@ -248,7 +262,7 @@ def result_json(r: Result) -> dict[str, Any]:
 
 def report_json(rep: Report) -> dict[str, Any]:
     return {
-        "model": rep.model, "file": rep.file, "faults": rep.budget, "engine": rep.engine,
+        "model": rep.model, "file": rep.file, "faults": budget_json(rep.budget), "engine": rep.engine,
         "stats": rep.stats, "seconds": round(rep.seconds, 4),
         "results": [result_json(r) for r in rep.results],
         "warnings": [{"message": m, **({"trace": trace_json(t)} if t else {})} for m, t in rep.warnings],
@@ -313,14 +327,14 @@ def format_proof_report(rep: Any, *, show_traces: bool = True) -> str:
     out = [f"proof {proof.name} ({proof.file}): {len(rep.results)} obligation(s), {rep.seconds:.2f} s", ""]
     rows = []
     for ob, r in rep.results:
-        rows.append([ob.name, f"{ob.alias}.{ob.theorem.prop}", str(r.stats.get("faults", "")),
+        rows.append([ob.name, f"{ob.alias}.{ob.theorem.prop}", budget_text(r.stats.get("faults", "")),
                      r.stats.get("method", ""), r.engine, _verdict_text(r), f"{r.seconds:.2f}s", _detail(r)])
     out.append(table(rows, ["theorem", "property", "faults", "method", "engine", "verdict", "time", "detail"]))
     if show_traces:
         for ob, r in rep.results:
             if r.trace is not None and r.verdict == Verdict.VIOLATED:
                 out.append("")
-                out.append(f"{ob.name}: {ob.alias}.{ob.theorem.prop} violated under {r.stats.get('faults')} "
+                out.append(f"{ob.name}: {ob.alias}.{ob.theorem.prop} violated under {budget_text(r.stats.get('faults'))} "
                            f"fault(s), {len(r.trace)} step(s)" + ("" if r.meets_expectation else "  [UNEXPECTED]"))
                 if r.message:
                     out.append(f"  {r.message}")

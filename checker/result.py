@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from ftverify.spec.interp import Label
+from ftverify.spec.model import FaultBudget
 
 
 class EngineBug(AssertionError):
@@ -76,8 +77,9 @@ class CTI:
     label: Label
     post: dict[str, Any]
     broken: list[str]
-    pre_faults: int = 0
+    pre_faults: int = 0  # fault codes (see `StateLayout.faults`)
     post_faults: int = 0
+    faults_text: str = ""  # the pre-state's fault counters, for people
 
 
 @dataclass
@@ -112,7 +114,7 @@ class Report:
 
     model: str
     file: str
-    budget: int
+    budget: FaultBudget | int
     results: list[Result]
     engine: str
     warnings: list[tuple[str, Trace | None]] = field(default_factory=list)

@@ -90,7 +90,7 @@ T = TypeVar("T")
 MAX_CHECKED_WIDTH = 256
 
 
-def checked_encoding(model: M.Model, budget: int, build: Callable[[Encoding], T],
+def checked_encoding(model: M.Model, budget: M.BudgetLike, build: Callable[[Encoding], T],
                      deadline: Deadline) -> tuple[Encoding, T]:
     """A fresh encoding in uniform-width bit-vectors (`CheckedBVArith`), with the
     formulas `build` makes from it, at a width the solver has shown sufficient:

@@ -81,13 +81,14 @@ def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *,
         if not enabled or t is None:
             raise ReplayError(f"step {i + 1}: {label} is not enabled")
         if label.is_fault:
-            faults += 1
+            faults = interp.layout.after_fault(faults, label.action)
         expected = encode_state(interp, trace.states[i + 1], faults)
         if t != expected:
             raise ReplayError(f"step {i + 1}: {label} leads to another state than the trace shows")
         s = t
-    if faults > interp.budget:
-        raise ReplayError(f"the trace takes {faults} fault steps, more than the budget {interp.budget}")
+    if not interp.layout.within_budget(faults):
+        raise ReplayError(f"the trace takes more fault steps ({interp.layout.describe_faults(faults)}) than the "
+                          f"budget {interp.budget}")
     if trace.failing is not None and trace.failing[0] is not None:
         label = trace.failing[0]
         inst = interp.find_instance(label.action, dict(label.args))
@@ -114,3 +115,58 @@ def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *,
         raise ReplayError(f"the last state of the trace satisfies {prop.name}")
     if prop.kind == "reachable" and witness and not value:
         raise ReplayError(f"the last state of the trace does not satisfy {prop.name}")
+
+
+class StepReplayer:
+    """Checks that packed states path[0..n] with instance indices steps[0..n-1] are a run of
+    the model: the first state initial, each step an enabled instance leading exactly to the
+    next state, the fault budget respected. The cheap form of `replay`, for many traces that
+    share their steps: each distinct step is evaluated on the interpreter once."""
+
+    def __init__(self, interp: Interpreter) -> None:
+        self.interp = interp
+        self.init = interp.predicate(interp.model.init)
+        self.initial: set[int] = set()
+        self.steps: set[tuple[int, int, int]] = set()
+
+    def check(self, path: Sequence[int], steps: Sequence[int]) -> None:
+        if not path or len(steps) != len(path) - 1:
+            raise ReplayError("a path of states and steps that do not match")
+        self.initial_state(path[0])
+        for s, t, k in zip(path, path[1:], steps, strict=False):
+            self.step(s, k, t)
+        self.end(path[-1])
+
+    def initial_state(self, s: int) -> None:
+        if s in self.initial:
+            return
+        try:
+            ok = bool(self.init(s)) and self.interp.layout.faults(s) == 0
+        except EvalError:
+            ok = False
+        if not ok:
+            raise ReplayError("the first state of the trace is not an initial state")
+        self.initial.add(s)
+
+    def step(self, s: int, k: int, t: int) -> None:
+        """Instance k is enabled in s and leads to t."""
+        if (s, k, t) in self.steps:
+            return
+        inst = self.interp.instances[k]
+        try:
+            if not (inst.guard is None or inst.guard(s)) or inst.apply(s) != t:
+                raise ReplayError(f"{inst.label} does not lead to the next state of the trace")
+        except EvalError as e:
+            raise ReplayError(f"{inst.label} fails to evaluate: {e.message}") from None
+        self.steps.add((s, k, t))
+
+    def end(self, s: int) -> None:
+        if not self.interp.layout.within_budget(self.interp.layout.faults(s)):
+            raise ReplayError("the trace takes more fault steps than the budget allows")
+
+
+def trace_of_steps(interp: Interpreter, path: Sequence[int], steps: Sequence[int]) -> Trace:
+    """The trace along packed states with known instance indices (no search for the labels)."""
+    layout = interp.layout
+    labels = [interp.instances[k].label for k in steps]
+    return Trace([interp.decode(s) for s in path], labels, [layout.faults(s) for s in path])

@@ -112,14 +112,29 @@ class Cell:
     width: int
 
 
-class StateLayout:
-    """Bit offsets of the variables, and the fault counter above them."""
+@dataclass(frozen=True)
+class FaultCounter:
+    """A counted fault budget in the packed state: the shared one ("faults") or a fault's own."""
 
-    def __init__(self, model: M.Model, budget: int) -> None:
-        if not 0 <= budget <= M.MAX_FAULT_BUDGET:
-            raise ValueError(f"fault budget {budget} is outside 0..{M.MAX_FAULT_BUDGET}")
+    name: str
+    cap: int
+    offset: int  # from the bottom of the whole state
+    width: int
+
+
+class StateLayout:
+    """Bit offsets of the variables, and the fault counters above them.
+
+    The bits above the variables hold the fault counters, one per counted
+    budget (the shared one, if any fault draws on it, then each fault with a
+    count of its own); their value as one int is the state's *fault code*
+    (`faults(s)`), which for the usual single shared budget is the number of
+    faults taken.
+    """
+
+    def __init__(self, model: M.Model, budget: M.BudgetLike | None) -> None:
         self.model = model
-        self.budget = budget
+        self.budget = M.fault_budget(model, budget)
         off = 0
         slots = []
         for v in model.vars:
@@ -130,11 +145,51 @@ class StateLayout:
         self.slot = {s.name: s for s in slots}
         self.vars_width = off
         self.faults_offset = off
-        self.faults_width = budget.bit_length()
-        self.width = off + self.faults_width
+        counters: list[FaultCounter] = []
+        self.counter_of: dict[str, FaultCounter | None] = {}  # fault -> its counter (None: not counted)
+        faults = [a.name for a in model.actions if a.is_fault]
+        if any(self.budget.of(f) == "shared" for f in faults):
+            counters.append(FaultCounter("faults", self.budget.shared, off, self.budget.shared.bit_length()))
+            off += counters[-1].width
+        for name, cap in self.budget.own:
+            if cap is not None:
+                counters.append(FaultCounter(name, cap, off, cap.bit_length()))
+                off += counters[-1].width
+        for f in faults:
+            own = self.budget.of(f)
+            self.counter_of[f] = next((c for c in counters if c.name == (f if own != "shared" else "faults")), None)
+        self.counters = tuple(counters)
+        self.faults_width = off - self.faults_offset
+        self.width = off
+        self.total_budget = sum(c.cap for c in counters)  # the `budget` of expressions
 
     def faults(self, s: int) -> int:
+        """The state's fault code: its fault counters as one int (for one counter, the count)."""
         return s >> self.faults_offset
+
+    def fault_counts(self, code: int) -> tuple[int, ...]:
+        """The value of each counter (in `counters` order) of a fault code."""
+        return tuple((code >> (c.offset - self.faults_offset)) & _mask(c.width) for c in self.counters)
+
+    def fault_total(self, code: int) -> int:
+        """How many counted faults a fault code says were taken."""
+        return sum(self.fault_counts(code))
+
+    def after_fault(self, code: int, fault: str) -> int:
+        """The fault code after one more step of fault `fault`."""
+        c = self.counter_of.get(fault)
+        return code if c is None else code + (1 << (c.offset - self.faults_offset))
+
+    def within_budget(self, code: int) -> bool:
+        return code >> self.faults_width == 0 and all(n <= c.cap for n, c in zip(self.fault_counts(code),
+                                                                                  self.counters, strict=True))
+
+    def describe_faults(self, code: int) -> str:
+        """A fault code for people: `1`, or `faults=1, crash=0` with several counters."""
+        counts = self.fault_counts(code)
+        if len(self.counters) <= 1:
+            return str(counts[0] if counts else 0)
+        return ", ".join(f"{c.name}={n}" for c, n in zip(self.counters, counts, strict=True))
 
     def var_code(self, s: int, name: str) -> int:
         sl = self.slot[name]
@@ -163,7 +218,9 @@ class StateLayout:
         n = 1
         for sl in self.slots:
             n *= code_count(sl.type)
-        return n * (self.budget + 1)
+        for c in self.counters:
+            n *= c.cap + 1
+        return n
 
 
 def _cells_of(var: str, path: str, t: Type, off: int, out: list[Cell]) -> None:
@@ -310,12 +367,17 @@ class Compiler:
 
     def _faults(self, e: M.Faults, env: _Env) -> Compiled:
         assert self.layout is not None
-        off = self.layout.faults_offset
-        return lambda s: s >> off
+        counters = [(c.offset, _mask(c.width)) for c in self.layout.counters]
+        if not counters:
+            return _C(0)
+        if len(counters) == 1:
+            off = counters[0][0]
+            return lambda s: s >> off  # the only counter is the top of the state
+        return lambda s: sum((s >> off) & m for off, m in counters)
 
     def _budget(self, e: M.Budget, env: _Env) -> Compiled:
         assert self.layout is not None
-        return _C(self.layout.budget)
+        return _C(self.layout.total_budget)
 
     def _bound(self, e: M.Bound, env: _Env) -> Compiled:
         b = env[e.uid]
@@ -1064,10 +1126,10 @@ class Instance:
 class Interpreter:
     """Initial states and successors of a model under a fault budget."""
 
-    def __init__(self, model: M.Model, budget: int | None = None) -> None:
+    def __init__(self, model: M.Model, budget: M.BudgetLike | None = None) -> None:
         self.model = model
-        self.budget = M.default_budget(model) if budget is None else budget
-        self.layout = StateLayout(model, self.budget)
+        self.layout = StateLayout(model, budget)
+        self.budget = self.layout.budget
         self.compiler = Compiler(self.layout)
         self.instances = self._instances()
         self.properties = {p.name: self.predicate(p.pred) for p in model.properties}
@@ -1078,25 +1140,23 @@ class Interpreter:
 
     def _instances(self) -> list[Instance]:
         out: list[Instance] = []
-        foff = self.layout.faults_offset
-        finc = 1 << foff
-        budget = self.budget
         for a in self.model.actions:
-            if a.is_fault and budget == 0:
-                continue
+            counter = self.layout.counter_of.get(a.name)
+            if counter is not None and counter.cap == 0:
+                continue  # no budget for this fault: never a step
             domains = [domain_values(p.type) for p in a.params]
             for values in product(*domains):
                 env: _Env = {p.uid: _C(v) for p, v in zip(a.params, values, strict=True)}
                 g = self.compiler.expr(a.guard, env)
                 if isinstance(g, _C) and not g.v:
                     continue
-                apply = self.compiler.apply(a.body, env, finc if a.is_fault else 0)
+                apply = self.compiler.apply(a.body, env, 1 << counter.offset if counter is not None else 0)
                 label = Label(a.name, tuple((p.name, _plain_key(p.type, v)) for p, v in zip(a.params, values,
                                                                                               strict=True)),
                               a.is_fault)
                 guard = None if isinstance(g, _C) else g
-                if a.is_fault:
-                    guard = _fault_guard(guard, foff, budget)
+                if counter is not None:
+                    guard = _fault_guard(guard, counter)
                 out.append(Instance(label, guard, apply, a, tuple(values)))
         return out
 
@@ -1119,10 +1179,12 @@ class Interpreter:
         return None
 
 
-def _fault_guard(g: Fn | None, foff: int, budget: int) -> Fn:
+def _fault_guard(g: Fn | None, counter: FaultCounter) -> Fn:
+    """A counted fault is enabled while its counter is below its budget (tested before the guard)."""
+    off, m, cap = counter.offset, _mask(counter.width), counter.cap
     if g is None:
-        return lambda s: (s >> foff) < budget
-    return lambda s: (s >> foff) < budget and g(s)
+        return lambda s: (s >> off) & m < cap
+    return lambda s: (s >> off) & m < cap and g(s)
 
 
 def _apply(body: StmtFn | None, inc: int) -> Callable[[int], int]:

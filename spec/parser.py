@@ -107,9 +107,15 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return str(tok)
 
     def action_decl(
-        self, meta: Any, kind: str, name: Token, params: Any, guard: Any, body: tuple[S.Stmt, ...]
+        self, meta: Any, kind: str, name: Token, params: Any, budget: Any, guard: Any, body: tuple[S.Stmt, ...]
     ) -> S.ActionDecl:
-        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body)
+        if budget is not None and kind != "fault":
+            raise SpecError(self._t(name), f"action {name} has a budget: only a fault has one",
+                            hint="write `fault NAME budget N ...`, or drop the budget")
+        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body, budget)
+
+    def fault_budget(self, meta: Any, value: Any) -> S.Expr | str:
+        return "unbounded" if isinstance(value, Token) and value.type == "UNBOUNDED" else value
 
     def invariant_decl(self, meta: Any, name: Token, pred: S.Expr) -> S.PropertyDecl:
         return S.PropertyDecl(self._t(name), "invariant", str(name), pred)
@@ -355,8 +361,14 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def by_method(self, meta: Any, method: str, depth: Any, using: Any) -> tuple[Any, ...]:
         return ("by", method, _int(depth) if depth is not None else None, tuple(str(u) for u in using or ()))
 
-    def under_faults(self, meta: Any, n: Token) -> tuple[Any, ...]:
-        return ("faults", _int(n))
+    def under_faults(self, meta: Any, *items: tuple[str | None, int | None]) -> tuple[Any, ...]:
+        return ("faults", budget_spec(items, self._s(meta)))
+
+    def shared_budget(self, meta: Any, n: Token) -> tuple[str | None, int | None]:
+        return (None, _int(n))
+
+    def own_budget(self, meta: Any, name: Token, n: Token) -> tuple[str | None, int | None]:
+        return (str(name), None if n.type == "UNBOUNDED" else _int(n))
 
     def expect_verdict(self, meta: Any, v: str) -> tuple[Any, ...]:
         return ("expect", v)
@@ -376,6 +388,42 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
             else:
                 expect = clause[1]
         return S.Theorem(span, str(name), str(model), str(prop), method, depth, using, faults, expect)
+
+
+def budget_spec(items: Any, span: Span) -> S.BudgetSpec:
+    """Budget items (None, n) for the shared budget and (fault, n or None) for a fault's own."""
+    shared: int | None = None
+    own: dict[str, int | None] = {}
+    for name, n in items:
+        if name is None:
+            if shared is not None:
+                raise SpecError(span, "the shared fault budget is given twice")
+            shared = n
+        elif name in own:
+            raise SpecError(span, f"the budget of fault {name} is given twice")
+        else:
+            own[name] = n
+    return S.BudgetSpec(shared, tuple(own.items()))
+
+
+def parse_budget(text: str) -> S.BudgetSpec:
+    """`--faults` as written on the command line: `2`, `crash=1,lose=3` or `2,lose=unbounded`."""
+    items: list[tuple[str | None, int | None]] = []
+    span = Span("--faults", 1, 1, 1, len(text) + 1)
+    for part in text.split(","):
+        name, eq, value = (x.strip() for x in part.partition("="))
+        try:
+            if not eq:
+                items.append((None, int(name, 0)))
+            elif not name.isidentifier():
+                raise ValueError
+            else:
+                items.append((name, None if value == "unbounded" else int(value, 0)))
+        except ValueError:
+            raise SpecError(span, f"--faults {text}: expected N, FAULT=N or FAULT=unbounded, separated by commas",
+                            hint="for example --faults 1, --faults crash=1,lose=3 or --faults 2,lose=unbounded") \
+                from None
+    return budget_spec(items, span)
 
 
 def _expected_list(parser: lark.Lark, expected: set[str]) -> str:

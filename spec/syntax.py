@@ -281,6 +281,7 @@ class ActionDecl(Node):
     params: tuple[Param, ...]
     guard: Expr | None
     body: tuple[Stmt, ...]
+    budget: Expr | str | None = None  # a fault's own budget: a constant, "unbounded", or None (the shared one)
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,8 +343,16 @@ class Theorem(Node):
     method: str  # "induction", "pdr", "bmc", "kind", "explicit", "refinement", "auto"
     depth: int | None
     using: tuple[str, ...]
-    faults: int | None
+    faults: BudgetSpec | None
     expect: str | None  # "proved", "holds", "violated"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetSpec:
+    """A fault budget as written: `--faults 2,crash=1,lose=unbounded` or `under faults ...`."""
+
+    shared: int | None  # the shared budget, None: the spec's default
+    own: tuple[tuple[str, int | None], ...] = ()  # a fault's own budget, None: unbounded
 
 
 @dataclass(frozen=True, slots=True)

@@ -371,7 +371,13 @@ class Checker:
         guard = self._bool(a.guard, scope, "a guard") if a.guard is not None else M.TRUE(a.span)
         # The body runs only where the guard holds, and reads the pre-state.
         body = self._stmts(a.body, scope.assuming(guard))
-        return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span)
+        budget: int | str | None = a.budget if isinstance(a.budget, str) or a.budget is None \
+            else self._const_int(a.budget, f"the budget of fault {a.name}")
+        if isinstance(budget, int) and not 0 <= budget <= M.MAX_FAULT_BUDGET:
+            assert isinstance(a.budget, S.Node)
+            raise SpecError(a.budget.span, f"the budget of fault {a.name} is {budget}, outside "
+                                           f"0..{M.MAX_FAULT_BUDGET}", hint="a lossy fault can be `unbounded`")
+        return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span, budget)
 
     def _property(self, p: S.PropertyDecl) -> M.Property:
         pred = self._bool(p.pred, _Scope(), f"{p.kind} {p.name}")

@@ -8,7 +8,7 @@ wrap-around, sets, queues that overflow, fault budgets, short-circuit evaluation
 and what an encoding's choice of integer widths gets wrong: shifts and products
 by large constants, literals wider than every variable, negative ranges, more
 than 64 action instances or actions, more than 48 bits of state, several
-parameters of several types.
+parameters of several types; and faults with budgets of their own.
 """
 
 from __future__ import annotations
@@ -238,10 +238,19 @@ def specs(draw: st.DrawFn) -> str:
         lines.append(f"action a{i}{f'({params})' if params else ''} when {guard} {{ {body} }}")
     for i in range(draw(st.integers(0, 2))):
         g = Gen(vs, False)
-        lines.append(f"fault f{i} when {g.bool_expr(draw)} {{ {g.assignment(draw)} }}")
+        # a fault draws on the shared budget, or has a budget of its own (a count, or none at all)
+        budget = draw(st.sampled_from(["", "", "", " budget 1", " budget 2", " budget unbounded"]))
+        lines.append(f"fault f{i}{budget} when {g.bool_expr(draw)} {{ {g.assignment(draw)} }}")
     g = Gen(vs, False)
     for i in range(draw(st.integers(1, 2))):
         lines.append(f"invariant inv{i}: {g.bool_expr(draw)}")
     if draw(st.booleans()):
         lines.append(f"reachable goal: {g.bool_expr(draw)}")
+    # what fault campaigns read: a recovery obligation, a detection, a notion of being up
+    if draw(st.integers(0, 2)) == 0:
+        lines.append(f"recovers rec: from {g.bool_expr(draw)} to {g.bool_expr(draw)}")
+    if draw(st.integers(0, 2)) == 0:
+        lines.append(f"def detected: bool = {g.bool_expr(draw)}")
+    if draw(st.integers(0, 3)) == 0:
+        lines.append(f"def up: bool = {g.bool_expr(draw)}")
     return "\n".join(lines) + "\n"

@@ -93,7 +93,7 @@ def test_no_transformer_method_is_missing():
         "iff_expr", "implies_expr", "implies_rhs", "or_expr", "or_rhs", "and_expr", "and_rhs", "not_expr",
         "not_rhs", "tail_only", "tail", "cmp_expr", "bitor_expr", "bitxor_expr", "bitand_expr", "shift_expr",
         "sum_expr", "product_expr", "unary_expr", "postfix_expr", "atom", "refine_item", "refine_target",
-        "proof_decl", "method"}}
+        "proof_decl", "method", "budget_item"}}
     for name in (grammar_rules - inlined) | aliases:
         assert hasattr(AstBuilder, name), name
 
