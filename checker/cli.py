@@ -29,6 +29,7 @@ from ftverify.checker.result import Report
 from ftverify.spec.errors import SpecError, format_error
 from ftverify.spec.interp import StateLayout
 from ftverify.spec.lint import unassigned_variables
+from ftverify.spec.syntax import BudgetSpec
 from ftverify.spec.typecheck import load_model
 from ftverify.spec.types import code_count, width
 
@@ -109,6 +110,28 @@ _common_consts = click.option("--const", "consts", multiple=True, metavar="NAME=
                               help="Override a `const` of the spec (repeatable).")
 
 
+def _budgets(values: Any) -> Any:
+    """`--faults` values, parsed (their syntax is checked before any work starts)."""
+    from ftverify.spec.parser import parse_budget
+
+    if values is None:
+        return None
+    single = isinstance(values, str)
+    out = []
+    for v in [values] if single else values:
+        try:
+            out.append(parse_budget(v))
+        except SpecError as e:
+            raise click.BadParameter(e.message, param_hint="--faults") from None
+    return out[0] if single else tuple(out)
+
+
+_faults_option = click.option(
+    "--faults", default=None, metavar="BUDGET", callback=lambda c, p, v: _budgets(v),
+    help="Fault budget: N for the shared one (default: 1 if the spec has faults, else 0), FAULT=N or "
+         "FAULT=unbounded for one fault's own; comma-separated, e.g. 2,lose=unbounded.")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="ftverify")
 def cli() -> None:
@@ -120,14 +143,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
 @_common_consts
-@click.option("--faults", type=int, default=None, help="Fault budget for the state-space bound.")
+@_faults_option
 @click.option("--cross-check", "cross", is_flag=True,
               help="Also evaluate every guard, update and property with both the interpreter and the Z3 "
                    "encoding (each integer representation) on concrete states, and report any disagreement.")
 @click.option("--states", type=click.IntRange(min=1), default=400, show_default=True,
               help="With --cross-check: how many states (all reachable ones if there are fewer).")
 @click.option("--seed", type=int, default=0, show_default=True, help="With --cross-check: random seed.")
-def check(files: tuple[str, ...], consts: tuple[str, ...], faults: int | None, cross: bool, states: int,
+def check(files: tuple[str, ...], consts: tuple[str, ...], faults: BudgetSpec | None, cross: bool, states: int,
           seed: int) -> None:
     """Parse and type-check FILES; summarise variables, actions and properties."""
     const_map = _parse_consts(consts)
@@ -145,7 +168,7 @@ def _expand_or_exit(files: tuple[str, ...]) -> list[str]:
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _check_one(path: str, consts: dict[str, int], faults: int | None, cross: tuple[int, int] | None) -> int:
+def _check_one(path: str, consts: dict[str, int], faults: BudgetSpec | None, cross: tuple[int, int] | None) -> int:
     from ftverify.spec.parser import parse_file
     from ftverify.spec.syntax import ProofFile
 
@@ -184,7 +207,7 @@ def _check_one(path: str, consts: dict[str, int], faults: int | None, cross: tup
     return _cross_check(model, budget, *cross)
 
 
-def _cross_check(model: Any, budget: int, states: int, seed: int) -> int:
+def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
     from ftverify.checker.crosscheck import cross_check
     from ftverify.spec.errors import excerpt
 
@@ -211,7 +234,7 @@ def _cross_check(model: Any, budget: int, states: int, seed: int) -> int:
 @click.argument("files", nargs=-1, required=True)
 @click.option("--engine", type=click.Choice(list(P.ENGINES)), default="auto", show_default=True,
               help="The engine that checks the properties.")
-@click.option("--faults", type=int, default=None, help="Fault budget (default: 1 if the spec has faults, else 0).")
+@_faults_option
 @click.option("--property", "properties", multiple=True, help="Check only this property (repeatable).")
 @click.option("--max-states", type=int, default=None, help="Stop exploring after this many states (unknown).")
 @click.option("--timeout", type=float, default=None, help="Seconds before giving up (unknown).")
@@ -221,7 +244,7 @@ def _cross_check(model: Any, budget: int, states: int, seed: int) -> int:
 @click.option("--itf", "itf", type=click.Path(dir_okay=False, writable=True), default=None,
               help="Write counterexample traces in the Informal Trace Format to this file.")
 @_common_consts
-def prove(files: tuple[str, ...], engine: str, faults: int | None, properties: tuple[str, ...],
+def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
           max_states: int | None, timeout: float | None, depth: int | None, as_json: bool, itf: str | None,
           consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
@@ -296,7 +319,7 @@ def _write_itf(path: str, reports: list[Any]) -> int:
 @click.option("--engine", type=click.Choice(["z3", "explicit"]), default="z3", show_default=True,
               help="z3: forward simulation for every state satisfying the invariants (a proof); "
                    "explicit: every step of every reachable state (with a trace to a failure).")
-@click.option("--faults", type=int, default=None, help="Fault budget (default: 1 if the spec has faults, else 0).")
+@_faults_option
 @click.option("--max-states", type=int, default=None, help="Exploration limit for --engine explicit.")
 @click.option("--timeout", type=float, default=None, help="Seconds before giving up (unknown).")
 @click.option("--impl", default=None, metavar="MODULE:NAME",
@@ -308,7 +331,7 @@ def _write_itf(path: str, reports: list[Any]) -> int:
               help="With --impl: also check every call sequence up to this length.")
 @click.option("--seed", type=int, default=None, help="With --impl: random seed (default: deterministic).")
 @_common_consts
-def refine(spec: str | None, name: str | None, engine: str, faults: int | None, max_states: int | None,
+def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec | None, max_states: int | None,
            timeout: float | None, impl: str | None, impl_spec: str | None, examples: int, max_calls: int,
            depth: int, seed: int | None, consts: tuple[str, ...]) -> None:
     """Prove that the concrete spec SPEC refines the abstract spec its `refinement` names;
@@ -376,71 +399,59 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
 # ---------------------------------------------------------------- faults
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
-@click.option("--faults", "budgets", type=int, multiple=True,
-              help="Fault budget (repeatable; default 1): the injected fault is the last one of the budget.")
-@click.option("--json", "json_path", default=None, metavar="FILE", help="Write the campaign as JSON.")
+@click.option("--faults", "budgets", multiple=True, metavar="BUDGET", callback=lambda c, p, v: _budgets(v),
+              help="Fault budget (repeatable, one campaign each; default: the spec's own, the single-fault "
+                   "model unless it says otherwise): the injected fault is the last one its budget allows. "
+                   "N, FAULT=N or FAULT=unbounded, comma-separated.")
+@click.option("--json", "json_path", default=None, metavar="FILE",
+              help="Write every injection, its outcome and its witness trace as JSON.")
 @click.option("--chart", "chart_path", default=None, metavar="FILE.svg|FILE.png", help="Write a bar chart.")
-@click.option("--max-states", type=int, default=1_000_000, show_default=True, help="Exploration limit.")
-@click.option("--traces", type=int, default=3, show_default=True,
-              help="Silent corruptions shown with their trace (all are in the JSON).")
+@click.option("--max-states", type=click.IntRange(min=1), default=1_000_000, show_default=True,
+              help="Exploration limit.")
+@click.option("--show", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Witness traces shown per outcome and fault (all of them are in the JSON).")
 @_common_consts
-def faults(files: tuple[str, ...], budgets: tuple[int, ...], json_path: str | None, chart_path: str | None,
-           max_states: int, traces: int, consts: tuple[str, ...]) -> None:
+def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: str | None, chart_path: str | None,
+           max_states: int, show: int, consts: tuple[str, ...]) -> None:
     """Inject every fault at every reachable state of each spec in FILES and classify the outcome:
-    masked, detected and recovered, detected and fail-stop, silent data corruption, unrecovered."""
+    masked, detected and recovered, detected and fail-stop, detected but still wrong, unrecovered,
+    silent data corruption (docs/faults.md defines each)."""
     from ftverify.checker import faults as FC
     from ftverify.checker.explicit import Limits
-    from ftverify.checker.report import format_trace
 
     const_map = _parse_consts(consts)
+    for path, what in ((json_path, "--json"), (chart_path, "--chart")):
+        _check_output(path, what)
+    if chart_path and Path(chart_path).suffix.lower() not in (".svg", ".png"):
+        _usage_error(f"--chart {chart_path}: expected a .svg or .png file")
     camps: list[Any] = []
 
     def one(path: str) -> int:
         model = load_model(path, const_map)
         code = EXIT_OK
-        for n in budgets or (1,):
-            if not 0 <= n <= 3:
-                raise BadInput(f"--faults {n}: expected 0..3")
-            c = FC.run(model, n, Limits(max_states=max_states), progress=sys.stderr)
+        for spec in budgets or (None,):
+            budget = P.budget_for(model, spec)
+            c = FC.run(model, budget, Limits(max_states=max_states), progress=sys.stderr)
             camps.append(c)
-            total = len(c.injections)
-            click.echo(f"{model.name} ({path}), fault budget {n}: {total:,} fault injections over "
-                       f"{c.states:,} states")
-            rows = [[o, f"{c.counts[o]:,}", f"{100 * c.share(o):.1f}%"] for o in FC.OUTCOMES]
-            click.echo(table(rows, ["outcome", "injections", "share"]))
-            click.echo(f"  masked or detected: {100 * c.masked_or_detected:.1f}%")
-            for note in c.notes:
-                click.echo(f"  note: {note}")
-            shown = [i for i in c.injections if i.trace is not None][:traces]
-            for i in shown:
-                click.echo(f"  silent data corruption after FAULT {i.fault}, a shortest trace:")
-                click.echo(format_trace(i.trace))
-            if not c.complete:
-                code = EXIT_UNKNOWN
-            click.echo("")
+            click.echo(_campaign_text(c, path, show))
+            if c.nothing or not c.complete:
+                code = max(code, EXIT_UNKNOWN)
         return code
 
     codes = [_guarded(lambda f=f: one(f)) for f in _expand_or_exit(files)]
 
     def write() -> int:
         if json_path:
-            try:
-                Path(json_path).write_text(dumps(FC.to_json(camps)) + "\n", encoding="utf-8")
-            except OSError as e:
-                raise BadInput(f"cannot write {json_path}: {e.strerror}") from None
-            click.echo(f"wrote {json_path}", err=True)
+            _write(json_path, dumps(FC.to_json(camps)) + "\n")
         if chart_path:
-            ext = Path(chart_path).suffix.lower()
-            if ext == ".svg":
-                Path(chart_path).write_text(FC.chart_svg(camps), encoding="utf-8")
-            elif ext == ".png":
+            if Path(chart_path).suffix.lower() == ".svg":
+                _write(chart_path, FC.chart_svg(camps))
+            else:
                 try:
                     FC.chart_png(camps, chart_path)
                 except RuntimeError as e:
                     raise BadInput(str(e)) from None
-            else:
-                raise BadInput(f"--chart {chart_path}: expected a .svg or .png file")
-            click.echo(f"wrote {chart_path}", err=True)
+                click.echo(f"wrote {chart_path}", err=True)
         return EXIT_OK
 
     if camps:
@@ -448,12 +459,60 @@ def faults(files: tuple[str, ...], budgets: tuple[int, ...], json_path: str | No
     sys.exit(_combine(codes))
 
 
+def _campaign_text(c: Any, path: str, show: int) -> str:
+    from ftverify.checker import faults as FC
+    from ftverify.checker.report import format_trace
+
+    head = f"{c.model} ({path}), fault budget {c.budget}"
+    if c.nothing:
+        return f"{head}: no fault can be injected: {c.nothing}\n"
+    lines = [f"{head}: {len(c.injections):,} fault injections over {c.states:,} states ({c.seconds:.2f} s)"]
+    rows = [[o, f"{c.counts[o]:,}", f"{100 * c.share(o):.1f}%"] for o in FC.OUTCOMES]
+    lines.append(table(rows, ["outcome", "injections", "share"]))
+    lines.append(f"  masked or detected and handled: {100 * c.masked_or_detected:.1f}%")
+    lines += [f"  note: {note}" for note in c.notes]
+    for (outcome, fault), injs in FC.groups(c).items():
+        if outcome == FC.MASKED:
+            continue
+        lines.append(f"  {outcome} after FAULT {fault}: {len(injs):,} injection(s)")
+        for inj in injs[:show]:
+            lines.append(f"    e.g. FAULT {inj.fault}: {inj.decided_by}; a shortest trace:")
+            lines.append(format_trace(c.trace(inj), indent="      "))
+    return "\n".join(lines) + "\n"
+
+
+def _check_output(path: str | None, what: str) -> None:
+    """An output file must be writable where it is asked for, before any work starts."""
+    if path is None:
+        return
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        _usage_error(f"{what} {path}: no such directory {parent}")
+    if Path(path).is_dir():
+        _usage_error(f"{what} {path}: is a directory")
+    if not os.access(parent, os.W_OK):
+        _usage_error(f"{what} {path}: cannot write in {parent}")
+
+
+def _usage_error(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+def _write(path: str, text: str) -> None:
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise BadInput(f"cannot write {path}: {e.strerror}") from None
+    click.echo(f"wrote {path}", err=True)
+
+
 # ---------------------------------------------------------------- graph
 @cli.command()
 @click.argument("file")
 @click.option("-o", "--output", default=None, metavar="PATH",
               help="Write the picture: .svg, .png, .html (SVG with a state panel), .dot or .json.")
-@click.option("--faults", type=int, default=None, help="Fault budget (default: 1 if the spec has faults, else 0).")
+@_faults_option
 @click.option("--trace", "trace_of_prop", is_flag=False, flag_value="*", default=None, metavar="[PROPERTY]",
               help="Highlight the shortest counterexample or witness (of PROPERTY, or the first one found).")
 @click.option("--project", "projection", default=None, metavar="VAR,VAR",
@@ -468,7 +527,7 @@ def faults(files: tuple[str, ...], budgets: tuple[int, ...], json_path: str | No
 @click.option("--renderer", type=click.Choice(["auto", "dot", "graphviz-pure"]), default="auto", show_default=True,
               help="Who draws the picture (auto: dot if installed, else graphviz-pure).")
 @_common_consts
-def graph(file: str, output: str | None, faults: int | None, trace_of_prop: str | None, projection: str | None,
+def graph(file: str, output: str | None, faults: BudgetSpec | None, trace_of_prop: str | None, projection: str | None,
           max_nodes: int, max_states: int, where: str | None, depth: int | None, renderer: str,
           consts: tuple[str, ...]) -> None:
     """Build the reachable state graph of FILE, analyse it, and draw it."""
@@ -485,10 +544,10 @@ def graph(file: str, output: str | None, faults: int | None, trace_of_prop: str 
 @click.argument("file")
 @click.option("--steps", type=int, default=20, show_default=True, help="Length of the run.")
 @click.option("--seed", type=int, default=None, help="Random seed (for a repeatable run).")
-@click.option("--faults", type=int, default=None, help="Fault budget.")
+@_faults_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @_common_consts
-def simulate(file: str, steps: int, seed: int | None, faults: int | None, as_json: bool,
+def simulate(file: str, steps: int, seed: int | None, faults: BudgetSpec | None, as_json: bool,
              consts: tuple[str, ...]) -> None:
     """Print one random run of the spec in FILE, checking its invariants on the way."""
     const_map = _parse_consts(consts)

@@ -44,8 +44,9 @@ def test_two_faults_corrupt_silently_with_replayed_shortest_traces(name: str) ->
     assert sdc and c.masked_or_detected < 1.0
     model = load_model(str(MODELS / "redundancy" / f"{name}.ftv"))
     for i in sdc[:5]:
-        assert i.trace is not None and sum(s.is_fault for s in i.trace.steps) == 2
-        replay(Interpreter(model, 2), i.trace, model.property("no_sdc"))
+        tr = c.trace(i)
+        assert sum(s.is_fault for s in tr.steps) == 2 and "no_sdc" in i.decided_by
+        replay(Interpreter(model, 2), tr, model.property("no_sdc"))
 
 
 def test_dmr_with_rollback_recovers_what_it_detects() -> None:
@@ -67,11 +68,16 @@ def test_cli_faults_writes_json_and_a_chart(tmp_path: Path) -> None:
     js, svg = tmp_path / "c.json", tmp_path / "c.svg"
     code, out, _ = run_cli("faults", str(MODELS / "redundancy" / "romain_tmr.ftv"), "--faults", "1", "--faults", "2",
                            "--json", str(js), "--chart", str(svg))
-    assert code == 0 and "silent data corruption after FAULT" in out
+    assert code == 0 and "silent data corruption after FAULT flip" in out
     data = json.loads(js.read_text())
     assert [d["faults"] for d in data] == [1, 2] and data[0]["masked_or_detected"] == 1.0
-    assert data[1]["outcomes"]["silent data corruption"] == len(data[1]["silent_corruptions"])
+    injections = data[1]["injections"]
+    assert len(injections) == data[1]["total"] == sum(data[1]["outcomes"].values())
+    for inj in injections:  # every injection has an outcome, and a witness unless masked
+        assert inj["outcome"] in FC.OUTCOMES and (inj["witness"] is None) == (inj["outcome"] == "masked")
+    sdc = [i for i in injections if i["outcome"] == "silent data corruption"]
+    assert len(sdc) == data[1]["outcomes"]["silent data corruption"] and sdc[0]["witness"]["states"]
     rects = [r for r in ET.fromstring(svg.read_text()).iter("{http://www.w3.org/2000/svg}rect")]
-    assert len(rects) >= 2 + 5  # bars and the legend
-    code, _, err = run_cli("faults", str(MODELS / "redundancy" / "dmr.ftv"), "--chart", str(tmp_path / "c.gif"))
-    assert code == 2 and "expected a .svg or .png" in err
+    assert len(rects) >= 2 + 6  # bars and the legend
+    code, out, err = run_cli("faults", str(MODELS / "redundancy" / "dmr.ftv"), "--chart", str(tmp_path / "c.gif"))
+    assert code == 2 and "expected a .svg or .png" in err and out == ""  # refused before any work
