@@ -29,7 +29,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-from ftverify.checker import explicit
+from ftverify.checker.engines import explicit
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

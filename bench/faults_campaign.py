@@ -15,8 +15,8 @@ import argparse
 import time
 from pathlib import Path
 
-from ftverify.checker import explicit
-from ftverify.checker import faults as FC
+from ftverify.checker.engines import campaign as FC
+from ftverify.checker.engines import explicit
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ftverify.checker.engines import EngineOptions, prove_property
+from ftverify.checker.engines.portfolio import EngineOptions, prove_property
 from ftverify.spec.typecheck import load_model
 
 SPEC = Path(__file__).resolve().parent.parent / "models" / "kernel" / "abstract.ftv"

@@ -13,7 +13,7 @@ import argparse
 import random
 import time
 
-from ftverify.checker import conformance as C
+from ftverify.checker.engines import conformance as C
 from ftverify.kernel_impl import KernelAdapter
 
 

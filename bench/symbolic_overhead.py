@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import z3
-from ftverify.checker.bmc import bmc, fresh_bmc_time
-from ftverify.checker.pdr import pdr
+from ftverify.checker.engines.bmc import bmc, fresh_bmc_time
+from ftverify.checker.engines.pdr import pdr
 from ftverify.spec.typecheck import load_model
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ftverify.checker import explicit
-from ftverify.checker.pdr import pdr
-from ftverify.checker.result import Verdict
+from ftverify.checker.engines import explicit
+from ftverify.checker.engines.pdr import pdr
+from ftverify.checker.output.result import Verdict
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ftverify.checker.conformance import Adapter, Step
+from ftverify.checker.engines.conformance import Adapter, Step
 from ftverify.kernel_impl.kernel import CTE, MASKS, WRITE, Error, Kernel, Ok
 
 OPS = ("copy", "mint", "move", "delete", "revoke", "send_grant", "send", "read", "write")

@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 
-from ftverify.checker import faults as FC
+from ftverify.checker.engines import campaign as FC
 from ftverify.spec import model as M
-from ftverify.spec.interp import EvalError, Interpreter
+from ftverify.spec.budget import BudgetLike
+from ftverify.spec.compile import EvalError
+from ftverify.spec.interp import Interpreter
 
 
 def _holds(f: Callable[[int], object], s: int) -> bool:
@@ -24,7 +26,7 @@ def _holds(f: Callable[[int], object], s: int) -> bool:
         return False
 
 
-def classify(model: M.Model, budget: M.BudgetLike | None) -> dict[tuple[int, str, int], str]:
+def classify(model: M.Model, budget: BudgetLike | None) -> dict[tuple[int, str, int], str]:
     """(state, fault label, state after) -> outcome, for every injection."""
     it = Interpreter(model, budget)
     steps: dict[int, list[tuple[int, bool]]] = {}  # state -> (successor, is a fault step)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from ftverify.checker.cli import cli
+from ftverify.checker.commands.cli import cli
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.model import Model
 from ftverify.spec.typecheck import check_text, parse_expression

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ftverify.checker import explicit
-from ftverify.checker.crosscheck import cross_check
-from ftverify.checker.engines import EngineOptions, prove_property
-from ftverify.checker.result import Result, Verdict
+from ftverify.checker.engines import explicit
+from ftverify.checker.engines.crosscheck import cross_check
+from ftverify.checker.engines.portfolio import EngineOptions, prove_property
+from ftverify.checker.output.result import Result, Verdict
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.model import Model
 

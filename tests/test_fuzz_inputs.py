@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from click.testing import CliRunner
-from ftverify.checker.cli import cli
+from ftverify.checker.commands.cli import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from ftverify.checker.conformance import Adapter, Step, assert_refines, exhaustive_test
+from ftverify.checker.engines.conformance import Adapter, Step, assert_refines, exhaustive_test
 from hypothesis import strategies as st
 
 from tests.conftest import MODELS

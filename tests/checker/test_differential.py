@@ -43,8 +43,8 @@ def test_symbolic_engines_agree_with_explicit(chunk):
 
 def test_the_generator_reaches_every_kind_of_verdict():
     """The generated specs are not all trivial: some violate, some hold, some fail to evaluate."""
-    from ftverify.checker import explicit
-    from ftverify.checker.result import Verdict
+    from ftverify.checker.engines import explicit
+    from ftverify.checker.output.result import Verdict
     from ftverify.spec.interp import Interpreter
 
     seen: set[tuple[str, Verdict]] = set()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from ftverify.checker import explicit
-from ftverify.checker.result import Verdict
-from ftverify.checker.trace import ReplayError, replay
+from ftverify.checker.engines import explicit
+from ftverify.checker.engines.replay import ReplayError, replay
+from ftverify.checker.output.result import Verdict
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from ftverify.checker import faults as FC
-from ftverify.checker.trace import replay
+from ftverify.checker.engines import campaign as FC
+from ftverify.checker.engines.replay import replay
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import check_text

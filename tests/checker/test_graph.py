@@ -9,10 +9,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ftverify.checker import graph as G
-from ftverify.checker import render as R
-from ftverify.checker.explicit import Limits, explore
-from ftverify.checker.trace import replay
+from ftverify.checker.engines import stategraph as G
+from ftverify.checker.engines.explicit import Limits, explore
+from ftverify.checker.engines.replay import replay
+from ftverify.checker.output import render as R
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

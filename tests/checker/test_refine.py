@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ftverify.checker import refine as RF
-from ftverify.checker.explicit import Limits
-from ftverify.checker.result import Verdict
+from ftverify.checker.engines import refine as RF
+from ftverify.checker.engines.explicit import Limits
+from ftverify.checker.output.result import Verdict
 from ftverify.spec.errors import SpecError
 from ftverify.spec.typecheck import load_model
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from ftverify.checker import pdr as pdr_module
-from ftverify.checker.bmc import bmc
-from ftverify.checker.encode import Encoding
-from ftverify.checker.engines import EngineOptions, prove_all, prove_property
-from ftverify.checker.induction import check_inductive, recheck_inductive
-from ftverify.checker.kind import kinduction, recheck_kinduction
-from ftverify.checker.pdr import pdr
-from ftverify.checker.result import RecheckFailed, Verdict
-from ftverify.checker.trace import ReplayError
+from ftverify.checker.engines import pdr as pdr_module
+from ftverify.checker.engines.bmc import bmc
+from ftverify.checker.engines.encode import Encoding
+from ftverify.checker.engines.induction import check_inductive, recheck_inductive
+from ftverify.checker.engines.kind import kinduction, recheck_kinduction
+from ftverify.checker.engines.pdr import pdr
+from ftverify.checker.engines.portfolio import EngineOptions, prove_all, prove_property
+from ftverify.checker.engines.replay import ReplayError
+from ftverify.checker.output.result import RecheckFailed, Verdict
 from ftverify.spec.typecheck import load_model, parse_expression
 
 from tests.conftest import CLASSIC, model_of, run_cli

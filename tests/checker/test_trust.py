@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 import z3
-from ftverify.checker import encode as E
-from ftverify.checker import refine as RF
-from ftverify.checker.crosscheck import cross_check
-from ftverify.checker.engines import EngineOptions, prove_property
-from ftverify.checker.result import RecheckFailed, RecheckUnfinished, Verdict
+from ftverify.checker.engines import encode as E
+from ftverify.checker.engines import refine as RF
+from ftverify.checker.engines.crosscheck import cross_check
+from ftverify.checker.engines.portfolio import EngineOptions, prove_property
+from ftverify.checker.output.result import RecheckFailed, RecheckUnfinished, Verdict
 from ftverify.spec.typecheck import load_model
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -95,14 +95,14 @@ def test_a_refinement_broken_through_a_shift_is_violated_with_a_trace(tmp_path: 
 
 # ---------------------------------------------------------------- re-checks
 def test_a_recheck_that_cannot_finish_is_unknown_not_proved(monkeypatch: pytest.MonkeyPatch) -> None:
-    from ftverify.checker import symbolic
+    from ftverify.checker.engines import symbolic
 
     def out_of_time(*args: object, **kwargs: object) -> None:
         raise RecheckUnfinished("timeout")
 
     m = load_model(str(MODELS / "classic" / "peterson.ftv"))
     for module in ("induction", "kind", "pdr", "refine"):
-        monkeypatch.setattr(f"ftverify.checker.{module}.must_be_unsat", out_of_time)
+        monkeypatch.setattr(f"ftverify.checker.engines.{module}.must_be_unsat", out_of_time)
     monkeypatch.setattr(symbolic, "must_be_unsat", out_of_time)
     for engine in ("induction", "kind", "pdr"):
         helpers = [("flags", m.property("flags").pred), ("turn_ok", m.property("turn_ok").pred)] \
@@ -116,7 +116,7 @@ def test_a_failed_recheck_is_a_withheld_answer_not_an_internal_error(monkeypatch
     def wrong(*args: object, **kwargs: object) -> None:
         raise RecheckFailed("consecution of inc does not re-check")
 
-    monkeypatch.setattr("ftverify.checker.induction.must_be_unsat", wrong)
+    monkeypatch.setattr("ftverify.checker.engines.induction.must_be_unsat", wrong)
     spec = tmp_path / "c.ftv"
     spec.write_text("spec C\nvar x: 0..3\ninit { x == 0 }\naction inc when x < 3 { x := x + 1 }\n"
                     "invariant small: x <= 3\n")
@@ -127,8 +127,8 @@ def test_a_failed_recheck_is_a_withheld_answer_not_an_internal_error(monkeypatch
 def test_the_checked_recheck_widens_until_no_operation_overflows(monkeypatch: pytest.MonkeyPatch) -> None:
     # x * 65537 * 65537 needs 36 bits; start the guess at 5 bits: the solver finds
     # the overflow, and the width doubles until there is none.
-    from ftverify.checker import symbolic
-    from ftverify.checker.induction import recheck_inductive
+    from ftverify.checker.engines import symbolic
+    from ftverify.checker.engines.induction import recheck_inductive
 
     m = model_of("spec W\nvar x: 0..3\ninit { x == 0 }\naction inc when x < 3 { x := x + 1 }\n"
                  "invariant big: x * 65537 * 65537 >= 0\n")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ftverify.checker import conformance as C
+from ftverify.checker.engines import conformance as C
 from ftverify.kernel_impl import Error, Kernel, KernelAdapter
 from ftverify.kernel_impl.kernel import CTE, WRITE, Capability, Thread
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ftverify.checker.engines import EngineOptions, prove_property
-from ftverify.checker.result import Verdict
-from ftverify.checker.trace import replay
+from ftverify.checker.engines.portfolio import EngineOptions, prove_property
+from ftverify.checker.engines.replay import replay
+from ftverify.checker.output.result import Verdict
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

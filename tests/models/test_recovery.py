@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from ftverify.checker import faults as FC
-from ftverify.checker.proofs import ProofContext, load_proof, run_proof
-from ftverify.checker.trace import replay
+from ftverify.checker.commands.proofs import ProofContext, load_proof, run_proof
+from ftverify.checker.engines import campaign as FC
+from ftverify.checker.engines.replay import replay
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ftverify.spec.interp import EvalError, Interpreter
+from ftverify.spec.compile import EvalError
+from ftverify.spec.interp import Interpreter
 from ftverify.spec.types import MapValue
 
 from tests.conftest import evaluate, model_of
@@ -137,7 +138,7 @@ def test_assignment_out_of_range_is_an_evaluation_error():
 
 
 def test_guards_narrow_ranges_so_no_check_is_needed():
-    from ftverify.checker.explicit import statically_type_safe
+    from ftverify.checker.engines.explicit import statically_type_safe
 
     guarded = model_of("spec T\nvar x: 0..2\naction inc when x < 2 { x := x + 1 }\n")
     assert statically_type_safe(guarded)

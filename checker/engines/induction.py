@@ -18,9 +18,9 @@ import time
 from typing import Any
 
 import z3
-from ftverify.checker.encode import ActionEnc, Encoding, _and
-from ftverify.checker.result import CTI, RecheckFailed, Result, Trace, Verdict
-from ftverify.checker.symbolic import (
+from ftverify.checker.engines.encode import ActionEnc, Encoding, _and
+from ftverify.checker.engines.replay import replay
+from ftverify.checker.engines.symbolic import (
     Deadline,
     checked_encoding,
     checked_helper,
@@ -28,8 +28,9 @@ from ftverify.checker.symbolic import (
     read_trace,
     type_preserved,
 )
-from ftverify.checker.trace import replay
+from ftverify.checker.output.result import CTI, RecheckFailed, Result, Trace, Verdict
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
 
@@ -44,7 +45,7 @@ def conjuncts(enc: Encoding, goal: M.Property | None, helpers: list[tuple[str, M
     return out
 
 
-def check_inductive(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
+def check_inductive(model: M.Model, budget: BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                     timeout: float | None = None, arith: str = "bv", interp: Interpreter | None = None,
                     recheck: bool = True, type_ok: bool = False) -> Result:
     """Check goal && helpers for initiation and consecution; report a CTI when it fails."""
@@ -133,7 +134,7 @@ def _cti(enc: Encoding, mdl: z3.ModelRef, broken: list[str], ae: ActionEnc) -> C
 
 
 def _plain(enc: Encoding, p: M.Bound, v: z3.ExprRef) -> Any:
-    from ftverify.checker.encode import _plain_key
+    from ftverify.checker.engines.encode import _plain_key
 
     return _plain_key(p.type, enc._value(p.type, v))
 
@@ -148,7 +149,7 @@ def _check_cti(interp: Interpreter, cti: CTI) -> None:
         raise RecheckFailed(f"counterexample to induction: {cti.label} does not lead to its post-state")
 
 
-def recheck_inductive(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
+def recheck_inductive(model: M.Model, budget: BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                       type_ok: bool, arith: str, deadline: Deadline | None = None) -> None:
     """Init => Inv, Inv && T => Inv' (one fresh solver per action), Inv => goal, over a
     fresh encoding in `arith` ("checked" or "int"): not the representation the check

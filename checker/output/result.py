@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ftverify.spec.budget import FaultBudget
 from ftverify.spec.interp import Label
-from ftverify.spec.model import FaultBudget
 
 
 class EngineBug(AssertionError):

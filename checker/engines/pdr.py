@@ -19,13 +19,14 @@ import time
 from typing import Any, ClassVar
 
 import z3
-from ftverify.checker.encode import Encoding, EncodingError
-from ftverify.checker.induction import check_inductive
-from ftverify.checker.result import RecheckFailed, Result, Verdict
-from ftverify.checker.symbolic import Deadline, Target, must_be_unsat, targets, type_preserved
+from ftverify.checker.engines.encode import Encoding, EncodingError
+from ftverify.checker.engines.induction import check_inductive
+from ftverify.checker.engines.symbolic import Deadline, Target, must_be_unsat, targets, type_preserved
+from ftverify.checker.output.result import RecheckFailed, Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import printer
 from ftverify.spec import syntax as S
+from ftverify.spec.budget import BudgetLike
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import parse_expression
@@ -34,7 +35,7 @@ from ftverify.spec.types import BoolT, EnumT, IntT, MapT, QueueT, RecordT, SetT,
 _N = None  # spans of printed syntax: none
 
 
-def pdr(model: M.Model, budget: M.BudgetLike, name: str, timeout: float | None = None,
+def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = None,
         interp: Interpreter | None = None, trace_depth: int = 60) -> Result:
     """Prove an invariant (or that a `reachable` property is unreachable, or type_ok) with Spacer."""
     start = time.perf_counter()
@@ -92,10 +93,10 @@ def pdr(model: M.Model, budget: M.BudgetLike, name: str, timeout: float | None =
                   message=msg, stats=stats)
 
 
-def _counterexample(model: M.Model, budget: M.BudgetLike, tg: Target, interp: Interpreter, deadline: Deadline,
+def _counterexample(model: M.Model, budget: BudgetLike, tg: Target, interp: Interpreter, deadline: Deadline,
                     trace_depth: int, start: float, stats: dict[str, Any]) -> Result:
     """Spacer found a path; BMC gives the shortest one (replayed like every trace)."""
-    from ftverify.checker.bmc import bmc
+    from ftverify.checker.engines.bmc import bmc
 
     left = deadline.left()
     res, _ = bmc(model, budget, trace_depth, [tg.name], left if left is not None else None, interp)
@@ -128,7 +129,7 @@ def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.Expr
     return z3.substitute_vars(solution, *(by_index[i] for i in range(len(by_index))))
 
 
-def _recheck_formula(model: M.Model, budget: M.BudgetLike, int_enc: Encoding, tg: Target, formula: z3.ExprRef,
+def _recheck_formula(model: M.Model, budget: BudgetLike, int_enc: Encoding, tg: Target, formula: z3.ExprRef,
                      deadline: Deadline) -> None:
     """Init => Inv, Inv && T => Inv' (per action) and Inv => not bad, by fresh solvers
     over a fresh *bit-vector* encoding: Spacer worked over mathematical integers, so
@@ -176,7 +177,7 @@ def _enum_leaves(enc: Encoding) -> list[z3.ExprRef]:
     return out
 
 
-def _recheck_printed(model: M.Model, budget: M.BudgetLike, tg: Target, texts: list[str], interp: Interpreter,
+def _recheck_printed(model: M.Model, budget: BudgetLike, tg: Target, texts: list[str], interp: Interpreter,
                      deadline: Deadline) -> None:
     """The printed invariant, parsed and typed as .ftv, must be inductive by the bit-vector check."""
     helpers = []

@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass, field
 
 import z3
-from ftverify.checker.encode import Encoding
-from ftverify.checker.result import Result, Verdict
-from ftverify.checker.symbolic import Deadline, Target, checked, failing_label, read_trace, targets
+from ftverify.checker.engines.encode import Encoding
+from ftverify.checker.engines.symbolic import Deadline, Target, checked, failing_label, read_trace, targets
+from ftverify.checker.output.result import Result, Verdict
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
 
@@ -64,7 +65,7 @@ class Unroller:
         return r
 
 
-def bmc(model: M.Model, budget: M.BudgetLike, depth: int, names: list[str] | None = None, timeout: float | None = None,
+def bmc(model: M.Model, budget: BudgetLike, depth: int, names: list[str] | None = None, timeout: float | None = None,
         interp: Interpreter | None = None, enc: Encoding | None = None) -> tuple[dict[str, Result], BMCStats]:
     """Check invariants (and look for witnesses of `reachable`) up to `depth` steps."""
     start = time.perf_counter()
@@ -123,7 +124,7 @@ def bmc(model: M.Model, budget: M.BudgetLike, depth: int, names: list[str] | Non
     return results, un.stats
 
 
-def fresh_bmc_time(model: M.Model, budget: M.BudgetLike, depth: int, names: list[str] | None = None) -> float:
+def fresh_bmc_time(model: M.Model, budget: BudgetLike, depth: int, names: list[str] | None = None) -> float:
     """BMC that re-encodes from scratch at every depth: the baseline the incremental one is measured against."""
     start = time.perf_counter()
     for k in range(depth + 1):

@@ -13,14 +13,15 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
-from ftverify.checker import explicit
-from ftverify.checker.bmc import bmc
-from ftverify.checker.encode import EncodingError
-from ftverify.checker.induction import check_inductive
-from ftverify.checker.kind import kinduction
-from ftverify.checker.pdr import pdr
-from ftverify.checker.result import EngineBug, RecheckUnfinished, Report, Result, Verdict, withheld
+from ftverify.checker.engines import explicit
+from ftverify.checker.engines.bmc import bmc
+from ftverify.checker.engines.encode import EncodingError
+from ftverify.checker.engines.induction import check_inductive
+from ftverify.checker.engines.kind import kinduction
+from ftverify.checker.engines.pdr import pdr
+from ftverify.checker.output.result import EngineBug, RecheckUnfinished, Report, Result, Verdict, withheld
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
 ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction")
@@ -36,7 +37,7 @@ class EngineOptions:
     progress: TextIO | None = sys.stderr
 
 
-def prove_property(model: M.Model, budget: M.BudgetLike, name: str, method: str, opts: EngineOptions,
+def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, opts: EngineOptions,
                    using: list[tuple[str, M.Expr]] | None = None, interp: Interpreter | None = None,
                    exploration: explicit.Exploration | None = None) -> Result:
     """The verdict on one property (an invariant, `reachable`, `recovers` or `type_ok`) by one method."""
@@ -78,7 +79,7 @@ def prove_property(model: M.Model, budget: M.BudgetLike, name: str, method: str,
     raise ValueError(f"unknown method {method}")
 
 
-def _auto(model: M.Model, budget: M.BudgetLike, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
+def _auto(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
           interp: Interpreter) -> Result:
     start = time.perf_counter()
     # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
@@ -105,7 +106,7 @@ def _auto(model: M.Model, budget: M.BudgetLike, name: str, opts: EngineOptions, 
     return prove_property(model, budget, name, "kind", EngineOptions(opts.depth, share(1.0)), using, interp)
 
 
-def init_is_empty(model: M.Model, budget: M.BudgetLike, interp: Interpreter | None = None) -> bool:
+def init_is_empty(model: M.Model, budget: BudgetLike, interp: Interpreter | None = None) -> bool:
     """Does `init` admit no state at all (every property would then hold vacuously)?"""
     from ftverify.spec.errors import SpecError
 
@@ -113,7 +114,7 @@ def init_is_empty(model: M.Model, budget: M.BudgetLike, interp: Interpreter | No
         return not (interp or Interpreter(model, budget)).initial_states()
     except SpecError:  # too many initial states to enumerate: ask the solver
         import z3
-        from ftverify.checker.encode import Encoding
+        from ftverify.checker.engines.encode import Encoding
 
         enc = Encoding(model, budget, "bv")
         s = z3.SolverFor("QF_BV")
@@ -121,7 +122,7 @@ def init_is_empty(model: M.Model, budget: M.BudgetLike, interp: Interpreter | No
         return s.check() == z3.unsat
 
 
-def prove_all(model: M.Model, budget: M.BudgetLike, engine: str, opts: EngineOptions,
+def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptions,
               names: list[str] | None = None) -> Report:
     """Every property of the model (or those named) by one engine."""
     start = time.perf_counter()
@@ -170,7 +171,7 @@ def _auto_exploration(interp: Interpreter, opts: EngineOptions) -> explicit.Expl
     return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, stop_when_decided=False)
 
 
-def _induction_all(model: M.Model, budget: M.BudgetLike, wanted: list[str], opts: EngineOptions,
+def _induction_all(model: M.Model, budget: BudgetLike, wanted: list[str], opts: EngineOptions,
                    interp: Interpreter) -> list[Result]:
     """As mypyvy's `verify`: is the conjunction of all the model's invariants inductive?"""
     invariants = [(p.name, p.pred) for p in model.properties if p.kind == "invariant"]

@@ -13,10 +13,9 @@ from __future__ import annotations
 import time
 
 import z3
-from ftverify.checker.bmc import Unroller
-from ftverify.checker.encode import Encoding, _and
-from ftverify.checker.result import Result, Verdict
-from ftverify.checker.symbolic import (
+from ftverify.checker.engines.bmc import Unroller
+from ftverify.checker.engines.encode import Encoding, _and
+from ftverify.checker.engines.symbolic import (
     Deadline,
     checked,
     checked_encoding,
@@ -26,7 +25,9 @@ from ftverify.checker.symbolic import (
     read_trace,
     type_preserved,
 )
+from ftverify.checker.output.result import Result, Verdict
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
 
@@ -46,7 +47,7 @@ def target_formulas(enc: Encoding, goal: M.Property | None, helpers: list[tuple[
     return out
 
 
-def kinduction(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]] | None = None,
+def kinduction(model: M.Model, budget: BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]] | None = None,
                max_k: int = 20, timeout: float | None = None, type_ok: bool = False,
                interp: Interpreter | None = None) -> Result:
     """Prove `goal` (an invariant; for a `reachable` property, that it is unreachable) by k-induction.
@@ -102,7 +103,7 @@ def _base_failure(enc: Encoding, interp: Interpreter, base: Unroller, k: int, pn
                   helpers: list[tuple[str, M.Expr]], name: str, kind: str, start: float) -> Result:
     mdl = base.solver.model()
     states = base.states[:k + 1]
-    from ftverify.checker.symbolic import Target
+    from ftverify.checker.engines.symbolic import Target
 
     if pname == "type_ok":
         trace = read_trace(enc, mdl, states, failing_label(enc, mdl, states[-1]))
@@ -122,7 +123,7 @@ def _base_failure(enc: Encoding, interp: Interpreter, base: Unroller, k: int, pn
                   message=trace.failing[1] if trace.failing else "", seconds=time.perf_counter() - start)
 
 
-def recheck_kinduction(model: M.Model, budget: M.BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
+def recheck_kinduction(model: M.Model, budget: BudgetLike, goal: M.Property | None, helpers: list[tuple[str, M.Expr]],
                        type_ok: bool, k: int, deadline: Deadline | None = None) -> None:
     """Re-establish a k-induction proof from scratch: a fresh encoding in uniform-width
     bit-vectors whose freedom from overflow the solver proves first (the search used

@@ -38,10 +38,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from ftverify.checker.explicit import Exploration, Limits, explore, holds
-from ftverify.checker.result import Trace
-from ftverify.checker.trace import StepReplayer, trace_of_steps
+from ftverify.checker.engines.explicit import Exploration, Limits, explore, holds
+from ftverify.checker.engines.replay import StepReplayer, trace_of_steps
+from ftverify.checker.output.result import Trace
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike, FaultBudget
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter, Label
 
@@ -87,7 +88,7 @@ class Injection:
 class Campaign:
     model: str
     file: str
-    budget: M.FaultBudget
+    budget: FaultBudget
     injections: list[Injection]
     states: int
     transitions: int
@@ -139,7 +140,7 @@ def detection_predicate(model: M.Model) -> Any:
     return definition(model, "detected")
 
 
-def nothing_to_inject(model: M.Model, budget: M.FaultBudget) -> str:
+def nothing_to_inject(model: M.Model, budget: FaultBudget) -> str:
     """Why no fault can ever be injected under `budget` ("" if one can)."""
     faults = [a for a in model.actions if a.is_fault]
     if not faults:
@@ -287,7 +288,7 @@ class _Classification:
             x = hop[x]
 
 
-def run(model: M.Model, budget: M.BudgetLike | None, limits: Limits | None = None,
+def run(model: M.Model, budget: BudgetLike | None, limits: Limits | None = None,
         progress: TextIO | None = sys.stderr) -> Campaign:
     """Inject every fault at every state where it is the last its budget allows; classify each."""
     start = time.monotonic()
@@ -428,7 +429,7 @@ class _EndCheck:
         self.det_fn, self.up_fn, self.invariants, self.ex = det_fn, up_fn, invariants, ex
 
     def check(self, outcome: str, s: int) -> None:
-        from ftverify.checker.trace import ReplayError
+        from ftverify.checker.engines.replay import ReplayError
 
         detected = self.det_fn is not None and holds(self.det_fn, s)
         if outcome in (SDC, WRONG):
@@ -455,7 +456,7 @@ def groups(camp: Campaign) -> dict[tuple[str, str], list[Injection]]:
 
 
 def to_json(camps: list[Campaign]) -> list[dict[str, Any]]:
-    from ftverify.checker.report import budget_json, trace_json
+    from ftverify.checker.output.report import budget_json, trace_json
 
     out = []
     for c in camps:

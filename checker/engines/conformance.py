@@ -30,10 +30,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ftverify.checker.report import flatten_state, format_trace
-from ftverify.checker.result import Trace
+from ftverify.checker.output.report import flatten_state, format_trace
+from ftverify.checker.output.result import Trace
 from ftverify.spec import model as M
-from ftverify.spec.interp import EvalError, Instance, Interpreter, Label
+from ftverify.spec.compile import EvalError
+from ftverify.spec.interp import Instance, Interpreter, Label
 from ftverify.spec.typecheck import load_model
 from ftverify.spec.types import format_value
 

@@ -13,9 +13,10 @@ import itertools
 from collections.abc import Sequence
 from typing import Any
 
-from ftverify.checker.result import EngineBug, Trace
+from ftverify.checker.output.result import EngineBug, Trace
 from ftverify.spec import model as M
-from ftverify.spec.interp import EvalError, Interpreter, Label
+from ftverify.spec.compile import EvalError
+from ftverify.spec.interp import Interpreter, Label
 
 
 class ReplayError(EngineBug):

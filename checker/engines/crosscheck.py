@@ -24,12 +24,14 @@ from itertools import product
 from typing import Any
 
 import z3
-from ftverify.checker.encode import ActionEnc, Encoding, EncodingError, Sym
-from ftverify.checker.explicit import Limits, explore
-from ftverify.checker.symbolic import Deadline, checked_encoding
+from ftverify.checker.engines.encode import ActionEnc, Encoding, EncodingError, Sym
+from ftverify.checker.engines.explicit import Limits, explore
+from ftverify.checker.engines.symbolic import Deadline, checked_encoding
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
+from ftverify.spec.compile import _C, EvalError
 from ftverify.spec.errors import Span
-from ftverify.spec.interp import _C, EvalError, Interpreter
+from ftverify.spec.interp import Interpreter
 from ftverify.spec.types import (
     BVT,
     BoolT,
@@ -71,7 +73,7 @@ class Disagreement:
 @dataclass
 class CrossCheck:
     model: M.Model
-    budget: M.BudgetLike
+    budget: BudgetLike
     reachable: int = 0  # states checked that were reached by exploration
     random: int = 0  # random type-correct states checked
     complete: bool = False  # every reachable state was checked
@@ -101,7 +103,7 @@ class _Values:
         return self.model.eval(t, model_completion=True)
 
 
-def cross_check(model: M.Model, budget: M.BudgetLike, states: int = 400, seed: int = 0, ariths: tuple[str, ...] = ARITHS,
+def cross_check(model: M.Model, budget: BudgetLike, states: int = 400, seed: int = 0, ariths: tuple[str, ...] = ARITHS,
                 timeout: float | None = None, max_disagreements: int = 10) -> CrossCheck:
     """Compare the encoding with the interpreter on up to `states` concrete states (see the module doc)."""
     start = time.monotonic()

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import z3
-from ftverify.checker.encode import (
+from ftverify.checker.engines.encode import (
     ActionEnc,
     CheckedBVArith,
     Encoding,
@@ -36,9 +36,17 @@ from ftverify.checker.encode import (
     _and,
     uniform_width,
 )
-from ftverify.checker.explicit import Limits, explore
-from ftverify.checker.induction import check_inductive
-from ftverify.checker.result import (
+from ftverify.checker.engines.explicit import Limits, explore
+from ftverify.checker.engines.induction import check_inductive
+from ftverify.checker.engines.replay import trace_of
+from ftverify.checker.engines.symbolic import (
+    MAX_CHECKED_WIDTH,
+    Deadline,
+    must_be_unsat,
+    overflow_free,
+    type_preserved,
+)
+from ftverify.checker.output.result import (
     CTI,
     EngineBug,
     RecheckFailed,
@@ -48,17 +56,12 @@ from ftverify.checker.result import (
     Verdict,
     withheld,
 )
-from ftverify.checker.symbolic import (
-    MAX_CHECKED_WIDTH,
-    Deadline,
-    must_be_unsat,
-    overflow_free,
-    type_preserved,
-)
-from ftverify.checker.trace import trace_of
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike, FaultBudget, fault_budget
+from ftverify.spec.compile import EvalError
 from ftverify.spec.errors import SpecError
-from ftverify.spec.interp import EvalError, Instance, Interpreter, Label, StateLayout
+from ftverify.spec.interp import Instance, Interpreter, Label
+from ftverify.spec.layout import StateLayout
 from ftverify.spec.types import IntT, Type, decode, decode_scalar, is_scalar
 
 
@@ -81,7 +84,7 @@ class Mismatch:
 class RefinementReport:
     model: M.Model
     refinement: M.Refinement
-    budget: M.BudgetLike
+    budget: BudgetLike
     verdict: Verdict
     engine: str
     message: str = ""
@@ -110,7 +113,7 @@ def find(model: M.Model, name: str | None = None) -> M.Refinement:
                      f"(it has: {', '.join(r.name for r in model.refinements)})")
 
 
-def abstract_budget(model: M.Model, ref: M.Refinement, budget: M.BudgetLike) -> M.FaultBudget:
+def abstract_budget(model: M.Model, ref: M.Refinement, budget: BudgetLike) -> FaultBudget:
     """The abstract spec's fault budget for a run of the concrete one under `budget`.
 
     A concrete fault maps to an abstract fault, and the image of a state carries
@@ -119,7 +122,7 @@ def abstract_budget(model: M.Model, ref: M.Refinement, budget: M.BudgetLike) -> 
     conc = StateLayout(model, budget)
     abst_faults = {a.name for a in ref.abstract.actions if a.is_fault}
     own = {n: b for n, b in conc.budget.own if n in abst_faults}
-    abst = StateLayout(ref.abstract, M.fault_budget(ref.abstract, conc.budget.shared, own or None, ref.span))
+    abst = StateLayout(ref.abstract, fault_budget(ref.abstract, conc.budget.shared, own or None, ref.span))
     if [(c.name, c.cap) for c in conc.counters] != [(c.name, c.cap) for c in abst.counters]:
         raise SpecError(ref.span, f"refinement {ref.name}: the concrete spec counts faults as "
                                   f"{conc.budget}, the abstract one as {abst.budget}",
@@ -166,7 +169,7 @@ class Images:
 def _abstract_instance(images: Images, ref_action: M.RefinementAction, conc_inst: Instance,
                        s: int) -> tuple[Instance | None, str]:
     """The abstract instance a concrete instance maps to, in concrete state s."""
-    from ftverify.spec.interp import _C
+    from ftverify.spec.compile import _C
 
     env = {p.uid: _C(v) for p, v in zip(conc_inst.action.params, conc_inst.values, strict=True)}
     assert ref_action.abstract is not None
@@ -213,7 +216,7 @@ def _mismatch(images: Images, s: int, label: Label, t: int, a_pre: int | None, a
 
 
 # ---------------------------------------------------------------- explicit: every reachable edge
-def explore_refinement(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, limits: Limits | None = None,
+def explore_refinement(model: M.Model, ref: M.Refinement, budget: BudgetLike, limits: Limits | None = None,
                        progress: TextIO | None = sys.stderr) -> RefinementReport:
     """Check every step of every reachable concrete state (as far as `limits` allow)."""
     start = time.monotonic()
@@ -258,7 +261,7 @@ def _done(report: RefinementReport, start: float) -> RefinementReport:
 class _Sim:
     """The concrete encoding, the abstract encoding, and the abstraction as Z3 terms."""
 
-    def __init__(self, model: M.Model, ref: M.Refinement, budget: M.BudgetLike, arith: str = "bv",
+    def __init__(self, model: M.Model, ref: M.Refinement, budget: BudgetLike, arith: str = "bv",
                  width: int | None = None) -> None:
         self.ref = ref
         self.arith = arith
@@ -317,7 +320,7 @@ class _Sim:
         return out
 
 
-def check(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, timeout: float | None = None,
+def check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float | None = None,
           progress: TextIO | None = None) -> RefinementReport:
     """Prove the refinement by forward simulation (see the module docstring).
 
@@ -333,7 +336,7 @@ def check(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, timeout: floa
         return _done(report, start)
 
 
-def _check(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, timeout: float | None, report: RefinementReport,
+def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float | None, report: RefinementReport,
            start: float) -> RefinementReport:
     conc = Interpreter(model, budget)
     abst = Interpreter(ref.abstract, abstract_budget(model, ref, conc.budget))
@@ -388,12 +391,12 @@ REACH_SECONDS = 10.0  # ... and seconds for that, and again for a BMC search
 REACH_DEPTH = 12
 
 
-def _path_to(model: M.Model, budget: M.BudgetLike, conc: Interpreter, mm: Mismatch,
+def _path_to(model: M.Model, budget: BudgetLike, conc: Interpreter, mm: Mismatch,
              deadline: Deadline) -> tuple[Trace | None, str]:
     """A replayed trace from an initial state to the mismatch's pre-state, or why there is none."""
-    from ftverify.checker.bmc import Unroller
-    from ftverify.checker.symbolic import read_trace
-    from ftverify.checker.trace import replay
+    from ftverify.checker.engines.bmc import Unroller
+    from ftverify.checker.engines.replay import replay
+    from ftverify.checker.engines.symbolic import read_trace
 
     target = conc.layout.encode(mm.pre, mm.faults)
 
@@ -427,7 +430,7 @@ def _path_to(model: M.Model, budget: M.BudgetLike, conc: Interpreter, mm: Mismat
                   f"{len(un.states) - 1} steps)")
 
 
-def _recheck(model: M.Model, ref: M.Refinement, budget: M.BudgetLike, deadline: Deadline) -> None:
+def _recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: Deadline) -> None:
     """The same obligations over a fresh encoding in uniform-width bit-vectors whose
     freedom from overflow the solver proves first (the proof used per-term widths),
     each by a fresh solver. Both sides share the width, so images fit abstract states."""

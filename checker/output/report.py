@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from ftverify.checker.result import CTI, Report, Result, Trace, Verdict
+from ftverify.checker.output.result import CTI, Report, Result, Trace, Verdict
 from ftverify.spec.types import MapValue, format_value
 
 MAX_TABLE_COLUMNS = 7  # more changing leaves than this print as per-step lists

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import networkx as nx
-from ftverify.checker.explicit import Exploration, Limits, doomed_states, explore, holds
-from ftverify.checker.result import Trace
-from ftverify.checker.trace import replay, trace_of
+from ftverify.checker.engines.explicit import Exploration, Limits, doomed_states, explore, holds
+from ftverify.checker.engines.replay import replay, trace_of
+from ftverify.checker.output.result import Trace
 from ftverify.spec import model as M
 from ftverify.spec.interp import Interpreter
 

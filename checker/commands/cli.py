@@ -15,8 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import click
-from ftverify.checker import prove as P
-from ftverify.checker.report import (
+from ftverify.checker.commands import prove as P
+from ftverify.checker.commands.common import (
+    EXIT_BAD_INPUT,
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_VIOLATED,
+    BadInput,
+    check_output,
+    usage_error,
+    write_file,
+)
+from ftverify.checker.output.report import (
     dumps,
     format_proof_report,
     format_report,
@@ -25,19 +36,14 @@ from ftverify.checker.report import (
     table,
     trace_itf,
 )
-from ftverify.checker.result import Report
+from ftverify.checker.output.result import Report
+from ftverify.spec.budget import budget_for
 from ftverify.spec.errors import SpecError, format_error
-from ftverify.spec.interp import StateLayout
+from ftverify.spec.layout import StateLayout
 from ftverify.spec.lint import unassigned_variables
 from ftverify.spec.syntax import BudgetSpec
 from ftverify.spec.typecheck import load_model
 from ftverify.spec.types import code_count, width
-
-EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
-
-
-class BadInput(Exception):
-    """Bad input found by the CLI itself (already formatted)."""
 
 
 def _parse_consts(items: tuple[str, ...]) -> dict[str, int]:
@@ -174,14 +180,14 @@ def _check_one(path: str, consts: dict[str, int], faults: BudgetSpec | None, cro
 
     node = parse_file(path)
     if isinstance(node, ProofFile):
-        from ftverify.checker.proofs import load_proof
+        from ftverify.checker.commands.proofs import load_proof
 
         proof = load_proof(path)
         click.echo(f"proof {proof.name} ({path}): {len(proof.obligations)} theorem(s) over "
                    f"{len(proof.models)} model(s)")
         return EXIT_OK
     model = load_model(path, consts)
-    budget = P.budget_for(model, faults)
+    budget = budget_for(model, faults)
     layout = StateLayout(model, budget)
     click.echo(f"spec {model.name} ({path}): ok")
     rows = [[v.name, str(v.type), str(code_count(v.type)), str(width(v.type))] for v in model.vars]
@@ -208,7 +214,7 @@ def _check_one(path: str, consts: dict[str, int], faults: BudgetSpec | None, cro
 
 
 def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
-    from ftverify.checker.crosscheck import cross_check
+    from ftverify.checker.engines.crosscheck import cross_check
     from ftverify.spec.errors import excerpt
 
     cc = cross_check(model, budget, states, seed)
@@ -271,7 +277,7 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
     from ftverify.spec.syntax import ProofFile
 
     if isinstance(parse_file(path), ProofFile):
-        from ftverify.checker.proofs import ProofContext, load_proof, run_proof
+        from ftverify.checker.commands.proofs import ProofContext, load_proof, run_proof
 
         proof = load_proof(path, opts.consts)
         prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout))
@@ -344,16 +350,16 @@ def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec |
         raise click.UsageError("give a SPEC with a `refinement` declaration (or --impl MODULE:NAME)")
 
     def run() -> int:
-        from ftverify.checker import refine as RF
-        from ftverify.checker.explicit import Limits
-        from ftverify.checker.report import format_refinement
+        from ftverify.checker.engines import refine as RF
+        from ftverify.checker.engines.explicit import Limits
+        from ftverify.checker.output.report import format_refinement
 
         model = load_model(spec, const_map)
         try:
             ref = RF.find(model, name)
         except ValueError as e:
             raise BadInput(str(e)) from None
-        budget = P.budget_for(model, faults)
+        budget = budget_for(model, faults)
         if engine == "z3":
             rep = RF.check(model, ref, budget, timeout)
         else:
@@ -366,7 +372,7 @@ def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec |
 
 def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples: int, max_calls: int,
                  depth: int, seed: int | None, timeout: float | None) -> int:
-    from ftverify.checker import conformance as C
+    from ftverify.checker.engines import conformance as C
 
     try:
         adapter = C.load_adapter(target)
@@ -416,21 +422,21 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
     """Inject every fault at every reachable state of each spec in FILES and classify the outcome:
     masked, detected and recovered, detected and fail-stop, detected but still wrong, unrecovered,
     silent data corruption (docs/faults.md defines each)."""
-    from ftverify.checker import faults as FC
-    from ftverify.checker.explicit import Limits
+    from ftverify.checker.engines import campaign as FC
+    from ftverify.checker.engines.explicit import Limits
 
     const_map = _parse_consts(consts)
     for path, what in ((json_path, "--json"), (chart_path, "--chart")):
-        _check_output(path, what)
+        check_output(path, what)
     if chart_path and Path(chart_path).suffix.lower() not in (".svg", ".png"):
-        _usage_error(f"--chart {chart_path}: expected a .svg or .png file")
+        usage_error(f"--chart {chart_path}: expected a .svg or .png file")
     camps: list[Any] = []
 
     def one(path: str) -> int:
         model = load_model(path, const_map)
         code = EXIT_OK
         for spec in budgets or (None,):
-            budget = P.budget_for(model, spec)
+            budget = budget_for(model, spec)
             c = FC.run(model, budget, Limits(max_states=max_states), progress=sys.stderr)
             camps.append(c)
             click.echo(_campaign_text(c, path, show))
@@ -442,10 +448,10 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
 
     def write() -> int:
         if json_path:
-            _write(json_path, dumps(FC.to_json(camps)) + "\n")
+            write_file(json_path, dumps(FC.to_json(camps)) + "\n")
         if chart_path:
             if Path(chart_path).suffix.lower() == ".svg":
-                _write(chart_path, FC.chart_svg(camps))
+                write_file(chart_path, FC.chart_svg(camps))
             else:
                 try:
                     FC.chart_png(camps, chart_path)
@@ -460,8 +466,8 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
 
 
 def _campaign_text(c: Any, path: str, show: int) -> str:
-    from ftverify.checker import faults as FC
-    from ftverify.checker.report import format_trace
+    from ftverify.checker.engines import campaign as FC
+    from ftverify.checker.output.report import format_trace
 
     head = f"{c.model} ({path}), fault budget {c.budget}"
     if c.nothing:
@@ -479,32 +485,6 @@ def _campaign_text(c: Any, path: str, show: int) -> str:
             lines.append(f"    e.g. FAULT {inj.fault}: {inj.decided_by}; a shortest trace:")
             lines.append(format_trace(c.trace(inj), indent="      "))
     return "\n".join(lines) + "\n"
-
-
-def _check_output(path: str | None, what: str) -> None:
-    """An output file must be writable where it is asked for, before any work starts."""
-    if path is None:
-        return
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        _usage_error(f"{what} {path}: no such directory {parent}")
-    if Path(path).is_dir():
-        _usage_error(f"{what} {path}: is a directory")
-    if not os.access(parent, os.W_OK):
-        _usage_error(f"{what} {path}: cannot write in {parent}")
-
-
-def _usage_error(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_BAD_INPUT)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as e:
-        raise BadInput(f"cannot write {path}: {e.strerror}") from None
-    click.echo(f"wrote {path}", err=True)
 
 
 # ---------------------------------------------------------------- graph
@@ -531,7 +511,7 @@ def graph(file: str, output: str | None, faults: BudgetSpec | None, trace_of_pro
           max_nodes: int, max_states: int, where: str | None, depth: int | None, renderer: str,
           consts: tuple[str, ...]) -> None:
     """Build the reachable state graph of FILE, analyse it, and draw it."""
-    from ftverify.checker.graphcmd import GraphRequest, run_graph
+    from ftverify.checker.commands.graph import GraphRequest, run_graph
 
     req = GraphRequest(file, output, faults, trace_of_prop, [v.strip() for v in projection.split(",") if v.strip()]
                        if projection else None, max_nodes, max_states, None if renderer == "auto" else renderer,

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-from ftverify.checker import graph as G
-from ftverify.checker import render as R
-from ftverify.checker.explicit import Limits
-from ftverify.checker.prove import budget_for
-from ftverify.checker.report import format_trace, table
+from ftverify.checker.commands.common import BadInput
+from ftverify.checker.engines import stategraph as G
+from ftverify.checker.engines.explicit import Limits
+from ftverify.checker.output import render as R
+from ftverify.checker.output.report import format_trace, table
+from ftverify.spec.budget import budget_for
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model, parse_expression
 
@@ -35,7 +36,6 @@ class GraphRequest:
 
 
 def run_graph(req: GraphRequest, echo: Callable[[str], None]) -> int:
-    from ftverify.checker.cli import BadInput
 
     if req.output is not None:  # fail on a bad output name before exploring
         fmt = req.output.rsplit(".", 1)[-1].lower() if "." in req.output else ""
@@ -90,7 +90,6 @@ def run_graph(req: GraphRequest, echo: Callable[[str], None]) -> int:
 
 def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Callable[[str], None]) -> list[int]:
     """The node path of the trace to highlight, or [] when none is asked for or there is none."""
-    from ftverify.checker.cli import BadInput
 
     if wanted is None:
         return []
@@ -135,7 +134,6 @@ def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Calla
 def _picture(sg: G.StateGraph, req: GraphRequest, path: list[int],
              echo: Callable[[str], None]) -> tuple[nx.MultiDiGraph | None, list[object]]:
     """The graph to draw (the full one, a projection, or the SCC condensation) and the path in it."""
-    from ftverify.checker.cli import BadInput
 
     if req.projection:
         try:

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ftverify.checker.result import Report, Result, Trace, Verdict
-from ftverify.checker.trace import replay, trace_of
+from ftverify.checker.engines.replay import replay, trace_of
+from ftverify.checker.output.result import Report, Result, Trace, Verdict
 from ftverify.spec import model as M
-from ftverify.spec.interp import EvalError, Interpreter, Label
+from ftverify.spec.compile import EvalError
+from ftverify.spec.interp import Interpreter, Label
 
 PROGRESS_AFTER = 1.0  # seconds before progress lines appear on stderr
 

@@ -27,7 +27,9 @@ from typing import Any
 
 import z3
 from ftverify.spec import model as M
-from ftverify.spec.interp import Label, StateLayout
+from ftverify.spec.budget import BudgetLike
+from ftverify.spec.interp import Label
+from ftverify.spec.layout import StateLayout
 from ftverify.spec.types import (
     BVT,
     BoolT,
@@ -504,7 +506,7 @@ class ActionEnc:
 class Encoding:
     """The transition system of a model under a fault budget, over template states s and s'."""
 
-    def __init__(self, model: M.Model, budget: M.BudgetLike | None, arith: str = "bv",
+    def __init__(self, model: M.Model, budget: BudgetLike | None, arith: str = "bv",
                  width: int | None = None) -> None:
         """arith: "bv" (`BVArith`), "int" (`IntArith`) or "checked" (`CheckedBVArith` of `width`)."""
         self.model = model

@@ -19,12 +19,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ftverify.checker import explicit
-from ftverify.checker.engines import EngineOptions, init_is_empty, prove_property
-from ftverify.checker.prove import budget_for
-from ftverify.checker.result import Result, Verdict
+from ftverify.checker.engines import explicit
+from ftverify.checker.engines.portfolio import EngineOptions, init_is_empty, prove_property
+from ftverify.checker.output.result import Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
+from ftverify.spec.budget import BudgetLike, FaultBudget, budget_for
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.parser import parse_file
@@ -36,7 +36,7 @@ class Obligation:
     theorem: S.Theorem
     model: M.Model
     alias: str
-    budget: M.FaultBudget  # under which it is checked (`under faults ...`, or the spec's own)
+    budget: FaultBudget  # under which it is checked (`under faults ...`, or the spec's own)
 
     @property
     def name(self) -> str:
@@ -58,7 +58,7 @@ class ProofReport:
     seconds: float = 0.0
 
     def exit_code(self) -> int:
-        from ftverify.checker.result import exit_code
+        from ftverify.checker.output.result import exit_code
 
         return exit_code([r for _, r in self.results])
 
@@ -132,13 +132,13 @@ class ProofContext:
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
     empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
 
-    def vacuous(self, model: M.Model, budget: M.BudgetLike) -> bool:
+    def vacuous(self, model: M.Model, budget: BudgetLike) -> bool:
         key = (id(model), budget)
         if key not in self.empty_init:
             self.empty_init[key] = init_is_empty(model, budget)
         return self.empty_init[key]
 
-    def exploration(self, model: M.Model, budget: M.BudgetLike) -> explicit.Exploration:
+    def exploration(self, model: M.Model, budget: BudgetLike) -> explicit.Exploration:
         key = (id(model), budget)
         if key not in self.explorations:
             interp = Interpreter(model, budget)
@@ -148,7 +148,7 @@ class ProofContext:
         return self.explorations[key]
 
 
-def discharge(ob: Obligation, budget: M.BudgetLike, ctx: ProofContext) -> Result:
+def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext) -> Result:
     thm = ob.theorem
     if ctx.vacuous(ob.model, budget):
         kind = "refinement" if thm.method == "refinement" else \
@@ -172,8 +172,8 @@ def discharge(ob: Obligation, budget: M.BudgetLike, ctx: ProofContext) -> Result
     return result
 
 
-def refinement_result(model: M.Model, name: str, budget: M.BudgetLike, timeout: float | None) -> Result:
-    from ftverify.checker import refine
+def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: float | None) -> Result:
+    from ftverify.checker.engines import refine
 
     rep = refine.check(model, refine.find(model, name), budget, timeout)
     return Result(name, "refinement", rep.verdict, "refinement", message=rep.message,

@@ -25,7 +25,7 @@ from typing import Any
 
 import graphviz
 import networkx as nx
-from ftverify.checker.report import flatten_state
+from ftverify.checker.output.report import flatten_state
 from ftverify.spec.types import format_value
 
 FORMATS = ("svg", "png", "dot", "html", "json")

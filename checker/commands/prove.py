@@ -12,14 +12,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ftverify.checker.engines import ENGINES, EngineOptions, prove_all
-from ftverify.checker.result import Report, Result, Trace, Verdict
-from ftverify.checker.trace import replay, trace_of
+from ftverify.checker.engines.portfolio import ENGINES, EngineOptions, prove_all
+from ftverify.checker.engines.replay import replay, trace_of
+from ftverify.checker.output.result import Report, Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
-from ftverify.spec.errors import Span, SpecError
-from ftverify.spec.interp import EvalError, Interpreter, Label
-from ftverify.spec.parser import parse_budget
+from ftverify.spec.budget import budget_for
+from ftverify.spec.compile import EvalError
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import Interpreter, Label
 from ftverify.spec.typecheck import load_model
 
 __all__ = ["ENGINES", "Options", "prove_file", "prove_model", "simulate"]
@@ -35,17 +36,6 @@ class Options:
     properties: list[str] | None = None
     consts: dict[str, int] = field(default_factory=dict)
     progress: TextIO | None = sys.stderr
-
-
-def budget_for(model: M.Model, faults: int | str | S.BudgetSpec | None, span: Span | None = None) -> M.FaultBudget:
-    """The fault budget of a run: `--faults N`, `--faults crash=1,lose=3`, `under faults ...`
-    (text or parsed), or None for the spec's own (the single-fault model by default)."""
-    if isinstance(faults, str):
-        faults = parse_budget(faults)
-    if isinstance(faults, int):
-        faults = S.BudgetSpec(faults)
-    spec = faults or S.BudgetSpec(None)
-    return M.fault_budget(model, spec.shared, dict(spec.own) if spec.own else None, span)
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:

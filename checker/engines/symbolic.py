@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import z3
-from ftverify.checker.encode import CheckedBVArith, Encoding, StateVars, WidthTooSmall, uniform_width
-from ftverify.checker.result import RecheckFailed, RecheckUnfinished, Trace
-from ftverify.checker.trace import replay
+from ftverify.checker.engines.encode import CheckedBVArith, Encoding, StateVars, WidthTooSmall, uniform_width
+from ftverify.checker.engines.replay import replay
+from ftverify.checker.output.result import RecheckFailed, RecheckUnfinished, Trace
 from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter, Label
 
 
@@ -90,7 +91,7 @@ T = TypeVar("T")
 MAX_CHECKED_WIDTH = 256
 
 
-def checked_encoding(model: M.Model, budget: M.BudgetLike, build: Callable[[Encoding], T],
+def checked_encoding(model: M.Model, budget: BudgetLike, build: Callable[[Encoding], T],
                      deadline: Deadline) -> tuple[Encoding, T]:
     """A fresh encoding in uniform-width bit-vectors (`CheckedBVArith`), with the
     formulas `build` makes from it, at a width the solver has shown sufficient:
@@ -162,8 +163,8 @@ def failing_label(enc: Encoding, mdl: z3.ModelRef, st: StateVars) -> Label:
 
 def checked_helper(interp: Interpreter, trace: Trace, name: str, pred: M.Expr) -> Trace:
     """Replay a trace to a state that breaks a helper invariant (not a property of the spec)."""
-    from ftverify.checker.trace import ReplayError, encode_state
-    from ftverify.spec.interp import EvalError
+    from ftverify.checker.engines.replay import ReplayError, encode_state
+    from ftverify.spec.compile import EvalError
 
     replay(interp, trace, None)
     s = encode_state(interp, trace.states[-1], trace.faults[-1] if trace.faults else 0)
@@ -183,7 +184,7 @@ def checked(interp: Interpreter, trace: Trace, target: Target) -> Trace:
         inst = interp.find_instance(label.action, dict(label.args)) if label else None
         msg = ""
         if inst is not None:
-            from ftverify.spec.interp import EvalError
+            from ftverify.spec.compile import EvalError
 
             s = interp.layout.encode(trace.states[-1], trace.faults[-1])
             try:
