@@ -39,6 +39,15 @@ class SourceCache:
         cls._texts[file] = text
 
     @classmethod
+    def text(cls, file: str) -> str | None:
+        if file not in cls._texts:
+            try:
+                cls._texts[file] = Path(file).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+        return cls._texts[file]
+
+    @classmethod
     def line(cls, file: str, line: int) -> str | None:
         text = cls._texts.get(file)
         if text is None:

@@ -144,6 +144,11 @@ class ExprChecker:
             x = self._expr(e.left, scope, s.type.elem)
             self._compatible(x, s.type.elem, e.left.span, "a set element")
             return self._fold(M.Binary(e.span, BOOL, "member", x, s))
+        if op in ("<<", ">>"):  # the amount is an integer or a bit-vector of its own, not of the left's type
+            a, b = self._expr(e.left, scope, expected), self._expr(e.right, scope, None)
+            if _is_const_int(a) and isinstance(b.type, BVT):  # `1 << w`: a bit-vector of w's width
+                a = self._int_to_bv(a, b.type, e.left.span)
+            return self._shift(e, a, b)
         a, b = self._pair(e.left, e.right, scope, expected if op not in ("==", "!=", "<", "<=", ">", ">=") else None)
         ta, tb = a.type, b.type
         if op in ("==", "!="):
@@ -183,7 +188,7 @@ class ExprChecker:
 
     def _pair(self, left: S.Expr, right: S.Expr, scope: Scope, expected: Type | None) -> tuple[M.Expr, M.Expr]:
         """Type two operands; a literal on one side takes the type of the other side."""
-        literalish = (S.IntLit, S.SetLit, S.RecordLit, S.MapLit)
+        literalish = (S.IntLit, S.SetLit, S.RecordLit, S.MapLit, S.EmptyQueue)
         if isinstance(left, literalish) and not isinstance(right, literalish):
             b = self._expr(right, scope, expected)
             a = self._expr(left, scope, b.type if not isinstance(b.type, IntT) else expected)
@@ -229,9 +234,11 @@ class ExprChecker:
         if not isinstance(b.type, IntT | BVT):
             raise SpecError(e.right.span, "a shift amount must be an integer or a bit-vector",
                             hint=f"found {describe(b.type)}")
-        if isinstance(b.type, IntT) and b.type.lo < 0:
+        if isinstance(b.type, IntT) and b.type.hi < 0:
             raise SpecError(e.right.span, "a shift amount must not be negative",
                             hint=f"this one lies in {b.type.lo}..{b.type.hi}")
+        if isinstance(b.type, IntT) and b.type.lo < 0:  # it may be: checked when the step is taken
+            b = M.Check(b.span, IntT(0, b.type.hi), b, "shift amount")
         if isinstance(a.type, BVT):
             return self._fold(M.Binary(e.span, a.type, "bvshl" if e.op == "<<" else "bvlshr", a, b))
         if isinstance(a.type, IntT):
@@ -317,7 +324,16 @@ class ExprChecker:
         body = self._expr(e.body, scope.bind(b), expected)
         return self._fold(M.Let(e.span, body.type, b, v, body))
 
+    def _x_EmptyQueue(self, e: S.EmptyQueue, scope: Scope, expected: Type | None) -> M.Expr:
+        if not isinstance(expected, QueueT):
+            raise SpecError(e.span, "cannot tell the type of this empty queue" if expected is None
+                            else f"`<>` is the empty queue, but {describe(expected)} is expected here",
+                            hint="use it where a queue type is known: assign it, or compare it with a queue")
+        return M.Lit(e.span, expected, 0)  # the packed code of the empty queue
+
     def _x_SetLit(self, e: S.SetLit, scope: Scope, expected: Type | None) -> M.Expr:
+        if isinstance(expected, QueueT) and not e.elems:
+            raise SpecError(e.span, "`{}` is the empty set; the empty queue is `<>`")
         if not isinstance(expected, SetT):
             raise SpecError(e.span, "cannot tell the element type of this set literal",
                             hint="use it where a set type is known: assign it, or compare it with a set")

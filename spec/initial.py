@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from ftverify.spec import model as M
 from ftverify.spec.compile import (
     _C,
-    UNROLL_LIMIT,
     Compiler,
     EvalError,
     Fn,
@@ -30,6 +29,9 @@ from ftverify.spec.types import (
 if TYPE_CHECKING:
     from ftverify.spec.interp import Interpreter
 
+# A `forall` of init over at most this many values is split into one conjunct per
+# value, so that `forall i: I. a[i] == 0` pins every element on its own.
+SPLIT_LIMIT = 1 << 16
 # Limits on enumerating initial states (see `initial_states`).
 MAX_INIT_COMBINATIONS = 2_000_000
 MAX_INIT_STATES = 5_000_000
@@ -40,7 +42,7 @@ def _conjuncts(e: M.Expr, env: _Env) -> Iterator[tuple[M.Expr, _Env]]:
     if isinstance(e, M.Binary) and e.op == "and":
         yield from _conjuncts(e.left, env)
         yield from _conjuncts(e.right, env)
-    elif isinstance(e, M.Quant) and e.kind == "forall" and domain_size(e.var.type) <= UNROLL_LIMIT:
+    elif isinstance(e, M.Quant) and e.kind == "forall" and domain_size(e.var.type) <= SPLIT_LIMIT:
         for v in domain_values(e.var.type):
             yield from _conjuncts(e.body, {**env, e.var.uid: _C(v)})
     else:

@@ -190,8 +190,14 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return S.QueueType(self._s(meta), elem, cap)
 
     # -- statements
-    def block(self, meta: Any, *stmts: S.Stmt) -> tuple[S.Stmt, ...]:
-        return stmts
+    def block(self, meta: Any, *stmts: S.Stmt | None) -> tuple[S.Stmt, ...]:
+        return tuple(s for s in stmts if s is not None)
+
+    def no_stmt(self, meta: Any) -> None:
+        return None
+
+    def no_decl(self, meta: Any) -> list[S.Decl]:
+        return []
 
     def assign_stmt(self, meta: Any, target: S.Expr, value: S.Expr) -> S.Assign:
         return S.Assign(self._s(meta), target, value)
@@ -320,6 +326,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     def empty_set(self, meta: Any) -> S.SetLit:
         return S.SetLit(self._s(meta), ())
+
+    def empty_queue(self, meta: Any) -> S.EmptyQueue:
+        return S.EmptyQueue(self._s(meta))
 
     def set_lit(self, meta: Any, elems: tuple[S.Expr, ...]) -> S.SetLit:
         return S.SetLit(self._s(meta), tuple(elems))
@@ -521,12 +530,27 @@ def _parse(text: str, file: str, start: str) -> Any:
 def parse_file(path: str) -> S.SpecFile | S.ProofFile:
     """Read and parse a file; an unreadable file is a SpecError located at the path."""
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise SpecError(Span(path, 1, 1, 1, 1), f"cannot read file: {reason}") from None
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SpecError(Span(path, 1, 1, 1, 1), f"cannot read file: {e.strerror or e}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        col = len(data[data.rfind(b"\n", 0, e.start) + 1:e.start].decode("utf-8", errors="replace")) + 1
+        SourceCache.put(path, data.decode("utf-8", errors="replace"))
+        raise SpecError(Span(path, line, col, line, col + 1),
+                        f"the file is not UTF-8 text: byte 0x{data[e.start]:02x} cannot start or continue a character",
+                        hint="save the file as UTF-8") from None
     return parse_text(text, path)
+
+
+def too_deep(file: str) -> SpecError:
+    """An expression of `file` is nested too deeply to process: located at its deepest bracket."""
+    line, col = _deepest_point(SourceCache.text(file) or "")
+    return SpecError(Span(file, line, col, line, col + 1), "expression nested too deeply",
+                     hint="split it with `def`s or `let`s")
 
 
 # Deeply nested input recurses in lark's transformer; allow a sensible depth.

@@ -143,6 +143,11 @@ def _(e: S.SetLit) -> str:
 
 
 @expr.register
+def _(e: S.EmptyQueue) -> str:
+    return "<>"
+
+
+@expr.register
 def _(e: S.RecordLit) -> str:
     return "{" + ", ".join(f"{f.name}: {expr(f.value)}" for f in e.fields) + "}"
 

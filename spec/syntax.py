@@ -150,6 +150,11 @@ class Let(Node):
 
 
 @dataclass(frozen=True, slots=True)
+class EmptyQueue(Node):
+    """`<>`: the empty queue (its type comes from where it is used)."""
+
+
+@dataclass(frozen=True, slots=True)
 class SetLit(Node):
     elems: tuple[Expr, ...]
 
@@ -174,7 +179,7 @@ class MapLit(Node):
 
 Expr = (
     IntLit | BoolLit | Name | Call | BVCast | Unary | Binary | Index | Field | Ite | Quant | Let | SetLit
-    | RecordLit | MapLit
+    | RecordLit | MapLit | EmptyQueue
 )
 
 

@@ -18,7 +18,7 @@ from ftverify.spec import model as M
 from ftverify.spec import syntax as S
 from ftverify.spec.errors import Span, SpecError
 from ftverify.spec.exprcheck import MAX_BV_WIDTH, ExprChecker, _is_const_int, _lvalue_text, _suggest, describe
-from ftverify.spec.parser import parse_file
+from ftverify.spec.parser import parse_file, too_deep
 from ftverify.spec.scope import Scope
 from ftverify.spec.types import (
     BOOL,
@@ -488,7 +488,10 @@ def load_model(path: str, consts: dict[str, int] | None = None) -> M.Model:
     """Parse and type-check a spec file (and its imports) into a typed model."""
     checker = Checker(consts)
     root = checker.load(path)
-    return checker.build(root, path, checker.all_decls)
+    try:
+        return checker.build(root, path, checker.all_decls)
+    except RecursionError:
+        raise too_deep(path) from None
 
 
 def check_text(text: str, file: str = "<input>", consts: dict[str, int] | None = None) -> M.Model:

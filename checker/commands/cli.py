@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from ftverify.checker.commands.common import (
     EXIT_VIOLATED,
     BadInput,
     check_output,
+    echo,
     usage_error,
     write_file,
 )
@@ -31,8 +33,6 @@ from ftverify.checker.output.report import (
     dumps,
     format_proof_report,
     format_report,
-    proof_report_json,
-    report_json,
     table,
     trace_itf,
 )
@@ -69,34 +69,54 @@ def _combine(codes: list[int]) -> int:
     return EXIT_OK
 
 
-def _guarded(fn: Callable[[], int]) -> int:
-    """Run one unit of work; user errors print with their location, never a traceback."""
+def _guarded(fn: Callable[[], int], path: str | None = None) -> int:
+    """Run one unit of work (on the file at `path`, if one); user errors print with their
+    location, never a traceback."""
     try:
         return fn()
     except SpecError as e:
-        click.echo(format_error(e), err=True)
+        echo(format_error(e), err=True)
         return EXIT_BAD_INPUT
     except BadInput as e:
-        click.echo(f"error: {e}", err=True)
+        echo(f"error: {e}", err=True)
         return EXIT_BAD_INPUT
     except RecursionError:
-        click.echo("error: the input is nested too deeply to process", err=True)
+        if path is not None:
+            from ftverify.spec.parser import too_deep
+
+            echo(format_error(too_deep(path)), err=True)
+        else:
+            echo("error: the input is nested too deeply to process", err=True)
         return EXIT_BAD_INPUT
     except MemoryError:
-        click.echo("error: out of memory (try --max-states, a smaller configuration, or a symbolic engine)", err=True)
+        echo("error: out of memory (try --max-states, a smaller configuration, or a symbolic engine)", err=True)
         return EXIT_UNKNOWN
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+    except KeyboardInterrupt as e:
+        from ftverify.checker.engines.control import interrupted_message
+
+        echo(f"stopped: {interrupted_message(e)}", err=True)
         return EXIT_UNKNOWN
     except BrokenPipeError:  # the reader went away (`ftverify ... | head`): not our error
         raise
     except Exception as e:  # an engine bug, never a verdict
-        click.echo(f"internal error: {type(e).__name__}: {e}", err=True)
+        echo(f"internal error: {type(e).__name__}: {e}", err=True)
         if os.environ.get("FTVERIFY_DEBUG"):
             traceback.print_exc()
         else:
-            click.echo("  (set FTVERIFY_DEBUG=1 for the traceback; please report this)", err=True)
+            echo("  (set FTVERIFY_DEBUG=1 for the traceback; please report this)", err=True)
         return EXIT_INTERNAL
+
+
+def _controlled(timeout: float | None, quiet: bool, fn: Callable[[], int]) -> int:
+    """One unit of work under the command's time limit, with Ctrl-C and progress on stderr."""
+    from ftverify.checker.engines.control import controlled
+    from ftverify.checker.output.progress import StatusLine
+
+    with controlled(timeout, None if quiet else StatusLine()) as ctl:
+        code = _guarded(fn)
+    if ctl.stopped and code == EXIT_OK:
+        code = EXIT_UNKNOWN
+    return code
 
 
 def _expand(paths: tuple[str, ...]) -> list[str]:
@@ -132,6 +152,12 @@ def _budgets(values: Any) -> Any:
     return out[0] if single else tuple(out)
 
 
+_timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+    help="Wall-clock budget of the whole command: work still running then is unknown, the rest not started.")
+_quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
+
+
 _faults_option = click.option(
     "--faults", default=None, metavar="BUDGET", callback=lambda c, p, v: _budgets(v),
     help="Fault budget: N for the shared one (default: 1 if the spec has faults, else 0), FAULT=N or "
@@ -156,21 +182,22 @@ def cli() -> None:
 @click.option("--states", type=click.IntRange(min=1), default=400, show_default=True,
               help="With --cross-check: how many states (all reachable ones if there are fewer).")
 @click.option("--seed", type=int, default=0, show_default=True, help="With --cross-check: random seed.")
+@_timeout_option
+@_quiet_option
 def check(files: tuple[str, ...], consts: tuple[str, ...], faults: BudgetSpec | None, cross: bool, states: int,
-          seed: int) -> None:
+          seed: int, timeout: float | None, quiet: bool) -> None:
     """Parse and type-check FILES; summarise variables, actions and properties."""
     const_map = _parse_consts(consts)
-    codes = []
-    for f in _expand_or_exit(files):
-        codes.append(_guarded(lambda f=f: _check_one(f, const_map, faults, (states, seed) if cross else None)))
-    sys.exit(_combine(codes))
+    paths = _expand_or_exit(files)
+    sys.exit(_controlled(timeout, quiet, lambda: _combine([
+        _guarded(lambda f=f: _check_one(f, const_map, faults, (states, seed) if cross else None), f) for f in paths])))
 
 
 def _expand_or_exit(files: tuple[str, ...]) -> list[str]:
     try:
         return _expand(files)
     except BadInput as e:
-        click.echo(f"error: {e}", err=True)
+        echo(f"error: {e}", err=True)
         sys.exit(EXIT_BAD_INPUT)
 
 
@@ -183,15 +210,15 @@ def _check_one(path: str, consts: dict[str, int], faults: BudgetSpec | None, cro
         from ftverify.checker.commands.proofs import load_proof
 
         proof = load_proof(path)
-        click.echo(f"proof {proof.name} ({path}): {len(proof.obligations)} theorem(s) over "
+        echo(f"proof {proof.name} ({path}): {len(proof.obligations)} theorem(s) over "
                    f"{len(proof.models)} model(s)")
         return EXIT_OK
     model = load_model(path, consts)
     budget = budget_for(model, faults)
     layout = StateLayout(model, budget)
-    click.echo(f"spec {model.name} ({path}): ok")
+    echo(f"spec {model.name} ({path}): ok")
     rows = [[v.name, str(v.type), str(code_count(v.type)), str(width(v.type))] for v in model.vars]
-    click.echo(table(rows, ["variable", "type", "values", "bits"]))
+    echo(table(rows, ["variable", "type", "values", "bits"]))
     rows = []
     for a in model.actions:
         n = 1
@@ -199,15 +226,15 @@ def _check_one(path: str, consts: dict[str, int], faults: BudgetSpec | None, cro
             n *= code_count(p.type)
         params = ", ".join(f"{p.name}: {p.type}" for p in a.params)
         rows.append([("fault " if a.is_fault else "action ") + a.name, f"({params})" if params else "", str(n)])
-    click.echo(table(rows, ["action", "parameters", "instances"]))
+    echo(table(rows, ["action", "parameters", "instances"]))
     rows = [[p.name, p.kind] for p in model.properties] + [["type_ok", "built-in"]]
-    click.echo(table(rows, ["property", "kind"]))
+    echo(table(rows, ["property", "kind"]))
     bound = layout.state_space_bound()
-    click.echo(f"  state space: at most {bound:,} states ({layout.width} bits a state) under fault budget {budget}")
+    echo(f"  state space: at most {bound:,} states ({layout.width} bits a state) under fault budget {budget}")
     if model.has_faults and faults is None:
-        click.echo("  (the single-fault model is the default; set --faults N to change it)")
+        echo("  (the single-fault model is the default; set --faults N to change it)")
     for span, message in unassigned_variables(model):
-        click.echo(f"{span}: warning: {message}", err=True)
+        echo(f"{span}: warning: {message}", err=True)
     if cross is None:
         return EXIT_OK
     return _cross_check(model, budget, *cross)
@@ -220,56 +247,73 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
     cc = cross_check(model, budget, states, seed)
     where = (f"every reachable state ({cc.reachable:,})" if cc.complete
              else f"{cc.reachable:,} reachable and {cc.random:,} random type-correct states")
-    click.echo(f"  cross-check of the Z3 encoding ({', '.join(cc.ariths)}) against the interpreter on {where}: "
+    echo(f"  cross-check of the Z3 encoding ({', '.join(cc.ariths)}) against the interpreter on {where}: "
                f"{cc.evaluations:,} evaluations, {len(cc.disagreements)} disagreement(s), {cc.seconds:.1f} s")
     for skipped in cc.skipped:
-        click.echo(f"  (not cross-checked: {skipped})")
+        echo(f"  (not cross-checked: {skipped})")
     for d in cc.disagreements:
-        click.echo(f"{d}", err=True)
+        echo(f"{d}", err=True)
         for line in excerpt(d.span):
-            click.echo(line, err=True)
+            echo(line, err=True)
     if cc.disagreements:
-        click.echo("internal error: the encoding disagrees with the interpreter (a bug in ftverify; please "
+        echo("internal error: the encoding disagrees with the interpreter (a bug in ftverify; please "
                    "report it with the spec)", err=True)
         return EXIT_INTERNAL
     return EXIT_OK
 
 
 # ---------------------------------------------------------------- prove
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--engine", type=click.Choice(list(P.ENGINES)), default="auto", show_default=True,
               help="The engine that checks the properties.")
 @_faults_option
 @click.option("--property", "properties", multiple=True, help="Check only this property (repeatable).")
-@click.option("--max-states", type=int, default=None, help="Stop exploring after this many states (unknown).")
-@click.option("--timeout", type=float, default=None, help="Seconds before giving up (unknown).")
-@click.option("--depth", type=int, default=None,
+@click.option("--max-states", type=click.IntRange(min=1), default=None,
+              help="Stop exploring after this many states (unknown).")
+@_timeout_option
+@click.option("--obligation-timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
+              help="Seconds for each property or proof obligation (then unknown).")
+@click.option("--depth", type=click.IntRange(min=0), default=None,
               help="BMC depth, largest k of k-induction, or the explicit exploration's depth bound.")
-@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-@click.option("--itf", "itf", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write counterexample traces in the Informal Trace Format to this file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON object (docs/json.md).")
+@click.option("--itf", "itf", default=None, metavar="PATH",
+              help="Write every trace, counterexamples and witnesses alike, in the Informal Trace Format: to PATH "
+                   "when there is one, else as PATH-MODEL-PROPERTY.itf.json (into PATH if it is a directory).")
+@_quiet_option
 @_common_consts
 def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
-          max_states: int | None, timeout: float | None, depth: int | None, as_json: bool, itf: str | None,
-          consts: tuple[str, ...]) -> None:
+          max_states: int | None, timeout: float | None, obligation_timeout: float | None, depth: int | None,
+          as_json: bool, itf: str | None, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
-    opts = P.Options(engine=engine, faults=faults, max_states=max_states, timeout=timeout, depth=depth,
+    from ftverify.checker.engines.control import controlled
+    from ftverify.checker.output.progress import StatusLine
+    from ftverify.checker.output.report import format_total, results_json
+
+    if itf is not None and not Path(itf).is_dir():
+        check_output(itf, "--itf")
+    opts = P.Options(engine=engine, faults=faults, max_states=max_states, timeout=obligation_timeout, depth=depth,
                      properties=list(properties) or None, consts=_parse_consts(consts),
-                     progress=sys.stderr)
+                     progress=None if quiet else sys.stderr)
+    paths = _expand_or_exit(files)
     codes = []
-    reports: list[Report] = []
-    for f in _expand_or_exit(files):
-        codes.append(_guarded(lambda f=f: _prove_one(f, opts, reports, as_json)))
+    reports: list[Any] = []
+    with controlled(timeout, None if quiet else StatusLine()) as ctl:
+        for f in paths:
+            if ctl.stopped:
+                echo(f"{f}: not started ({ctl.stopped})", err=True)
+                codes.append(EXIT_UNKNOWN)
+                continue
+            codes.append(_guarded(lambda f=f: _prove_one(f, opts, reports, as_json), f))
     if itf:
         codes.append(_guarded(lambda: _write_itf(itf, reports)))
     if as_json:
-        click.echo(dumps(reports_json(reports) if len(reports) != 1 else reports_json(reports)[0]))
+        echo(dumps(results_json("prove", reports, ctl.stopped)))
+    elif len(paths) > 1 or any(not isinstance(r, Report) for r in reports):
+        echo(format_total(reports, ctl.stopped, time.monotonic() - ctl.start))
     sys.exit(_combine(codes))
-
-
-def reports_json(reports: list[Any]) -> list[dict[str, Any]]:
-    return [report_json(r) if isinstance(r, Report) else proof_report_json(r) for r in reports]
 
 
 def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) -> int:
@@ -283,14 +327,14 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
         prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout))
         reports.append(prep)
         if not as_json:
-            click.echo(format_proof_report(prep))
-            click.echo("")
+            echo(format_proof_report(prep))
+            echo("")
         return prep.exit_code()
     rep = P.prove_file(path, opts)
     reports.append(rep)
     if not as_json:
-        click.echo(format_report(rep))
-        click.echo("")
+        echo(format_report(rep))
+        echo("")
     return rep.exit_code()
 
 
@@ -303,18 +347,18 @@ def _write_itf(path: str, reports: list[Any]) -> int:
             traces += [(ob.alias, ob.model.file, r.stats.get("faults"), r) for ob, r in rep.results
                        if r.trace is not None]
     if not traces:
-        click.echo(f"no trace to write to {path}", err=True)
+        echo(f"no trace to write to {path}", err=True)
         return EXIT_OK
+    into = Path(path).is_dir()
     base, ext = os.path.splitext(path)
     for model, file, budget, r in traces:
-        target = path if len(traces) == 1 else f"{base}-{model}-{r.property}{ext or '.itf.json'}"
+        if into:
+            target = str(Path(path) / f"{model}-{r.property}.itf.json")
+        else:
+            target = path if len(traces) == 1 else f"{base}-{model}-{r.property}{ext or '.itf.json'}"
         desc = f"{r.verdict} {r.kind} {r.property} of {model} under fault budget {budget}"
         assert r.trace is not None
-        try:
-            Path(target).write_text(dumps(trace_itf(r.trace, file, desc)) + "\n", encoding="utf-8")
-        except OSError as e:
-            raise BadInput(f"cannot write {target}: {e.strerror}") from None
-        click.echo(f"wrote {target}", err=True)
+        write_file(target, dumps(trace_itf(r.trace, file, desc)) + "\n")
     return EXIT_OK
 
 
@@ -326,26 +370,29 @@ def _write_itf(path: str, reports: list[Any]) -> int:
               help="z3: forward simulation for every state satisfying the invariants (a proof); "
                    "explicit: every step of every reachable state (with a trace to a failure).")
 @_faults_option
-@click.option("--max-states", type=int, default=None, help="Exploration limit for --engine explicit.")
-@click.option("--timeout", type=float, default=None, help="Seconds before giving up (unknown).")
+@click.option("--max-states", type=click.IntRange(min=1), default=None, help="Exploration limit for --engine explicit.")
+@_timeout_option
 @click.option("--impl", default=None, metavar="MODULE:NAME",
               help="Refinement-test a Python implementation (an ftverify Adapter) against its spec instead.")
 @click.option("--spec", "impl_spec", default=None, help="With --impl: the spec (default: the adapter's).")
-@click.option("--examples", type=int, default=200, show_default=True, help="With --impl: random call sequences.")
-@click.option("--max-calls", type=int, default=30, show_default=True, help="With --impl: calls per sequence.")
-@click.option("--depth", type=int, default=0, show_default=True,
+@click.option("--examples", type=click.IntRange(min=0), default=200, show_default=True,
+              help="With --impl: random call sequences.")
+@click.option("--max-calls", type=click.IntRange(min=1), default=30, show_default=True,
+              help="With --impl: calls per sequence.")
+@click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --impl: also check every call sequence up to this length.")
 @click.option("--seed", type=int, default=None, help="With --impl: random seed (default: deterministic).")
+@_quiet_option
 @_common_consts
 def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec | None, max_states: int | None,
            timeout: float | None, impl: str | None, impl_spec: str | None, examples: int, max_calls: int,
-           depth: int, seed: int | None, consts: tuple[str, ...]) -> None:
+           depth: int, seed: int | None, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove that the concrete spec SPEC refines the abstract spec its `refinement` names;
     or, with --impl, test that a Python implementation refines its spec."""
     const_map = _parse_consts(consts)
     if impl is not None:
-        sys.exit(_guarded(lambda: _refine_impl(impl, impl_spec or spec, const_map, examples, max_calls, depth,
-                                               seed, timeout)))
+        sys.exit(_controlled(timeout, quiet, lambda: _refine_impl(impl, impl_spec or spec, const_map, examples,
+                                                                  max_calls, depth, seed, timeout)))
     if spec is None:
         raise click.UsageError("give a SPEC with a `refinement` declaration (or --impl MODULE:NAME)")
 
@@ -361,13 +408,13 @@ def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec |
             raise BadInput(str(e)) from None
         budget = budget_for(model, faults)
         if engine == "z3":
-            rep = RF.check(model, ref, budget, timeout)
+            rep = RF.check(model, ref, budget)
         else:
-            rep = RF.explore_refinement(model, ref, budget, Limits(max_states=max_states, timeout=timeout))
-        click.echo(format_refinement(rep))
+            rep = RF.explore_refinement(model, ref, budget, Limits(max_states=max_states))
+        echo(format_refinement(rep))
         return rep.exit_code()
 
-    sys.exit(_guarded(run))
+    sys.exit(_controlled(timeout, quiet, run))
 
 
 def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples: int, max_calls: int,
@@ -384,20 +431,20 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
             attrs["spec"] = os.path.abspath(spec)
         adapter = type(adapter.__name__, (adapter,), attrs)
     chk = C.Checker(adapter)
-    click.echo(f"{target} against {chk.model.name} ({adapter.spec_path()})")
+    echo(f"{target} against {chk.model.name} ({adapter.spec_path()})")
     out = C.random_test(adapter, examples, max_calls, seed, chk)
-    click.echo(f"  random: {out.calls:,} calls in {out.runs} runs, {out.seconds:.1f} s, "
+    echo(f"  random: {out.calls:,} calls in {out.runs} runs, {out.seconds:.1f} s, "
                f"{out.calls_per_second:,.0f} calls/s")
     if out.divergence is None and depth:
         ex = C.exhaustive_test(adapter, depth, timeout, chk)
         state = "complete" if ex.complete else "; ".join(ex.notes) or "stopped"
-        click.echo(f"  exhaustive to depth {ex.depth}: {ex.calls:,} calls, {ex.states:,} distinct spec states, "
+        echo(f"  exhaustive to depth {ex.depth}: {ex.calls:,} calls, {ex.states:,} distinct spec states, "
                    f"{ex.seconds:.1f} s, {ex.calls_per_second:,.0f} calls/s ({state})")
         out.divergence = ex.divergence
     if out.divergence is not None:
-        click.echo("  violated: " + str(out.divergence))
+        echo("  violated: " + str(out.divergence))
         return EXIT_VIOLATED
-    click.echo("  holds: no divergence (every call mapped to a spec step or a refused stutter; "
+    echo("  holds: no divergence (every call mapped to a spec step or a refused stutter; "
                "every invariant held)")
     return EXIT_OK
 
@@ -416,9 +463,11 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
               help="Exploration limit.")
 @click.option("--show", type=click.IntRange(min=0), default=1, show_default=True,
               help="Witness traces shown per outcome and fault (all of them are in the JSON).")
+@_timeout_option
+@_quiet_option
 @_common_consts
 def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: str | None, chart_path: str | None,
-           max_states: int, show: int, consts: tuple[str, ...]) -> None:
+           max_states: int, show: int, timeout: float | None, quiet: bool, consts: tuple[str, ...]) -> None:
     """Inject every fault at every reachable state of each spec in FILES and classify the outcome:
     masked, detected and recovered, detected and fail-stop, detected but still wrong, unrecovered,
     silent data corruption (docs/faults.md defines each)."""
@@ -433,22 +482,32 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
     camps: list[Any] = []
 
     def one(path: str) -> int:
+        from ftverify.checker.engines.control import current
+
         model = load_model(path, const_map)
         code = EXIT_OK
         for spec in budgets or (None,):
             budget = budget_for(model, spec)
-            c = FC.run(model, budget, Limits(max_states=max_states), progress=sys.stderr)
+            if current().stopped:
+                echo(f"{model.name} ({path}), fault budget {budget}: not started ({current().stopped})\n")
+                code = EXIT_UNKNOWN
+                continue
+            current().begin(f"{model.name}, faults {budget}")
+            c = FC.run(model, budget, Limits(max_states=max_states), progress=None if quiet else sys.stderr)
             camps.append(c)
-            click.echo(_campaign_text(c, path, show))
+            echo(_campaign_text(c, path, show))
             if c.nothing or not c.complete:
                 code = max(code, EXIT_UNKNOWN)
         return code
 
-    codes = [_guarded(lambda f=f: one(f)) for f in _expand_or_exit(files)]
+    paths = _expand_or_exit(files)
+    codes = [_controlled(timeout, quiet, lambda: _combine([_guarded(lambda f=f: one(f), f) for f in paths]))]
 
     def write() -> int:
         if json_path:
-            write_file(json_path, dumps(FC.to_json(camps)) + "\n")
+            from ftverify.checker.output.report import document
+
+            write_file(json_path, dumps(document("faults", {"campaigns": FC.to_json(camps)})) + "\n")
         if chart_path:
             if Path(chart_path).suffix.lower() == ".svg":
                 write_file(chart_path, FC.chart_svg(camps))
@@ -457,7 +516,7 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
                     FC.chart_png(camps, chart_path)
                 except RuntimeError as e:
                     raise BadInput(str(e)) from None
-                click.echo(f"wrote {chart_path}", err=True)
+                echo(f"wrote {chart_path}", err=True)
         return EXIT_OK
 
     if camps:
@@ -472,6 +531,8 @@ def _campaign_text(c: Any, path: str, show: int) -> str:
     head = f"{c.model} ({path}), fault budget {c.budget}"
     if c.nothing:
         return f"{head}: no fault can be injected: {c.nothing}\n"
+    if not c.complete and not c.injections:
+        return "\n".join([f"{head}: {c.states:,} states explored"] + [f"  note: {n}" for n in c.notes]) + "\n"
     lines = [f"{head}: {len(c.injections):,} fault injections over {c.states:,} states ({c.seconds:.2f} s)"]
     rows = [[o, f"{c.counts[o]:,}", f"{100 * c.share(o):.1f}%"] for o in FC.OUTCOMES]
     lines.append(table(rows, ["outcome", "injections", "share"]))
@@ -497,26 +558,29 @@ def _campaign_text(c: Any, path: str, show: int) -> str:
               help="Highlight the shortest counterexample or witness (of PROPERTY, or the first one found).")
 @click.option("--project", "projection", default=None, metavar="VAR,VAR",
               help="Collapse states to the values of these variables.")
-@click.option("--max-nodes", type=int, default=150, show_default=True,
-              help="Largest picture drawn; a bigger graph is condensed or a projection is suggested.")
-@click.option("--max-states", type=int, default=50_000, show_default=True,
+@click.option("--max-nodes", type=click.IntRange(min=1), default=150, show_default=True,
+              help="Largest picture drawn; a bigger graph is condensed or a projection is suggested "
+                   "(.json and .dot always hold the whole graph).")
+@click.option("--max-states", type=click.IntRange(min=1), default=50_000, show_default=True,
               help="Exploration limit (a graph this big is analysed, not drawn).")
 @click.option("--where", default=None, metavar="EXPR",
               help="Start only from the initial states satisfying EXPR (draw one scenario).")
-@click.option("--depth", type=int, default=None, help="Draw only the states within this many steps.")
+@click.option("--depth", type=click.IntRange(min=0), default=None, help="Draw only the states within this many steps.")
 @click.option("--renderer", type=click.Choice(["auto", "dot", "graphviz-pure"]), default="auto", show_default=True,
               help="Who draws the picture (auto: dot if installed, else graphviz-pure).")
+@_timeout_option
+@_quiet_option
 @_common_consts
 def graph(file: str, output: str | None, faults: BudgetSpec | None, trace_of_prop: str | None, projection: str | None,
           max_nodes: int, max_states: int, where: str | None, depth: int | None, renderer: str,
-          consts: tuple[str, ...]) -> None:
+          timeout: float | None, quiet: bool, consts: tuple[str, ...]) -> None:
     """Build the reachable state graph of FILE, analyse it, and draw it."""
     from ftverify.checker.commands.graph import GraphRequest, run_graph
 
     req = GraphRequest(file, output, faults, trace_of_prop, [v.strip() for v in projection.split(",") if v.strip()]
                        if projection else None, max_nodes, max_states, None if renderer == "auto" else renderer,
                        _parse_consts(consts), where, depth)
-    sys.exit(_guarded(lambda: run_graph(req, click.echo)))
+    sys.exit(_controlled(timeout, quiet, lambda: run_graph(req, echo)))
 
 
 # ---------------------------------------------------------------- simulate
@@ -537,7 +601,12 @@ def simulate(file: str, steps: int, seed: int | None, faults: BudgetSpec | None,
     def run() -> int:
         model = load_model(file, const_map)
         rep = P.simulate(model, steps, seed, faults)
-        click.echo(dumps(report_json(rep)) if as_json else format_report(rep))
+        if as_json:
+            from ftverify.checker.output.report import results_json
+
+            echo(dumps(results_json("simulate", [rep], None)))
+        else:
+            echo(format_report(rep))
         return rep.exit_code()
 
     sys.exit(_guarded(run))

@@ -13,6 +13,15 @@ import click
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
 
+def echo(message: object = "", err: bool = False, nl: bool = True) -> None:
+    """click.echo, after taking the progress line off the screen."""
+    from ftverify.checker.engines.control import current
+
+    if current().display is not None:
+        current().display.clear()  # type: ignore[union-attr]
+    click.echo(message, err=err, nl=nl)
+
+
 class BadInput(Exception):
     """Bad input found by the CLI itself (already formatted)."""
 
@@ -31,7 +40,7 @@ def check_output(path: str | None, what: str) -> None:
 
 
 def usage_error(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     sys.exit(EXIT_BAD_INPUT)
 
 
@@ -40,4 +49,4 @@ def write_file(path: str, text: str) -> None:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as e:
         raise BadInput(f"cannot write {path}: {e.strerror}") from None
-    click.echo(f"wrote {path}", err=True)
+    echo(f"wrote {path}", err=True)

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
-from ftverify.checker.commands.common import BadInput
+from ftverify.checker.commands.common import BadInput, check_output
 from ftverify.checker.engines import stategraph as G
+from ftverify.checker.engines.control import current
 from ftverify.checker.engines.explicit import Limits
 from ftverify.checker.output import render as R
 from ftverify.checker.output.report import format_trace, table
@@ -37,15 +38,18 @@ class GraphRequest:
 
 def run_graph(req: GraphRequest, echo: Callable[[str], None]) -> int:
 
+    fmt = ""
     if req.output is not None:  # fail on a bad output name before exploring
         fmt = req.output.rsplit(".", 1)[-1].lower() if "." in req.output else ""
         if fmt not in (*R.FORMATS, "gv"):
             raise BadInput(f"{req.output}: unknown output format (expected .{', .'.join(R.FORMATS)})")
+        check_output(req.output, "-o")
     model = load_model(req.file, req.consts)
     interp = Interpreter(model, budget_for(model, req.faults))
     start_from = None
     if req.where:
         start_from = interp.predicate(parse_expression(model, req.where, "--where"))
+    current().begin(f"state graph of {model.name}")
     sg = G.build(interp, Limits(max_states=req.max_states, max_depth=req.depth), progress=sys.stderr,
                  start_from=start_from)
     if sg.graph.number_of_nodes() == 0:
@@ -70,7 +74,8 @@ def run_graph(req: GraphRequest, echo: Callable[[str], None]) -> int:
     path = _highlight(sg, an, req.trace, echo)
     if req.output is None:
         return code
-    picture, path = _picture(sg, req, path, echo)
+    # A data format holds the whole graph, however big; only pictures are limited to --max-nodes.
+    picture, path = _picture(sg, req, path, echo, data=fmt in ("json", "dot", "gv"))
     if picture is None:
         return EXIT_UNKNOWN
     if req.projection is None and picture.graph.get("condensed") is None:
@@ -131,9 +136,10 @@ def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Calla
     return path
 
 
-def _picture(sg: G.StateGraph, req: GraphRequest, path: list[int],
-             echo: Callable[[str], None]) -> tuple[nx.MultiDiGraph | None, list[object]]:
-    """The graph to draw (the full one, a projection, or the SCC condensation) and the path in it."""
+def _picture(sg: G.StateGraph, req: GraphRequest, path: list[int], echo: Callable[[str], None],
+             data: bool = False) -> tuple[nx.MultiDiGraph | None, list[object]]:
+    """The graph to draw (the full one, a projection, or the SCC condensation) and the path in it;
+    for a data format (`data`), the full graph or projection whatever its size."""
 
     if req.projection:
         try:
@@ -141,13 +147,13 @@ def _picture(sg: G.StateGraph, req: GraphRequest, path: list[int],
         except ValueError as e:
             raise BadInput(f"--project: {e}") from None
         mapping = G.projection_classes(sg, req.projection)
-        if q.number_of_nodes() > req.max_nodes:
+        if q.number_of_nodes() > req.max_nodes and not data:
             echo(f"  the projection has {q.number_of_nodes()} nodes, more than --max-nodes {req.max_nodes}; "
                  f"try --project {','.join(G.suggest_projection(sg, req.max_nodes)) or '(fewer variables)'}")
             return None, []
         return q, _dedupe([mapping[n] for n in path])
     g = sg.graph
-    if g.number_of_nodes() <= req.max_nodes:
+    if g.number_of_nodes() <= req.max_nodes or data:
         return g, list(path)
     suggestion = ",".join(G.suggest_projection(sg, req.max_nodes))
     if not sg.complete:  # the components of a partial graph say nothing about the spec's

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from ftverify.checker.engines import explicit
+from ftverify.checker.engines import control, explicit
 from ftverify.checker.engines.portfolio import EngineOptions, init_is_empty, prove_property
 from ftverify.checker.output.result import Result, Verdict
 from ftverify.spec import model as M
@@ -172,6 +172,13 @@ def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext) -> Result:
     return result
 
 
+def _unknown(ob: Obligation, why: str) -> Result:
+    thm = ob.theorem
+    kind = "refinement" if thm.method == "refinement" else \
+        ob.model.property(thm.prop).kind if thm.prop != "type_ok" else "type_ok"
+    return Result(thm.prop, kind, Verdict.UNKNOWN, thm.method, message=why)
+
+
 def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: float | None) -> Result:
     from ftverify.checker.engines import refine
 
@@ -182,14 +189,28 @@ def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: fl
 
 
 def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
+    """Discharge every obligation in order. After Ctrl-C or the command's time limit, the
+    running obligation is `unknown` with the reason and the rest are not started."""
     ctx = ctx or ProofContext()
     start = time.monotonic()
     report = ProofReport(proof)
-    for ob in proof.obligations:
+    ctl = control.current()
+    n = len(proof.obligations)
+    for i, ob in enumerate(proof.obligations):
         budget = ob.budget
         method = ob.theorem.method
         t0 = time.monotonic()
-        result = discharge(ob, budget, ctx)
+        if ctl.stopped:
+            result = _unknown(ob, f"not started ({ctl.stopped})")
+        else:
+            ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: {ob.alias}.{ob.theorem.prop} by {method}")
+            try:
+                result = discharge(ob, budget, ctx)
+            except control.Interrupted as e:
+                result = _unknown(ob, e.reason)
+            if ctl.stopped and result.verdict == Verdict.UNKNOWN and "interrupt" not in result.message \
+                    and "timeout" not in result.message:
+                result.message = f"{ctl.stopped}; {result.message}" if result.message else ctl.stopped
         result.seconds = time.monotonic() - t0
         result.expected = ob.theorem.expect
         result.stats = {**result.stats, "faults": budget.to_json(), "method": method}

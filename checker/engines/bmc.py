@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import Encoding
 from ftverify.checker.engines.symbolic import Deadline, Target, checked, failing_label, read_trace, targets
 from ftverify.checker.output.result import Result, Verdict
@@ -77,6 +78,8 @@ def bmc(model: M.Model, budget: BudgetLike, depth: int, names: list[str] | None 
     results: dict[str, Result] = {}
     reached = -1
     for k in range(depth + 1):
+        control.check()
+        control.note(f"BMC depth {k} of {depth}, {len(pending)} propert{'y' if len(pending) == 1 else 'ies'} open")
         t_depth = time.perf_counter()
         for tg in list(pending):
             r = un.check(tg.formula, k, tg.name, deadline)

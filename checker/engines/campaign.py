@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Exploration, Limits, explore, holds
 from ftverify.checker.engines.replay import StepReplayer, trace_of_steps
 from ftverify.checker.output.result import Trace
@@ -300,8 +301,23 @@ def run(model: M.Model, budget: BudgetLike | None, limits: Limits | None = None,
         camp.complete = True
         return camp
     # The campaign judges states itself (and only those after an injection).
+    try:
+        return _run(camp, model, interp, limits, progress, start)
+    except control.Interrupted as e:
+        camp.complete, camp.reason = False, e.reason
+        camp.injections = []
+        camp.notes.append(f"{e.reason}: the campaign did not finish, nothing is classified")
+        camp.seconds = time.monotonic() - start
+        return camp
+
+
+def _run(camp: Campaign, model: M.Model, interp: Interpreter, limits: Limits | None, progress: TextIO | None,
+         start: float) -> Campaign:
+    fb = interp.budget
     ex = explore(interp, limits, record_edges=True, stop_when_decided=False, progress=progress,
                  check_properties=False)
+    control.check()  # stopped while exploring: classify nothing
+    control.note(f"classifying the injections over {len(ex.parent):,} states")
     g = _Graph(ex)
     camp.exploration, camp._graph = ex, g
     camp.states, camp.transitions, camp.complete = len(g.nodes), ex.transitions, ex.complete

@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from ftverify.checker.engines import control
 from ftverify.checker.output.report import flatten_state, format_trace
 from ftverify.checker.output.result import Trace
 from ftverify.spec import model as M
@@ -260,7 +261,8 @@ def random_test(adapter: type[Adapter], examples: int = 200, max_calls: int = 30
                     # no `explain` phase: it traces every line, and the trace we print says enough
                     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
     try:
-        run_state_machine_as_test(Machine, settings=conf)
+        with control.current().watching(lambda: f"random testing: {out.runs:,} runs, {out.calls:,} calls checked"):
+            run_state_machine_as_test(Machine, settings=conf)
     except RefinementFailure as e:
         out.divergence = e.divergence  # hypothesis re-raises the shrunk, minimal example last
     out.seconds = time.perf_counter() - start
@@ -288,6 +290,7 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
     frontier = [(key, first)]
     deadline = start + timeout if timeout else None
     for d in range(depth):
+        control.note(f"every call sequence of length {d + 1} ({out.calls:,} calls so far)")
         nxt = []
         for k, impl in frontier:
             pre = impl.abstract()

@@ -24,6 +24,7 @@ from itertools import product
 from typing import Any
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import ActionEnc, Encoding, EncodingError, Sym
 from ftverify.checker.engines.explicit import Limits, explore
 from ftverify.checker.engines.symbolic import Deadline, checked_encoding
@@ -120,7 +121,9 @@ def cross_check(model: M.Model, budget: BudgetLike, states: int = 400, seed: int
             continue
         out.ariths.append(arith)
         checker = _Checker(interp, enc, out)
-        for s in sample:
+        for k, s in enumerate(sample):
+            control.check()
+            control.note(f"{arith} encoding: state {k + 1} of {len(sample)}")
             checker.state(s)
             if len(out.disagreements) >= max_disagreements or deadline.expired():
                 break

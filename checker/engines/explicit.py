@@ -16,13 +16,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ftverify.checker.engines import control
 from ftverify.checker.engines.replay import replay, trace_of
 from ftverify.checker.output.result import Report, Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter, Label
-
-PROGRESS_AFTER = 1.0  # seconds before progress lines appear on stderr
 
 
 @dataclass
@@ -65,22 +64,34 @@ class Exploration:
 
 def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
             stop_when_decided: bool = True, progress: TextIO | None = sys.stderr,
-            start_from: Callable[[int], object] | None = None, check_properties: bool = True) -> Exploration:
+            start_from: Callable[[int], object] | None = None, check_properties: bool = True,
+            wanted: list[str] | None = None, on_edge: Callable[[int, int, int], bool] | None = None) -> Exploration:
     """Breadth-first search from the initial states (those satisfying `start_from`, if given).
 
-    With `stop_when_decided`, the search stops once every invariant is violated
-    and every `reachable` has a witness (and no `recovers` needs the full graph).
-    Without `check_properties`, no invariant or `reachable` is evaluated (for a
-    caller that judges the states itself).
+    With `stop_when_decided`, the search stops once every property asked for
+    (`wanted`, default all) is decided early: each invariant violated, each
+    `reachable` witnessed, `type_ok` violated or safe by construction, and no
+    `recovers` asked for (it needs the whole graph). Without `check_properties`,
+    no invariant or `reachable` is evaluated (for a caller that judges the states
+    itself). `on_edge(s, t, instance)` sees every step as it is recorded and may
+    stop the search by returning True. Progress notes go to the run's control
+    unless `progress` is None; Ctrl-C and the command's time limit stop it with
+    what it has found.
     """
     limits = limits or Limits()
     start = time.monotonic()
     model = interp.model
+
+    def asked(name: str) -> bool:
+        return check_properties and (wanted is None or name in wanted)
+
     invariants = [(p.name, interp.properties[p.name]) for p in model.properties
-                  if p.kind == "invariant" and check_properties]
+                  if p.kind == "invariant" and asked(p.name)]
     reachables = [(p.name, interp.properties[p.name]) for p in model.properties
-                  if p.kind == "reachable" and check_properties]
-    needs_graph = record_edges or any(p.kind == "recovers" for p in model.properties)
+                  if p.kind == "reachable" and asked(p.name)]
+    needs_graph = record_edges or any(p.kind == "recovers" and (wanted is None or p.name in wanted)
+                                      for p in model.properties)
+    type_asked = wanted is None or "type_ok" in wanted
     instances = [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in enumerate(interp.instances)]
 
     parent: dict[int, int | None] = {}
@@ -124,10 +135,11 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     type_safe = statically_type_safe(model)
 
     def decided() -> bool:
-        # Stop early only with a violation in hand (as TLC stops at an error) and
-        # nothing left open; when all holds, the whole space is explored.
-        return (stop_when_decided and bool(violations or result.type_error) and not pending_inv
-                and not pending_reach and not needs_graph and (type_safe or result.type_error is not None))
+        # Stop early only with every property asked for decided (as TLC stops at an
+        # error); when one holds, the whole space must be explored to prove it.
+        return (stop_when_decided and bool(violations or witnesses or result.type_error) and not pending_inv
+                and not pending_reach and not needs_graph
+                and (not type_asked or type_safe or result.type_error is not None))
 
     frontier = []
     for s in interp.initial_states():
@@ -166,9 +178,11 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     depth = 0
     transitions = 0
     max_states = limits.max_states
+    ctl = control.current()
     deadline = start + limits.timeout if limits.timeout else None
-    next_report = start + PROGRESS_AFTER
-    reported = False
+    timeout_text = f"timeout after {limits.timeout:g} s" if limits.timeout else ""
+    if ctl.end is not None and (deadline is None or ctl.end < deadline):
+        deadline, timeout_text = ctl.end, f"timeout after {ctl.timeout:g} s (the command's)"
     chunk = 2048  # states expanded between looks at the clock and the limits
     try:
         while frontier:
@@ -191,6 +205,8 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
                                     t = apply(s)
                                     transitions += 1
                                     edges.append((s, t, index))
+                                    if on_edge is not None and on_edge(s, t, index):
+                                        raise _Stop("stopped at the step asked for")
                                     enabled = enabled or not is_fault
                                     if t not in parent:
                                         parent[t] = s
@@ -235,12 +251,13 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
                             result.first_deadlock = s
                         result.deadlocks += 1
                 now = time.monotonic()
-                if progress is not None and now >= next_report:
-                    _progress(progress, len(parent), depth, now - start)
-                    next_report = now + 2.0
-                    reported = True
+                if progress is not None:
+                    rate = len(parent) / (now - start) if now > start else 0.0
+                    ctl.note(f"{len(parent):,} states, depth {depth}, {rate:,.0f} states/s")
                 if deadline is not None and now >= deadline:
-                    raise _Stop(f"timeout after {limits.timeout:g} s")
+                    raise _Stop(timeout_text)
+                if ctl.stopped is not None:
+                    raise _Stop(ctl.stopped)
                 if max_states is not None and len(parent) >= max_states:
                     raise _Stop(f"state limit {max_states} reached")
             frontier = next_frontier
@@ -253,13 +270,13 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
             result.complete = True
     except _Stop as stop:
         result.reason = stop.reason
-    except KeyboardInterrupt:
-        result.reason = "interrupted (Ctrl-C)"
+    except KeyboardInterrupt as e:
+        result.reason = control.interrupted_message(e)
+        if ctl.stopped is None:
+            ctl.stopped = result.reason
     result.depth = depth
     result.transitions = transitions
     result.seconds = time.monotonic() - start
-    if progress is not None and reported:
-        _progress(progress, len(parent), depth, result.seconds, final=True)
     return result
 
 
@@ -284,12 +301,6 @@ def _label_of(interp: Interpreter, guard: object, apply: object) -> Label | None
         if inst.guard is guard and inst.apply is apply:
             return inst.label
     return None
-
-
-def _progress(out: TextIO, states: int, depth: int, elapsed: float, final: bool = False) -> None:
-    rate = states / elapsed if elapsed > 0 else 0.0
-    word = "explored" if final else "exploring"
-    print(f"  {word}: {states:,} states, depth {depth}, {elapsed:.1f} s, {rate:,.0f} states/s", file=out, flush=True)
 
 
 # ---------------------------------------------------------------- recovers: AG (P -> EF Q)
@@ -345,8 +356,9 @@ def holds(f: Callable[[int], object], s: int) -> bool:
 # ---------------------------------------------------------------- results
 def check(interp: Interpreter, limits: Limits | None = None, *, progress: TextIO | None = sys.stderr,
           properties: list[str] | None = None, stop_when_decided: bool = True) -> Report:
-    """Check every property of the model by exhaustive exploration."""
-    ex = explore(interp, limits, progress=progress, stop_when_decided=stop_when_decided)
+    """Check every property of the model (or those named) by exhaustive exploration, stopping
+    as soon as each one asked for is decided."""
+    ex = explore(interp, limits, progress=progress, stop_when_decided=stop_when_decided, wanted=properties)
     return report_of(ex, properties)
 
 

@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import ActionEnc, Encoding, _and
 from ftverify.checker.engines.replay import replay
 from ftverify.checker.engines.symbolic import (
@@ -57,6 +58,7 @@ def check_inductive(model: M.Model, budget: BudgetLike, goal: M.Property | None,
     deadline = Deadline(timeout)
     parts = conjuncts(enc, goal, helpers, type_ok)
     # Initiation.
+    control.note("initiation")
     s = z3.SolverFor("QF_BV") if arith == "bv" else z3.Solver()
     s.add(enc.init, enc.type_cur)
     for pname, f in parts:
@@ -80,7 +82,9 @@ def check_inductive(model: M.Model, budget: BudgetLike, goal: M.Property | None,
     # Consecution, one action at a time: many small problems are much easier
     # for the solver than one disjunction over every action.
     pre = [f for _, f in parts]
-    for ae in enc.actions:
+    for i, ae in enumerate(enc.actions):
+        control.check()
+        control.note(f"consecution of {ae.action.name} ({i + 1} of {len(enc.actions)} actions)")
         s = z3.SolverFor("QF_BV") if arith == "bv" else z3.Solver()
         s.add(enc.type_cur, enc.param_types(ae), ae.enabled, *pre)
         post = [(pname, enc.after(f, ae)) for pname, f in parts]

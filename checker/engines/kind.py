@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.bmc import Unroller
 from ftverify.checker.engines.encode import Encoding, _and
 from ftverify.checker.engines.symbolic import (
@@ -66,6 +67,8 @@ def kinduction(model: M.Model, budget: BudgetLike, goal: M.Property | None, help
     base = Unroller(enc)
     step = Unroller(enc, from_init=False)
     for k in range(max_k):
+        control.check()
+        control.note(f"k-induction, k = {k + 1}")
         # Base case: no part is violated within k steps of an initial state.
         for pname, f in parts:
             r = base.check(z3.Not(f), k, pname, deadline)

@@ -15,10 +15,16 @@ the bit-vector inductiveness check.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import Encoding, EncodingError
 from ftverify.checker.engines.induction import check_inductive
 from ftverify.checker.engines.symbolic import Deadline, Target, must_be_unsat, targets, type_preserved
@@ -50,6 +56,7 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
     deadline = Deadline(timeout)
     fp = z3.Fixedpoint()
     fp.set(engine="spacer")
+    fp.set("ctrl_c", False)  # Ctrl-C is ours to handle (see `control`)
     # Inlining the rules lets Spacer answer without level lemmas and leaves
     # quantifiers in its solution; without it the solution is a clean formula.
     fp.set("xform.inline_linear", False)
@@ -64,7 +71,8 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
     deadline.arm(fp)
     t = time.perf_counter()
     try:
-        r = fp.query(z3.And(inv(*enc.cur.leaves), tg.formula))
+        with _spacer_progress():
+            r = fp.query(z3.And(inv(*enc.cur.leaves), tg.formula))
         reason = fp.reason_unknown() if r == z3.unknown else ""
     except z3.Z3Exception as e:  # Spacer reports a timeout by cancelling the query
         r, reason = z3.unknown, f"timeout after {timeout:g} s" if timeout else str(e)
@@ -91,6 +99,48 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
     msg += "inductive invariant found" + ("" if printed_ok else " (shown in SMT-LIB: not expressible in .ftv)")
     return Result(name, tg.kind, verdict, "pdr", invariant=texts, seconds=time.perf_counter() - start,
                   message=msg, stats=stats)
+
+
+@contextlib.contextmanager
+def _spacer_progress() -> Iterator[None]:
+    """Spacer reports nothing while it works, except on Z3's verbose stream (file descriptor 2):
+    while a progress display is on, read the levels it enters and the proof obligations it
+    expands from there, and show them."""
+    ctl = control.current()
+    try:
+        on_fd2 = ctl.display is not None and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # stderr is not a file (captured by a test runner)
+        on_fd2 = False
+    if not on_fd2:
+        yield
+        return
+    read_end, write_end = os.pipe()
+    saved = os.dup(2)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    z3.set_param("verbose", 1)
+
+    def watch() -> None:
+        level, expanded = 0, 0
+        with os.fdopen(read_end, "r", errors="replace") as lines:
+            for line in lines:
+                if line.startswith("Entering level"):
+                    level = int(line.split()[-1])
+                elif line.startswith("expand:"):
+                    expanded += 1
+                else:
+                    continue
+                ctl.note(f"PDR level {level}, {expanded:,} proof obligations expanded")
+
+    reader = threading.Thread(target=watch, name="ftverify-spacer", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        z3.set_param("verbose", 0)
+        os.dup2(saved, 2)  # closes the pipe's last write end: the reader sees its end
+        os.close(saved)
+        reader.join(timeout=2.0)
 
 
 def _counterexample(model: M.Model, budget: BudgetLike, tg: Target, interp: Interpreter, deadline: Deadline,

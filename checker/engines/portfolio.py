@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TextIO
 
-from ftverify.checker.engines import explicit
+from ftverify.checker.engines import control, explicit
 from ftverify.checker.engines.bmc import bmc
 from ftverify.checker.engines.encode import EncodingError
 from ftverify.checker.engines.induction import check_inductive
@@ -49,8 +49,9 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
         return Result(name, kind, Verdict.PROVED, method, message="no update or guard can leave its type")
     try:
         if method == "explicit":
+            # Stop as soon as this property is decided (a shared exploration decides them all).
             ex = exploration or explicit.explore(interp, explicit.Limits(opts.max_states, opts.timeout),
-                                                 progress=opts.progress, stop_when_decided=False)
+                                                 progress=opts.progress, wanted=[name])
             return explicit.report_of(ex, [name]).results[0]
         if kind == "recovers":
             return Result(name, kind, Verdict.UNKNOWN, method,
@@ -83,13 +84,13 @@ def _auto(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, us
           interp: Interpreter) -> Result:
     start = time.perf_counter()
     # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
-    r = explicit.report_of(_auto_exploration(interp, opts), [name]).results[0]
+    r = explicit.report_of(_auto_exploration(interp, opts, [name]), [name]).results[0]
     if r.verdict != Verdict.UNKNOWN:
         return r
     prop = model.property(name) if name != "type_ok" else None
     if prop is not None and prop.kind == "recovers":
         return prove_property(model, budget, name, "explicit", opts, interp=interp)
-    total = opts.timeout
+    total = _time_for(opts)
 
     def share(fraction: float) -> float | None:
         if total is None:
@@ -122,6 +123,14 @@ def init_is_empty(model: M.Model, budget: BudgetLike, interp: Interpreter | None
         return s.check() == z3.unsat
 
 
+def _time_for(opts: EngineOptions) -> float | None:
+    """The time a piece of work may take: its own limit, within what is left of the command's."""
+    left = control.current().left()
+    if opts.timeout is None:
+        return left
+    return opts.timeout if left is None else min(opts.timeout, left)
+
+
 def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptions,
               names: list[str] | None = None) -> Report:
     """Every property of the model (or those named) by one engine."""
@@ -135,40 +144,63 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
         return Report(model.name, model.file, budget, [Result(n, kinds.get(n, "type_ok"), Verdict.UNKNOWN, engine,
                                                               message=explicit.VACUOUS) for n in wanted], engine,
                       seconds=time.perf_counter() - start)
+    ctl = control.current()
+    ctl.begin(f"{model.name} ({engine})")
     if engine == "explicit":
         rep = explicit.check(interp, explicit.Limits(opts.max_states, opts.timeout, opts.depth),
                              progress=opts.progress, properties=names)
         return rep
+    kinds = {p.name: p.kind for p in model.properties}
+
+    def stopped(n: str, why: str) -> Result:
+        return Result(n, kinds.get(n, "type_ok"), Verdict.UNKNOWN, engine, message=why)
+
     results: list[Result] = []
-    if engine == "bmc":
+    try:
+        if engine == "bmc":
+            try:
+                res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, wanted, opts.timeout, interp)
+            except EngineBug:  # one property's answer is withheld: ask for each alone
+                res = {}
+            results = [res[n] for n in wanted if n in res]
+            wanted = [n for n in wanted if n not in res]
+        elif engine == "induction":
+            try:
+                results = _induction_all(model, budget, wanted, opts, interp)
+            except (EngineBug, RecheckUnfinished) as e:
+                results = [stopped(n, withheld(e)) for n in wanted]
+            wanted = []
+        elif engine == "auto":
+            rep = explicit.report_of(_auto_exploration(interp, opts, names), names)
+            if all(r.verdict != Verdict.UNKNOWN for r in rep.results) or ctl.stopped:
+                rep.engine = "auto"
+                return rep
+            results = [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
+            wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
+    except control.Interrupted as e:
+        results += [stopped(n, e.reason) for n in wanted if n not in {r.property for r in results}]
+        wanted = []
+    # The rest one property at a time; after a stop, nothing new is started.
+    for n in wanted:
+        if ctl.stopped:
+            results.append(stopped(n, f"not started ({ctl.stopped})"))
+            continue
+        ctl.begin(f"{model.name}: {n} ({engine})")
         try:
-            res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, wanted, opts.timeout, interp)
-        except EngineBug:  # one property's answer is withheld: ask for each alone
-            res = {}
-        results = [res[n] if n in res else prove_property(model, budget, n, "bmc", opts, interp=interp)
-                   for n in wanted]
-    elif engine == "induction":
-        try:
-            results = _induction_all(model, budget, wanted, opts, interp)
-        except (EngineBug, RecheckUnfinished) as e:
-            results = [Result(n, model.property(n).kind if n != "type_ok" else "type_ok", Verdict.UNKNOWN,
-                              "induction", message=withheld(e)) for n in wanted]
-    elif engine == "auto":
-        rep = explicit.report_of(_auto_exploration(interp, opts), names)
-        if all(r.verdict != Verdict.UNKNOWN for r in rep.results):
-            rep.engine = "auto"
-            return rep
-        results = [r if r.verdict != Verdict.UNKNOWN else prove_property(model, budget, r.property, "auto", opts,
-                                                                          interp=interp) for r in rep.results]
-    else:
-        results = [prove_property(model, budget, n, engine, opts, interp=interp) for n in wanted]
+            results.append(prove_property(model, budget, n, engine, opts, interp=interp))
+        except control.Interrupted as e:
+            results.append(stopped(n, e.reason))
+    order = {n: i for i, n in enumerate([p.name for p in model.properties] + ["type_ok"])}
+    results.sort(key=lambda r: order.get(r.property, len(order)))
     return Report(model.name, model.file, budget, results, engine, seconds=time.perf_counter() - start)
 
 
-def _auto_exploration(interp: Interpreter, opts: EngineOptions) -> explicit.Exploration:
+def _auto_exploration(interp: Interpreter, opts: EngineOptions, names: list[str] | None = None) -> explicit.Exploration:
+    """A capped exploration that stops as soon as the properties asked for are decided."""
     cap = min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES)
-    timeout = opts.timeout / 4 if opts.timeout else None
-    return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, stop_when_decided=False)
+    total = _time_for(opts)
+    timeout = total / 4 if total else None
+    return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, wanted=names)
 
 
 def _induction_all(model: M.Model, budget: BudgetLike, wanted: list[str], opts: EngineOptions,

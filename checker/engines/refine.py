@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import (
     ActionEnc,
     CheckedBVArith,
@@ -232,22 +233,27 @@ def explore_refinement(model: M.Model, ref: M.Refinement, budget: BudgetLike, li
                                        abst.decode(a), "init", "the image of an initial state is not initial")
             report.mismatch.trace = trace_of(conc, [s])
             return _done(report, start)
-    ex = explore(conc, limits, record_edges=True, stop_when_decided=False, progress=progress)
-    assert ex.edges is not None
     instances = conc.instances
-    for s, t, i in ex.edges:
+    found: list[Mismatch] = []
+
+    def check_step(s: int, t: int, i: int) -> bool:  # every step as it is found: stop at the first failure
         mm = step_mismatch(images, instances[i], s, t)
         if mm is not None:
-            mm.trace = trace_of(conc, ex.path_to(s))
-            report.verdict, report.mismatch = Verdict.VIOLATED, mm
-            report.message = mm.reason
-            break
+            found.append(mm)
+        return mm is not None
+
+    ex = explore(conc, limits, record_edges=True, stop_when_decided=False, progress=progress, on_edge=check_step,
+                 check_properties=False)
+    if found:
+        mm = found[0]
+        mm.trace = trace_of(conc, ex.path_to(conc.layout.encode(mm.pre, mm.faults)))
+        report.verdict, report.mismatch = Verdict.VIOLATED, mm
+        report.message = mm.reason
+    elif ex.complete:
+        report.verdict = Verdict.PROVED
+        report.message = f"every step of the {len(ex.parent):,} reachable states maps to an abstract step"
     else:
-        if ex.complete:
-            report.verdict = Verdict.PROVED
-            report.message = f"every step of the {len(ex.parent):,} reachable states maps to an abstract step"
-        else:
-            report.message = f"{ex.reason}: {len(ex.parent):,} states checked, no mismatch"
+        report.message = f"{ex.reason}: {len(ex.parent):,} states checked, no mismatch"
     report.stats = {"states": len(ex.parent), "transitions": ex.transitions}
     return _done(report, start)
 
@@ -334,6 +340,10 @@ def check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float 
         report.verdict, report.mismatch = Verdict.UNKNOWN, None
         report.message = withheld(e)
         return _done(report, start)
+    except control.Interrupted as e:
+        report.verdict, report.mismatch = Verdict.UNKNOWN, None
+        report.message = f"{e.reason}, after {len(report.obligations)} obligation(s)"
+        return _done(report, start)
 
 
 def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float | None, report: RefinementReport,
@@ -356,7 +366,10 @@ def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float
     # 2-4. initiation and simulation, one solver per obligation
     sim = _Sim(model, ref, budget)
     images = Images(ref, conc, abst)
-    for name, ae, hyp, concl in sim.obligations():
+    obligations = sim.obligations()
+    for i, (name, ae, hyp, concl) in enumerate(obligations):
+        control.check()
+        control.note(f"simulation of {name} ({i + 1} of {len(obligations)})")
         t0 = time.monotonic()
         s = z3.SolverFor("QF_BV")
         s.add(hyp)

@@ -82,7 +82,7 @@ def from_exploration(ex: Exploration) -> StateGraph:
     vars_mask = (1 << layout.faults_offset) - 1
     fault_free_values = {s & vars_mask for s in packed if layout.faults(s) == 0}
 
-    g = nx.MultiDiGraph(model=interp.model.name, budget=interp.budget, complete=ex.complete)
+    g = nx.MultiDiGraph(model=interp.model.name, budget=interp.budget.to_json(), complete=ex.complete)
     depth: dict[int, int] = {}
     for i, s in enumerate(packed):
         p = ex.parent[s]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import z3
+from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import CheckedBVArith, Encoding, StateVars, WidthTooSmall, uniform_width
 from ftverify.checker.engines.replay import replay
 from ftverify.checker.output.result import RecheckFailed, RecheckUnfinished, Trace
@@ -47,13 +48,18 @@ def targets(enc: Encoding, names: list[str] | None = None, kinds: tuple[str, ...
 
 
 class Deadline:
-    """Remaining time for a run, handed to Z3 as per-check timeouts."""
+    """Remaining time for a piece of work, handed to Z3 as per-check timeouts: its own
+    limit (None: none), and never more than what is left of the whole command's."""
 
     def __init__(self, seconds: float | None) -> None:
         self.end = time.monotonic() + seconds if seconds is not None else None
 
     def left(self) -> float | None:
-        return None if self.end is None else max(0.0, self.end - time.monotonic())
+        own = None if self.end is None else max(0.0, self.end - time.monotonic())
+        command = control.current().left()
+        if own is None:
+            return command
+        return own if command is None else min(own, command)
 
     def expired(self) -> bool:
         left = self.left()
@@ -77,6 +83,8 @@ def must_be_unsat(what: str, formula: z3.ExprRef, arith: str, deadline: Deadline
     and RecheckUnfinished if the solver cannot decide it in time."""
     if deadline.expired():
         raise RecheckUnfinished(f"no time left for {what}")
+    control.check()
+    control.note(f"re-check: {what}")
     s = solver_for(arith)
     s.add(formula)
     deadline.arm(s)

@@ -358,6 +358,52 @@ def proof_report_json(rep: Any) -> dict[str, Any]:
     }
 
 
+JSON_SCHEMA = 1  # docs/json.md; raised whenever a field changes meaning or goes away
+
+
+def document(command: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The one envelope of every JSON document ftverify prints or writes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("ftverify")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        v = "unknown"
+    return {"schema": JSON_SCHEMA, "tool": "ftverify", "version": v, "command": command, **payload}
+
+
+def _outcomes(reports: list[Any]) -> list[Result]:
+    out: list[Result] = []
+    for rep in reports:
+        out += rep.results if isinstance(rep, Report) else [r for _, r in rep.results]
+    return out
+
+
+def summary(reports: list[Any]) -> dict[str, int]:
+    """Counts over every result of every file: as expected, violated, unknown."""
+    results = _outcomes(reports)
+    return {"results": len(results), "as_expected": sum(r.meets_expectation for r in results),
+            "violated": sum(not r.meets_expectation and r.verdict == Verdict.VIOLATED for r in results),
+            "unknown": sum(not r.meets_expectation and r.verdict != Verdict.VIOLATED for r in results)}
+
+
+def results_json(command: str, reports: list[Any], stopped: str | None) -> dict[str, Any]:
+    """`prove --json`: one object whatever the number of files: each spec's report or proof
+    script's obligations under `files`, in order, and the totals."""
+    files = [report_json(r) if isinstance(r, Report) else proof_report_json(r) for r in reports]
+    return document(command, {"files": files, "summary": summary(reports), "stopped": stopped,
+                              "exit_code": max((f["exit_code"] for f in files), default=0)})
+
+
+def format_total(reports: list[Any], stopped: str | None, seconds: float) -> str:
+    """One line over every file of a run (`prove proofs/`)."""
+    s = summary(reports)
+    files = len(reports)
+    line = (f"total: {s['results']} result(s) in {files} file{'s' if files != 1 else ''}: {s['as_expected']} as "
+            f"expected, {s['violated']} violated, {s['unknown']} unknown, {seconds:.1f} s")
+    return line + (f" (stopped: {stopped})" if stopped else "")
+
+
 def format_mismatch(mm: Any, indent: str = "    ") -> str:
     """A refinement failure: the concrete step, the abstract images, the step that was expected."""
     lines = []

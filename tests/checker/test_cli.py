@@ -29,8 +29,11 @@ def test_fault_steps_are_marked():
 
 def test_json_output():
     code, out, _ = run_cli("prove", str(CLASSIC / "tmr.ftv"), "--faults", "2", "--json")
-    data = json.loads(out)
+    doc = json.loads(out)
+    assert doc["schema"] == 1 and doc["tool"] == "ftverify" and doc["command"] == "prove" and doc["exit_code"] == 1
+    (data,) = doc["files"]
     assert code == 1 and data["faults"] == 2 and data["exit_code"] == 1
+    assert doc["summary"] == {"results": 4, "as_expected": 3, "violated": 1, "unknown": 0}
     masked = next(r for r in data["results"] if r["property"] == "masked")
     assert masked["verdict"] == "violated" and masked["trace"]["length"] == 6
     assert [s["fault"] for s in masked["trace"]["steps"]].count(True) == 2

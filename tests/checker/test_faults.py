@@ -168,7 +168,7 @@ def test_the_text_groups_witnesses_by_outcome_and_fault(tmp_path: Path) -> None:
     js = tmp_path / "v.json"
     code, out, _ = run_cli("faults", str(spec), "--faults", "2", "--show", "2", "--json", str(js))
     assert code == 0 and "detected, still wrong after FAULT flip:" in out and out.count("a shortest trace") == 2
-    data = json.loads(js.read_text())[0]
+    data = json.loads(js.read_text())["campaigns"][0]
     for inj in data["injections"]:
         assert inj["fault"].startswith("flip(") and inj["outcome"] in FC.OUTCOMES
         if inj["outcome"] != FC.MASKED:
@@ -223,7 +223,7 @@ def test_every_engine_honours_the_budget_of_each_fault(tmp_path: Path, engine: s
     depth = ["--depth", "12"] if engine in ("bmc", "kind") else []
     _, out, _ = run_cli("prove", str(spec), "--engine", engine, "--json", *depth,
                            *(["--faults", faults] if faults else []))
-    got = {r["property"]: r["verdict"] for r in json.loads(out)["results"]}
+    got = {r["property"]: r["verdict"] for r in json.loads(out)["files"][0]["results"]}
     # What each engine can say when the truth is `proved` (a witness, for a reachable) or `violated`:
     answers = {"explicit": ({"proved"}, {"violated"}), "pdr": ({"proved"}, {"violated"}),
                "bmc": ({"holds"}, {"violated"}), "kind": ({"proved", "unknown"}, {"violated"}),

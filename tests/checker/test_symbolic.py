@@ -152,10 +152,10 @@ def test_cli_engines_and_json(tmp_path):
         code, _, _ = run_cli("prove", path, "--engine", engine, "--property", "mutex")
         assert code in (0, 3), engine
     code, out, _ = run_cli("prove", path, "--engine", "pdr", "--property", "mutex", "--json")
-    data = json.loads(out)
+    data = json.loads(out)["files"][0]
     assert code == 0 and data["results"][0]["invariant"]
     code, out, _ = run_cli("prove", str(CLASSIC / "broken_mutex.ftv"), "--engine", "induction", "--json")
-    cti = json.loads(out)["results"][0]["cti"]
+    cti = json.loads(out)["files"][0]["results"][0]["cti"]
     assert code == 3 and cti["broken"] == ["mutex"] and cti["step"]["action"] == "set"
 
 

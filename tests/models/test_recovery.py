@@ -69,7 +69,9 @@ def test_cli_faults_writes_json_and_a_chart(tmp_path: Path) -> None:
     code, out, _ = run_cli("faults", str(MODELS / "redundancy" / "romain_tmr.ftv"), "--faults", "1", "--faults", "2",
                            "--json", str(js), "--chart", str(svg))
     assert code == 0 and "silent data corruption after FAULT flip" in out
-    data = json.loads(js.read_text())
+    doc = json.loads(js.read_text())
+    assert doc["schema"] == 1 and doc["command"] == "faults"
+    data = doc["campaigns"]
     assert [d["faults"] for d in data] == [1, 2] and data[0]["masked_or_detected"] == 1.0
     injections = data[1]["injections"]
     assert len(injections) == data[1]["total"] == sum(data[1]["outcomes"].values())

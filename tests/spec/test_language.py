@@ -1,0 +1,64 @@
+"""What users write as the docs describe it: semicolons, the empty queue, shifts by integer
+expressions, big `forall` in init, and errors located where the problem is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ftverify.checker.engines.explicit import check
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import Interpreter
+from ftverify.spec.typecheck import load_model
+
+from tests.conftest import model_of, run_cli
+
+
+def test_a_semicolon_may_follow_any_statement_block_or_declaration() -> None:
+    m = model_of("spec S\nvar x: 0..3;\ninit { x == 0 };\naction a when x < 3 { x := x + 1; };\n"
+                 "action b { if x == 1 { x := 2 }; forall i: 0..1 { skip; }; }\n;;\n")
+    assert [a.name for a in m.actions] == ["a", "b"]
+
+
+def test_the_empty_queue_is_written_as_traces_print_it() -> None:
+    m = model_of("spec Q\nvar q: queue[0..1, 2]\ninit { q == <> }\naction put when len(q) < 2 { q := push(q, 1) }\n"
+                 "action clear { q := <> }\ninvariant short: len(q) <= 2\n")
+    rep = check(Interpreter(m), progress=None)
+    assert rep.stats["states"] == 3 and all(r.verdict == "proved" for r in rep.results)
+
+
+def test_the_empty_set_for_a_queue_says_what_to_write() -> None:
+    with pytest.raises(SpecError, match="the empty queue is `<>`"):
+        model_of("spec Q\nvar q: queue[0..1, 2]\ninit { len(q) == 0 }\naction d { q := {} }\n")
+
+
+def test_a_bit_vector_shifts_by_an_integer_expression_checked_when_it_runs() -> None:
+    m = model_of("spec S\nvar w: bv[4]\nvar x: 0..3\ninit { w == 1 && x == 0 }\n"
+                 "action a when x < 3 { x := x + 1 }\naction s { w := w << (x - 1) }\n")
+    rep = check(Interpreter(m), progress=None)
+    type_ok = next(r for r in rep.results if r.property == "type_ok")
+    assert type_ok.verdict == "violated" and "shift amount: -1 is outside 0..2" in type_ok.message
+
+
+def test_init_pins_every_element_of_a_large_map() -> None:
+    m = model_of("spec B\ntype I = 0..99\nvar a: [I] 0..3\ninit { forall i: I. a[i] == 0 }\n"
+                 "action inc(i: I) when a[i] < 3 { a[i] := a[i] + 1 }\n")
+    assert Interpreter(m).initial_states() == [0]
+
+
+def test_an_expression_nested_too_deeply_is_reported_where_it_is(tmp_path: Path) -> None:
+    depth = 1500
+    pred = "x == 0" + " && (x == 0" * depth + ")" * depth
+    spec = tmp_path / "deep.ftv"
+    spec.write_text(f"spec D\nvar x: 0..3\ninit {{ x == 0 }}\naction a when x < 3 {{ x := x + 1 }}\n"
+                    f"invariant deep: {pred}\n")
+    with pytest.raises(SpecError) as e:
+        load_model(str(spec))
+    assert e.value.span.line == 5 and e.value.span.col > 10_000 and "nested too deeply" in e.value.message
+
+
+def test_a_file_that_is_not_utf8_is_reported_at_the_bad_byte(tmp_path: Path) -> None:
+    spec = tmp_path / "latin1.ftv"
+    spec.write_bytes(b"spec U\nvar x: 0..3\ninit { x == 0 }\n# caf\xe9\naction a { x := 1 }\n")
+    code, _, err = run_cli("check", str(spec))
+    assert code == 2 and f"{spec}:4:6: error: the file is not UTF-8 text" in err and "^" in err

@@ -1,0 +1,149 @@
+"""Long runs that talk, stop on Ctrl-C and keep their time limits; options checked before any
+work; output contracts (one JSON shape, ITF files, whole graphs in data formats).
+
+The Ctrl-C and time-limit tests run a real `ftverify` process: signals, threads and Z3's own
+signal handling only behave as they do for a user there."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CLASSIC, MODELS, ROOT, run_cli
+
+MAIN = "from ftverify.checker.commands.cli import main; main()"
+KERNEL_PROOFS = str(ROOT / "proofs" / "kernel.ftv")
+
+
+def start(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", MAIN, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+
+
+def test_ctrl_c_inside_the_solver_prints_what_is_known_within_a_second() -> None:
+    proc = start("prove", KERNEL_PROOFS)
+    time.sleep(6.0)  # well inside the first inductiveness check, i.e. inside Z3
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    took = time.monotonic() - sent
+    assert proc.returncode == 3, err
+    assert took < 2.5, f"{took:.1f} s from Ctrl-C to exit"  # the table is printed before the interpreter exits
+    assert "interrupted (Ctrl-C)" in out and "not started (interrupted (Ctrl-C))" in out
+    assert "stopped: interrupted (Ctrl-C)" in out and "internal error" not in err
+    # progress was shown while it worked: the obligation, the engine's step, the time
+    assert "cdt_valid" in err and "consecution of" in err
+
+
+def test_timeout_bounds_the_whole_command() -> None:
+    t = time.monotonic()
+    proc = start("prove", KERNEL_PROOFS, "--timeout", "4", "--quiet")
+    out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - t
+    assert proc.returncode == 3 and took < 4 + 3.0, f"{took:.1f} s"
+    assert "not started (timeout after 4 s)" in out and err.strip() == ""  # --quiet: nothing on stderr
+
+
+@pytest.mark.parametrize("engine", ["pdr", "kind", "bmc", "induction"])
+def test_every_engine_keeps_the_time_limit(engine: str) -> None:
+    spec = str(MODELS / "kernel" / "abstract.ftv")
+    t = time.monotonic()
+    proc = start("prove", spec, "--engine", engine, "--depth", "30", "--timeout", "3", "--quiet",
+                 "--property", "cdt_valid")
+    out, err = proc.communicate(timeout=60)
+    assert time.monotonic() - t < 3 + 3.0 and proc.returncode == 3, (out, err)
+    assert "internal error" not in err
+
+
+def test_stop_as_soon_as_the_property_asked_for_is_decided(tmp_path: Path) -> None:
+    # A big space (4^10 states) whose one requested property fails at depth 1: no full exploration.
+    spec = tmp_path / "big.ftv"
+    spec.write_text("spec Big\ntype I = 0..9\nvar a: [I] 0..3\ninit { forall i: I. a[i] == 0 }\n"
+                    "action inc(i: I) when a[i] < 3 { a[i] := a[i] + 1 }\n"
+                    "invariant shallow: a[0] == 0\ninvariant holds: a[0] <= 3\n")
+    code, out, _ = run_cli("prove", str(spec), "--engine", "explicit", "--property", "shallow", "--quiet")
+    assert code == 1 and "all properties decided" in out
+    states = int(out.splitlines()[1].split()[0].replace(",", ""))
+    assert states < 1000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["prove", "--depth", "-1"], "--depth"),
+    (["prove", "--timeout", "0"], "--timeout"),
+    (["prove", "--timeout", "-5"], "--timeout"),
+    (["prove", "--max-states", "0"], "--max-states"),
+    (["prove", "--obligation-timeout", "0"], "--obligation-timeout"),
+    (["prove", "--itf", "/no/such/dir/x.itf.json"], "no such directory"),
+    (["faults", "--chart", "c.gif"], "expected a .svg or .png"),
+    (["faults", "--json", "/no/such/dir/c.json"], "no such directory"),
+    (["graph", "-o", "/no/such/dir/g.svg"], "no such directory"),
+    (["graph", "-o", "g.bmp"], "unknown output format"),
+    (["graph", "--max-nodes", "0"], "--max-nodes"),
+    (["refine", "--examples", "-3", "--impl", "x:y"], "--examples"),
+])
+def test_options_are_checked_before_any_work(args: list[str], message: str) -> None:
+    cmd, *rest = args
+    code, out, err = run_cli(cmd, str(CLASSIC / "peterson.ftv"), *rest)
+    assert code == 2 and message in err + out and "states" not in out
+
+
+def test_json_has_one_shape_whatever_the_number_of_files() -> None:
+    for files in ([CLASSIC / "peterson.ftv"], [CLASSIC / "peterson.ftv", CLASSIC / "diehard.ftv"],
+                  [ROOT / "proofs" / "classic.ftv"]):
+        code, out, _ = run_cli("prove", *map(str, files), "--json", "--quiet")
+        doc = json.loads(out)
+        assert set(doc) >= {"schema", "tool", "version", "command", "files", "summary", "stopped", "exit_code"}
+        assert len(doc["files"]) == len(files) and doc["exit_code"] == code
+
+
+def test_several_traces_go_into_a_directory(tmp_path: Path) -> None:
+    code, _, _ = run_cli("prove", str(CLASSIC / "broken_mutex.ftv"), str(CLASSIC / "diehard.ftv"),
+                         "--itf", str(tmp_path), "--quiet")
+    assert code == 1
+    written = sorted(p.name for p in tmp_path.iterdir())
+    # counterexamples and witnesses alike
+    assert "BrokenMutex-mutex.itf.json" in written and "DieHard-solved.itf.json" in written
+    assert all(json.loads((tmp_path / w).read_text())["#meta"]["format"] == "ITF" for w in written)
+
+
+def test_a_graph_too_big_to_draw_is_still_written_as_data(tmp_path: Path) -> None:
+    for ext in ("json", "dot"):
+        out_file = tmp_path / f"g.{ext}"
+        code, out, _ = run_cli("graph", str(CLASSIC / "tmr.ftv"), "--max-nodes", "10", "-o", str(out_file), "--quiet")
+        assert code == 0 and out_file.exists(), out
+        text = out_file.read_text()
+        assert text.count("Compute") > 10  # the whole graph, not a condensation
+
+
+def test_prove_of_several_files_ends_with_one_total_line() -> None:
+    code, out, _ = run_cli("prove", str(ROOT / "proofs" / "classic.ftv"), str(CLASSIC / "peterson.ftv"), "--quiet")
+    last = out.strip().splitlines()[-1]
+    assert code == 0 and last.startswith("total: ") and "2 files" in last and "0 violated, 0 unknown" in last
+
+
+def test_the_explicit_refinement_check_stops_at_the_first_failing_step(tmp_path: Path) -> None:
+    from tests.checker.test_refine import ABSTRACT, CONCRETE, write_pair
+
+    text = CONCRETE.replace("action finish when x == 3 && !pending { done := true }",
+                            "action finish when x == 3 && !pending { done := true; x := 0 }")
+    path = write_pair(tmp_path, text, ABSTRACT)
+    code, out, _ = run_cli("refine", path, "--engine", "explicit", "--quiet")
+    assert code == 1 and "stopped at the step asked for" not in out and "violated" in out
+
+
+def test_sigint_without_a_terminal_is_not_an_internal_error() -> None:
+    if os.name != "posix":
+        pytest.skip("POSIX signals")
+    proc = start("faults", str(CLASSIC / "tmr.ftv"), "--faults", "2")
+    time.sleep(2.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3 and "internal error" not in err and "Traceback" not in err
+    assert "partial" in out or "interrupted" in out
