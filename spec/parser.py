@@ -474,6 +474,9 @@ def _deepest_point(text: str) -> tuple[int, int]:
     return where
 
 
+_COMPARISONS = {"==", "!=", "<=", ">=", "<", ">"}
+
+
 def parse_text(text: str, file: str = "<input>") -> S.SpecFile | S.ProofFile:
     """Parse the text of a spec or proof script; raises SpecError on bad input."""
     return _parse(text, file, "start")  # type: ignore[return-value]
@@ -503,8 +506,11 @@ def _parse(text: str, file: str, start: str) -> Any:
         else:
             span = _span_of_token(file, tok)
             what = f"`{tok}`"
-        raise SpecError(span, f"unexpected {what}",
-                        hint=f"expected one of: {_expected_list(parser, set(e.expected))}") from None
+        hint = f"expected one of: {_expected_list(parser, set(e.expected))}"
+        if str(tok) in _COMPARISONS and {"RPAR", "THEN", "ELSE"} <= set(e.expected):
+            # an expression has just ended, so this is `a < b <= c`
+            hint = "comparisons do not chain: parenthesise one side, as in `(a < b) == c`, or write `a < b && b <= c`"
+        raise SpecError(span, f"unexpected {what}", hint=hint) from None
     except lark.exceptions.UnexpectedEOF as e:
         lines = text.splitlines() or [""]
         span = Span(file, max(1, len(lines)), len(lines[-1]) + 1, max(1, len(lines)), len(lines[-1]) + 2)

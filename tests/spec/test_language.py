@@ -62,3 +62,9 @@ def test_a_file_that_is_not_utf8_is_reported_at_the_bad_byte(tmp_path: Path) -> 
     spec.write_bytes(b"spec U\nvar x: 0..3\ninit { x == 0 }\n# caf\xe9\naction a { x := 1 }\n")
     code, _, err = run_cli("check", str(spec))
     assert code == 2 and f"{spec}:4:6: error: the file is not UTF-8 text" in err and "^" in err
+
+
+def test_a_chained_comparison_says_that_comparisons_do_not_chain() -> None:
+    with pytest.raises(SpecError) as e:
+        model_of("spec C\nvar x: 0..3\ninit { x == 0 }\ninvariant i: 0 <= x <= 3\n")
+    assert "do not chain" in str(e.value.hint) and e.value.span.col == 21
