@@ -7,6 +7,7 @@ tokens the grammar expected there, spelled as the user would type them.
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import cache
 from importlib import resources
@@ -30,7 +31,23 @@ _TERMINAL_NAMES = {
 def _lark() -> lark.Lark:
     grammar = resources.files("ftverify.spec").joinpath("grammar.lark").read_text(encoding="utf-8")
     return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     start=["start", "expr"])
+                     start=["start", "expr"], cache=_table_cache())
+
+
+def _table_cache() -> str | bool:
+    """Where lark keeps the analysed grammar between runs: building the LALR tables takes
+    most of a second, loading them a few milliseconds. The file holds pickled data, so it
+    lives in the user's own cache directory (never a shared temporary one); lark checks
+    the grammar's hash stored in it and rebuilds a stale one."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "ftverify")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if os.stat(folder).st_uid != os.getuid() or not os.access(folder, os.W_OK):
+            return False
+    except OSError:
+        return False  # no cache directory: build the tables on every run
+    return os.path.join(folder, f"grammar-lark{lark.__version__}.cache")
 
 
 def _span_of_meta(file: str, meta: Any) -> Span:
@@ -487,8 +504,18 @@ def parse_expr(text: str, file: str = "<expression>") -> S.Expr:
     return _parse(text, file, "expr")  # type: ignore[return-value]
 
 
+_PARSED: dict[tuple[str, str, str], Any] = {}  # the syntax tree is immutable: one parse per text
+
+
 def _parse(text: str, file: str, start: str) -> Any:
     SourceCache.put(file, text)
+    key = (text, file, start)
+    if key not in _PARSED:
+        _PARSED[key] = _parse_fresh(text, file, start)
+    return _PARSED[key]
+
+
+def _parse_fresh(text: str, file: str, start: str) -> Any:
     parser = _lark()
     try:
         tree = parser.parse(text, start=start)
