@@ -92,22 +92,26 @@ class Control:
 
 def _leave_ctrl_c_to_us() -> None:
     """Z3 catches SIGINT itself while it solves (and swallows it: the call just returns
-    `unknown`); turn that off so that Ctrl-C reaches us, and we cancel Z3 ourselves."""
-    try:
-        import z3
-
+    `unknown`); turn that off so that Ctrl-C reaches us, and we cancel Z3 ourselves.
+    Z3 is not imported for this (an explicit run never loads it): `z3_loaded` does it
+    when the symbolic engines load Z3 later in a controlled run."""
+    z3 = sys.modules.get("z3")
+    if z3 is not None:
         z3.set_param("ctrl_c", False)
-    except Exception:  # Z3 not available: nothing to turn off
-        pass
+
+
+def z3_loaded() -> None:
+    """Called by the module that first imports Z3 (`encode`)."""
+    if _current is not _NONE:
+        _leave_ctrl_c_to_us()
 
 
 def _cancel_z3() -> None:
-    try:
-        import z3
-
+    z3 = sys.modules.get("z3")
+    if z3 is None:
+        return  # Z3 never loaded: no Z3 call to cancel
+    with contextlib.suppress(Exception):  # no Z3 call to cancel: nothing to do
         z3.main_ctx().interrupt()
-    except Exception:  # no Z3 call to cancel (or no Z3 loaded): nothing to do
-        pass
 
 
 _NONE = Control()

@@ -26,6 +26,8 @@ from itertools import product
 from typing import Any
 
 import z3
+from ftverify.checker.engines import control
+from ftverify.checker.output.result import EncodingError  # defined without z3, for lazy importers
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Label
@@ -48,12 +50,9 @@ from ftverify.spec.types import (
 
 UNROLL_LIMIT = 4096  # quantifier domains the encoding unrolls
 
+control.z3_loaded()  # a controlled run that started before Z3 was loaded gets Ctrl-C back
 TRUE = z3.BoolVal(True)
 Sym = Any  # a Z3 term, a tuple of Syms (record, map, set), or (len, tuple) for a queue
-
-
-class EncodingError(Exception):
-    """The model uses something the symbolic engines cannot encode (reported as unknown)."""
 
 
 # Conditions that are trivially true are the object TRUE (or Python True): tested

@@ -14,12 +14,15 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ftverify.checker.engines import control, explicit
-from ftverify.checker.engines.bmc import bmc
-from ftverify.checker.engines.encode import EncodingError
-from ftverify.checker.engines.induction import check_inductive
-from ftverify.checker.engines.kind import kinduction
-from ftverify.checker.engines.pdr import pdr
-from ftverify.checker.output.result import EngineBug, RecheckUnfinished, Report, Result, Verdict, withheld
+from ftverify.checker.output.result import (
+    EncodingError,
+    EngineBug,
+    RecheckUnfinished,
+    Report,
+    Result,
+    Verdict,
+    withheld,
+)
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
@@ -56,18 +59,27 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
         if kind == "recovers":
             return Result(name, kind, Verdict.UNKNOWN, method,
                           message="recovers is checked on the state graph: use the explicit engine")
+        # The symbolic engines (and z3) are imported only when asked for: start-up stays short.
         if method == "bmc":
+            from ftverify.checker.engines.bmc import bmc
+
             res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, [name], opts.timeout, interp)
             return res[name]
         if method == "kind":
+            from ftverify.checker.engines.kind import kinduction
+
             return kinduction(model, budget, prop, using or [], opts.depth or DEFAULT_DEPTH, opts.timeout,
                               type_ok=prop is None, interp=interp)
         if method == "pdr":
+            from ftverify.checker.engines.pdr import pdr
+
             return pdr(model, budget, name, opts.timeout, interp)
         if method == "induction":
             if kind == "reachable":
                 return Result(name, kind, Verdict.UNKNOWN, method,
                               message="induction proves invariants; use pdr or kind to show a state unreachable")
+            from ftverify.checker.engines.induction import check_inductive
+
             return check_inductive(model, budget, prop, using or [], opts.timeout, interp=interp,
                                    type_ok=prop is None)
         if method == "auto":
@@ -158,6 +170,8 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
     results: list[Result] = []
     try:
         if engine == "bmc":
+            from ftverify.checker.engines.bmc import bmc
+
             try:
                 res, _ = bmc(model, budget, opts.depth or DEFAULT_DEPTH, wanted, opts.timeout, interp)
             except EngineBug:  # one property's answer is withheld: ask for each alone
@@ -207,6 +221,8 @@ def _induction_all(model: M.Model, budget: BudgetLike, wanted: list[str], opts: 
                    interp: Interpreter) -> list[Result]:
     """As mypyvy's `verify`: is the conjunction of all the model's invariants inductive?"""
     invariants = [(p.name, p.pred) for p in model.properties if p.kind == "invariant"]
+    from ftverify.checker.engines.induction import check_inductive
+
     safe = explicit.statically_type_safe(model)
     whole = check_inductive(model, budget, None, invariants, opts.timeout, interp=interp, type_ok=not safe)
     out = []

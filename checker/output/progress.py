@@ -14,9 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TextIO
-
-from tqdm import tqdm
+from typing import Any, TextIO
 
 SHOW_AFTER = 1.0  # seconds before the first line
 EVERY = 2.0  # seconds between refreshes
@@ -42,7 +40,7 @@ class StatusLine:
         # A note the display reads itself at each refresh (set by whoever runs the work).
         self.live: Callable[[], str | None] = lambda: None
         self.lock = threading.Lock()
-        self.bar: tqdm | None = None  # type: ignore[type-arg]
+        self.bar: Any = None  # a tqdm bar once shown (tqdm is imported then: it costs start-up time)
         self.done = threading.Event()
         self.ticker = threading.Thread(target=self._tick, name="ftverify-progress", daemon=True)
         self.ticker.start()
@@ -63,6 +61,8 @@ class StatusLine:
             with self.lock:
                 text = self._text()
                 if self.bar is None:
+                    from tqdm import tqdm
+
                     self.bar = tqdm(total=None, bar_format="{desc}", file=self.stream, leave=False,
                                     dynamic_ncols=True, ascii=True)
                 self.bar.set_description_str(text, refresh=True)

@@ -14,6 +14,10 @@ from ftverify.spec.budget import FaultBudget
 from ftverify.spec.interp import Label
 
 
+class EncodingError(Exception):
+    """The model uses something the symbolic engines cannot encode (reported as unknown)."""
+
+
 class EngineBug(AssertionError):
     """An engine's answer failed the independent check it must pass before it is
     shown (a trace that does not replay, a proof that does not re-check): the
