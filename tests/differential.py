@@ -21,6 +21,51 @@ class Agreement:
     checked: int = 0
     unknown: dict[str, int] = field(default_factory=dict)
     evaluations: int = 0  # expression-level comparisons of the encoding with the interpreter
+    layered: int = 0  # explorations compared data-parallel against scalar
+    wide: int = 0  # specs wider than one 64-bit word (the data-parallel search does not take them)
+    scalar_only: int = 0  # other specs the vector compiler refused (the engine stays scalar on them)
+
+
+def check_layered(model: Model, budget: int, tally: Agreement | None = None) -> None:
+    """Assert that the data-parallel search (run from the initial states) finds exactly what the
+    scalar one does: the same states, transitions, depth, deadlocks, verdicts and warnings, and
+    traces of the same (shortest) lengths, each replayed on the interpreter by `report_of`."""
+    from ftverify.checker.engines.layered import LayeredParents
+
+    tally = tally or Agreement()
+    # `recovers` needs the graph's edges, which only the scalar search records.
+    wanted = [p.name for p in model.properties if p.kind != "recovers"] + ["type_ok"]
+    scalar = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=False,
+                              wanted=wanted)
+    fast = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=True,
+                            wanted=wanted)
+    if not fast.parent:
+        return  # no initial state
+    if not isinstance(fast.parent, LayeredParents):
+        if fast.interp.layout.width > 63:
+            tally.wide += 1
+        else:
+            tally.scalar_only += 1
+        return
+    tally.layered += 1
+    assert (len(fast.parent), fast.transitions, fast.depth, fast.deadlocks, fast.complete) == \
+        (len(scalar.parent), scalar.transitions, scalar.depth, scalar.deadlocks, scalar.complete)
+    assert set(fast.parent) == set(scalar.parent)
+    assert set(fast.violations) == set(scalar.violations) and set(fast.witnesses) == set(scalar.witnesses)
+    assert (fast.type_error is None) == (scalar.type_error is None)
+    assert fast.failing == scalar.failing
+    assert set(fast.eval_errors) == set(scalar.eval_errors)
+
+    def lengths(ex: explicit.Exploration) -> list[int]:
+        found = [*ex.violations.values(), *ex.witnesses.values()]
+        found += [ex.type_error[0]] if ex.type_error else []
+        found += [ex.first_deadlock] if ex.first_deadlock is not None else []
+        return [len(ex.path_to(s)) for s in found]
+
+    assert lengths(fast) == lengths(scalar)
+    want, got = explicit.report_of(scalar, wanted), explicit.report_of(fast, wanted)  # replays every trace
+    assert [(r.property, r.verdict) for r in got.results] == [(r.property, r.verdict) for r in want.results]
+    assert [w for w, _ in got.warnings] == [w for w, _ in want.warnings]
 
 
 def check_encoding(model: Model, budget: int, states: int = 30, tally: Agreement | None = None) -> None:

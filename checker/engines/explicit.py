@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -22,6 +22,9 @@ from ftverify.checker.output.result import Report, Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter, Label
+
+# A layer this large goes data-parallel (`layered`); below it numpy is never even imported.
+HANDOFF = 512
 
 
 @dataclass
@@ -36,7 +39,9 @@ class Exploration:
     """What a (possibly partial) breadth-first search found."""
 
     interp: Interpreter
-    parent: dict[int, int | None]
+    # Each state and the state it was first reached from, in the order found (a
+    # `layered.LayeredParents` computes the parents of the data-parallel search on demand).
+    parent: Mapping[int, int | None]
     complete: bool
     reason: str  # why the search stopped early ("" when complete)
     depth: int
@@ -51,6 +56,8 @@ class Exploration:
     edges: list[tuple[int, int, int]] | None = None  # (source, target, instance index) when recorded
     failing: set[int] = field(default_factory=set)  # states where some enabled step fails to evaluate
     vacuity: list[str] | None = None  # see `vacuity_warnings`
+    ever_enabled: set[int] | None = None  # instances enabled somewhere, when the search noted them
+    lefts_true: set[str] | None = None  # invariants whose implication's left side holds somewhere, likewise
 
     def path_to(self, s: int) -> list[int]:
         path = [s]
@@ -65,7 +72,8 @@ class Exploration:
 def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
             stop_when_decided: bool = True, progress: TextIO | None = sys.stderr,
             start_from: Callable[[int], object] | None = None, check_properties: bool = True,
-            wanted: list[str] | None = None, on_edge: Callable[[int, int, int], bool] | None = None) -> Exploration:
+            wanted: list[str] | None = None, on_edge: Callable[[int, int, int], bool] | None = None,
+            vector: bool | None = None) -> Exploration:
     """Breadth-first search from the initial states (those satisfying `start_from`, if given).
 
     With `stop_when_decided`, the search stops once every property asked for
@@ -77,6 +85,10 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     stop the search by returning True. Progress notes go to the run's control
     unless `progress` is None; Ctrl-C and the command's time limit stop it with
     what it has found.
+
+    A search that needs no edges and no state limit goes data-parallel (`layered`)
+    once a layer is large; `vector` True does so from the initial states (when the
+    model compiles to vector operations), False never.
     """
     limits = limits or Limits()
     start = time.monotonic()
@@ -95,6 +107,10 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     instances = [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in enumerate(interp.instances)]
 
     parent: dict[int, int | None] = {}
+    vector_at: int | None = None
+    if vector is not False and not needs_graph and on_edge is None and limits.max_states is None:
+        vector_at = 0 if vector else HANDOFF
+    handoff = None
     result = Exploration(interp, parent, False, "", 0, 0, 0.0)
     edges: list[tuple[int, int, int]] | None = [] if needs_graph else None
     result.edges = edges
@@ -150,12 +166,14 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
             frontier.append(s)
             check_state(s)
     normal = [(inst.guard, inst.apply) for inst in interp.instances if not inst.label.is_fault]
+    # Non-fault steps first, as in the hot loop (the data-parallel search uses this order too).
+    in_order = [x for x in instances if not x[3]] + [x for x in instances if x[3]]
     faulty = [(inst.guard, inst.apply) for inst in interp.instances if inst.label.is_fault]
 
     def expand_carefully(s: int, add: Callable[[int], None]) -> tuple[int, bool]:
         """All steps from s, one instance at a time: records evaluation errors and edges."""
         n, enabled = 0, False
-        for index, guard, apply, is_fault in instances:
+        for index, guard, apply, is_fault in in_order:
             try:
                 if guard is not None and not guard(s):
                     continue
@@ -186,6 +204,16 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     chunk = 2048  # states expanded between looks at the clock and the limits
     try:
         while frontier:
+            if vector_at is not None and len(frontier) >= vector_at:
+                from ftverify.checker.engines import layered
+                vm = layered.vector_model(interp)
+                vector_at = None
+                if vm is not None:
+                    handoff = layered.Handoff(
+                        frontier, depth, [n for n, _ in pending_inv], [n for n, _ in pending_reach], deadline,
+                        timeout_text, limits.max_depth, stop_when_decided, progress is not None,
+                        type_asked and not type_safe, start)
+                    break
             if limits.max_depth is not None and depth >= limits.max_depth:
                 result.reason = f"depth bound {limits.max_depth} reached"
                 break
@@ -276,6 +304,8 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
             ctl.stopped = result.reason
     result.depth = depth
     result.transitions = transitions
+    if handoff is not None:
+        layered.run(result, vm, handoff)
     result.seconds = time.monotonic() - start
     return result
 
@@ -405,26 +435,36 @@ def vacuity_warnings(ex: Exploration) -> list[str]:
     out: list[str] = []
     if ex.complete and ex.parent:
         interp = ex.interp
-        by_action: dict[str, list[Callable[[int], object] | None]] = {}
-        for inst in interp.instances:
-            by_action.setdefault(inst.action.name, []).append(inst.guard)
+        by_action: dict[str, list[int]] = {}
+        for i, inst in enumerate(interp.instances):
+            by_action.setdefault(inst.action.name, []).append(i)
         for a in interp.model.actions:
-            guards = by_action.get(a.name)
             counter = interp.layout.counter_of.get(a.name)
             if counter is not None and counter.cap == 0:
                 continue  # no budget for this fault: not a step of this check at all
-            if not guards or not any(_enabled(g, s) for s in ex.parent for g in guards):
+            if not _ever_enabled(ex, by_action.get(a.name, [])):
                 kind = "fault" if a.is_fault else "action"
                 out.append(f"{a.span}: {kind} {a.name} is never enabled in the {len(ex.parent):,} reachable "
                            "state(s): it is dead code here (a guard that can never hold?)")
         for p in interp.model.invariants():
             if isinstance(p.pred, M.Binary) and p.pred.op == "implies":
-                left = interp.predicate(p.pred.left)
-                if not any(holds(left, s) for s in ex.parent):
+                if ex.lefts_true is not None:
+                    never = p.name not in ex.lefts_true
+                else:
+                    left = interp.predicate(p.pred.left)
+                    never = not any(holds(left, s) for s in ex.parent)
+                if never:
                     out.append(f"{p.pred.left.span}: the left side of invariant {p.name} is false in every "
                                "reachable state: the invariant holds vacuously")
     ex.vacuity = out
     return out
+
+
+def _ever_enabled(ex: Exploration, instances: list[int]) -> bool:
+    if ex.ever_enabled is not None:  # noted during the search
+        return any(i in ex.ever_enabled for i in instances)
+    guards = [ex.interp.instances[i].guard for i in instances]
+    return any(_enabled(g, s) for s in ex.parent for g in guards)
 
 
 def _enabled(guard: Callable[[int], object] | None, s: int) -> bool:
