@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from ftverify.spec.errors import Span
 from ftverify.spec.types import BOOL, IntT, Type
 
@@ -23,23 +24,19 @@ from ftverify.spec.types import BOOL, IntT, Type
 MAX_FAULT_BUDGET = 15
 
 
-@dataclass(frozen=True, slots=True)
-class Expr:
+class Expr(msgspec.Struct, frozen=True):
     span: Span
     type: Type
 
 
-@dataclass(frozen=True, slots=True)
 class Lit(Expr):
     value: int  # the run-time value (a packed int for composites)
 
 
-@dataclass(frozen=True, slots=True)
 class VarRef(Expr):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
 class Bound(Expr):
     """A bound name: an action parameter, a quantified, `let` or map-literal variable."""
 
@@ -47,25 +44,21 @@ class Bound(Expr):
     uid: int
 
 
-@dataclass(frozen=True, slots=True)
 class Index(Expr):
     base: Expr
     index: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class Field(Expr):
     base: Expr
     name: str
 
 
-@dataclass(frozen=True, slots=True)
 class Unary(Expr):
     op: str  # "neg", "not", "bvnot"
     arg: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class Binary(Expr):
     # int: add sub mul div mod shl shr lt le gt ge
     # bv: bvadd bvsub bvmul bvudiv bvurem bvand bvor bvxor bvshl bvlshr bvult bvule bvugt bvuge
@@ -75,44 +68,37 @@ class Binary(Expr):
     right: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class Ite(Expr):
     cond: Expr
     then: Expr
     orelse: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class Quant(Expr):
     kind: str  # "forall", "exists", "count", "sum"
     var: Bound
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class Let(Expr):
     var: Bound
     value: Expr
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class SetLit(Expr):
     elems: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class RecordLit(Expr):
     fields: tuple[Expr, ...]  # in the order of the record type's fields
 
 
-@dataclass(frozen=True, slots=True)
 class MapLit(Expr):
     var: Bound  # ranges over the map's key type
     body: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class Builtin(Expr):
     # len head push pop (queues), size (sets), min max abs (ints), ord (enum -> int),
     # to_int (bv -> int), to_bv (int -> bv, modulo 2^n)
@@ -120,17 +106,14 @@ class Builtin(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class Faults(Expr):
     """The number of fault steps taken so far on this run."""
 
 
-@dataclass(frozen=True, slots=True)
 class Budget(Expr):
     """The fault budget of the run (`--faults N`)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Check(Expr):
     """`arg`, which must lie in `type` (a range): an evaluation error otherwise.
 
@@ -142,7 +125,6 @@ class Check(Expr):
     what: str
 
 
-@dataclass(frozen=True, slots=True)
 class Narrow(Expr):
     """`arg`, known to lie in `type` (an interval narrower than arg's) where it is evaluated.
 
@@ -155,31 +137,26 @@ class Narrow(Expr):
 
 
 # ---------------------------------------------------------------- statements
-@dataclass(frozen=True, slots=True)
-class Stmt:
+class Stmt(msgspec.Struct, frozen=True):
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
 class Assign(Stmt):
     target: Expr  # VarRef / Index / Field chain rooted at a state variable
     value: Expr
 
 
-@dataclass(frozen=True, slots=True)
 class IfStmt(Stmt):
     cond: Expr
     then: tuple[Stmt, ...]
     orelse: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class ForallStmt(Stmt):
     var: Bound
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, slots=True)
 class LetStmt(Stmt):
     var: Bound
     value: Expr
@@ -187,15 +164,13 @@ class LetStmt(Stmt):
 
 
 # ---------------------------------------------------------------- declarations
-@dataclass(frozen=True, slots=True)
-class Var:
+class Var(msgspec.Struct, frozen=True):
     name: str
     type: Type
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Action:
+class Action(msgspec.Struct, frozen=True):
     name: str
     is_fault: bool
     params: tuple[Bound, ...]
@@ -205,8 +180,7 @@ class Action:
     budget: int | str | None = None  # a fault's own budget: a count, "unbounded", or None (the shared one)
 
 
-@dataclass(frozen=True, slots=True)
-class Property:
+class Property(msgspec.Struct, frozen=True):
     kind: str  # "invariant", "reachable", "recovers"
     name: str
     pred: Expr  # for recovers: the `from` condition
@@ -214,22 +188,19 @@ class Property:
     target: Expr | None = None  # for recovers: the `to` condition
 
 
-@dataclass(frozen=True, slots=True)
-class RefinementMap:
+class RefinementMap(msgspec.Struct, frozen=True):
     target: Expr  # an lvalue of the abstract model
     value: Expr  # over the concrete model's state
 
 
-@dataclass(frozen=True, slots=True)
-class RefinementAction:
+class RefinementAction(msgspec.Struct, frozen=True):
     action: str  # a concrete action
     abstract: str | None  # the abstract action it implements, None for a stutter
     args: tuple[Expr, ...]  # over the concrete action's parameters and pre-state
     span: Span
 
 
-@dataclass(frozen=True, slots=True)
-class Refinement:
+class Refinement(msgspec.Struct, frozen=True):
     name: str
     abstract: Model
     maps: tuple[RefinementMap, ...]

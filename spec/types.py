@@ -18,23 +18,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
 from itertools import product
 from typing import Any
+
+import msgspec
 
 # Counts of values above which a domain is not enumerated (quantifiers,
 # parameters, map keys and set elements must range over small finite types).
 MAX_DOMAIN = 1 << 16
 
 
-@dataclass(frozen=True, slots=True)
-class BoolT:
+class BoolT(msgspec.Struct, frozen=True):
     def __str__(self) -> str:
         return "bool"
 
 
-@dataclass(frozen=True, slots=True)
-class IntT:
+class IntT(msgspec.Struct, frozen=True):
     """A range `lo..hi`; for an expression, the interval its values lie in."""
 
     lo: int
@@ -44,16 +43,14 @@ class IntT:
         return f"{self.lo}..{self.hi}"
 
 
-@dataclass(frozen=True, slots=True)
-class BVT:
+class BVT(msgspec.Struct, frozen=True):
     width: int
 
     def __str__(self) -> str:
         return f"bv[{self.width}]"
 
 
-@dataclass(frozen=True, slots=True)
-class EnumT:
+class EnumT(msgspec.Struct, frozen=True):
     name: str
     members: tuple[str, ...]
 
@@ -61,8 +58,7 @@ class EnumT:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
-class RecordT:
+class RecordT(msgspec.Struct, frozen=True):
     fields: tuple[tuple[str, Type], ...]
 
     def field_type(self, name: str) -> Type | None:
@@ -75,8 +71,7 @@ class RecordT:
         return "{ " + ", ".join(f"{n}: {t}" for n, t in self.fields) + " }"
 
 
-@dataclass(frozen=True, slots=True)
-class MapT:
+class MapT(msgspec.Struct, frozen=True):
     key: Type
     value: Type
 
@@ -84,16 +79,14 @@ class MapT:
         return f"[{self.key}] {self.value}"
 
 
-@dataclass(frozen=True, slots=True)
-class SetT:
+class SetT(msgspec.Struct, frozen=True):
     elem: Type
 
     def __str__(self) -> str:
         return f"set[{self.elem}]"
 
 
-@dataclass(frozen=True, slots=True)
-class QueueT:
+class QueueT(msgspec.Struct, frozen=True):
     elem: Type
     capacity: int
 

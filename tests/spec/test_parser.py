@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import lark
+import msgspec
 import pytest
 from ftverify.spec import printer
 from ftverify.spec import syntax as S
@@ -19,8 +19,8 @@ from tests.conftest import MODELS, ROOT
 
 def strip(x: Any) -> Any:
     """An AST without its spans, for comparisons."""
-    if dataclasses.is_dataclass(x):
-        return (type(x).__name__, *(strip(getattr(x, f.name)) for f in dataclasses.fields(x) if f.name != "span"))
+    if isinstance(x, msgspec.Struct):
+        return (type(x).__name__, *(strip(getattr(x, f)) for f in x.__struct_fields__ if f != "span"))
     if isinstance(x, tuple | list):
         return tuple(strip(y) for y in x)
     return x
@@ -30,8 +30,8 @@ def no_trees(x: Any) -> bool:
     """A missing Transformer method leaves lark Trees in the AST."""
     if isinstance(x, lark.Tree | lark.Token):
         return False
-    if dataclasses.is_dataclass(x):
-        return all(no_trees(getattr(x, f.name)) for f in dataclasses.fields(x))
+    if isinstance(x, msgspec.Struct):
+        return all(no_trees(getattr(x, f)) for f in x.__struct_fields__)
     if isinstance(x, tuple | list):
         return all(no_trees(y) for y in x)
     return True
