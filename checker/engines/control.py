@@ -20,8 +20,8 @@ library call, a test), there is no deadline and notes go nowhere.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
-import socket
 import sys
 import threading
 import time
@@ -150,21 +150,19 @@ def controlled(timeout: float | None = None, display: Display | None = None) -> 
     done = threading.Event()
     if main:
         _leave_ctrl_c_to_us()
-        reader, writer = socket.socketpair()
-        reader.setblocking(True)
-        writer.setblocking(False)
+        reader, writer = os.pipe()  # the signal's C handler writes here; the watcher reads
+        os.set_blocking(writer, False)
 
         def on_sigint(signum: int, frame: object) -> None:
             ctl.stop(ctl.stopped or "interrupted (Ctrl-C)")
             raise Interrupted(ctl.stopped or "interrupted (Ctrl-C)")
 
-        restore = [signal.signal(signal.SIGINT, on_sigint), signal.set_wakeup_fd(writer.fileno(),
-                                                                                  warn_on_full_buffer=False)]
+        restore = [signal.signal(signal.SIGINT, on_sigint), signal.set_wakeup_fd(writer, warn_on_full_buffer=False)]
 
         def watch() -> None:  # runs while the main thread may be inside Z3's C code
             while not done.is_set():
                 try:
-                    data = reader.recv(64)
+                    data = os.read(reader, 64)
                 except OSError:
                     return
                 if not data or done.is_set():
@@ -206,9 +204,9 @@ def controlled(timeout: float | None = None, display: Display | None = None) -> 
             signal.signal(signal.SIGINT, restore[0])  # type: ignore[arg-type]
             signal.set_wakeup_fd(restore[1])  # type: ignore[arg-type]
             with contextlib.suppress(OSError):
-                writer.send(b"\0")  # wake the watcher so that it ends
-            writer.close()
-            reader.close()
+                os.write(writer, b"\0")  # wake the watcher so that it ends
+            os.close(writer)
+            os.close(reader)
         if display is not None:
             display.close()
         _current = previous
