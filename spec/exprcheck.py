@@ -8,7 +8,6 @@ expressions are typed by the interval their values lie in. The declarations
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +46,8 @@ def describe(t: Type) -> str:
 
 
 def _suggest(name: str, candidates: list[str]) -> str | None:
+    import difflib  # only for a misspelt name (start-up)
+
     close = difflib.get_close_matches(name, candidates, n=3)
     return f"did you mean {', '.join(close)}?" if close else None
 

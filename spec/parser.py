@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import lark
@@ -29,7 +28,15 @@ _TERMINAL_NAMES = {
 
 @cache
 def _lark() -> lark.Lark:
-    grammar = resources.files("ftverify.spec").joinpath("grammar.lark").read_text(encoding="utf-8")
+    # Beside this module in every install; importlib.resources (slower to import) otherwise.
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "grammar.lark")
+    if os.path.isfile(here):
+        with open(here, encoding="utf-8") as f:
+            grammar = f.read()
+    else:
+        from importlib import resources
+
+        grammar = resources.files("ftverify.spec").joinpath("grammar.lark").read_text(encoding="utf-8")
     return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
                      start=["start", "expr"], cache=_table_cache())
 

@@ -6,7 +6,6 @@ The CLI parses arguments, calls one of these functions and hands the returned
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -72,6 +71,8 @@ def simulate(model: M.Model, steps: int, seed: int | None, faults: int | str | S
     start = time.monotonic()
     budget = budget_for(model, faults)
     interp = Interpreter(model, budget)
+    import random
+
     rng = random.Random(seed)
     inits = interp.initial_states()
     results: list[Result] = []

@@ -5,7 +5,6 @@ No reporter calls a solver or an engine: they only read `Result`s and `Trace`s.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -317,6 +316,8 @@ def trace_itf(t: Trace, source: str, description: str) -> dict[str, Any]:
 
 
 def dumps(obj: Any) -> str:
+    import json  # only when JSON is asked for (start-up)
+
     return json.dumps(obj, indent=2, sort_keys=False)
 
 
