@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from copy import copy
 from functools import cache
 from typing import Any
 
@@ -16,6 +17,8 @@ import lark
 from ftverify.spec import syntax as S
 from ftverify.spec.errors import SourceCache, Span, SpecError
 from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters
+from lark.lexer import ContextualLexer, PatternStr
 
 # Readable names for the grammar's named terminals, used in "expected ..." lists.
 _TERMINAL_NAMES = {
@@ -38,7 +41,57 @@ def _lark() -> lark.Lark:
 
         grammar = resources.files("ftverify.spec").joinpath("grammar.lark").read_text(encoding="utf-8")
     return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                     start=["start", "expr"], cache=_table_cache())
+                     start=["start", "expr"], cache=_table_cache(),
+                     _plugins={"ContextualLexer": _OneScannerLexer})
+
+
+class _OneScannerLexer(ContextualLexer):
+    """Lark's contextual lexer, with one scanner instead of one per parser state.
+
+    The contextual lexer compiles a regular expression for every parser state a text
+    reaches (~30 for a small spec: a third of the start-up of a run). In this grammar
+    all that context decides is whether a word that is a keyword (`set`, `init`) may be
+    read as a name where the parser cannot take the keyword; this lexer scans with the
+    one scanner of all terminals and makes that choice itself. An unexpected character
+    is reported with the terminals the parser could take there, as the contextual lexer
+    does.
+    """
+
+    def __init__(self, conf: Any, states: Any, always_accept: Any = ()) -> None:
+        # Only the scanner of all terminals: none per state (building those took ~10 ms).
+        # The grammar's terminals are fixed and tested, so lark's validation of each is skipped.
+        root_conf = copy(conf)
+        root_conf.terminals = list(conf.terminals)
+        root_conf.skip_validation = True
+        self.lexers = {}
+        self.root_lexer = self.BasicLexer(root_conf, None)
+
+    def lex(self, lexer_state: Any, parser_state: Any) -> Any:
+        root = self.root_lexer
+        states = parser_state.parse_conf.parse_table.states
+        keywords = self._keywords()
+        try:
+            while True:
+                tok = root.next_token(lexer_state, parser_state)
+                accepts = states[parser_state.position]
+                if tok.type in keywords and tok.type not in accepts and "NAME" in accepts:
+                    tok = Token.new_borrow_pos("NAME", tok.value, tok)
+                yield tok
+        except EOFError:
+            pass
+        except UnexpectedCharacters as e:
+            e.allowed = {t for t in states[parser_state.position] if t in root.terminals_by_name}
+            raise
+
+    def _keywords(self) -> set[str]:
+        kw = getattr(self, "_kw", None)
+        if kw is None:
+            name = self.root_lexer.terminals_by_name["NAME"].pattern.to_regexp()
+            import re
+
+            kw = self._kw = {t.name for t in self.root_lexer.terminals
+                             if isinstance(t.pattern, PatternStr) and re.fullmatch(name, t.pattern.value)}
+        return kw
 
 
 def _table_cache() -> str | bool:
