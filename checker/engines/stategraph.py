@@ -17,7 +17,7 @@ that return.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -27,6 +27,32 @@ from ftverify.checker.engines.replay import replay, trace_of
 from ftverify.checker.output.result import Trace
 from ftverify.spec import model as M
 from ftverify.spec.interp import Interpreter
+from ftverify.spec.layout import StateLayout
+from ftverify.spec.types import decode
+
+
+class LazyState(Mapping[str, Any]):
+    """A node's variables, decoded from its packed state when read: a decoded dict on
+    every node cost kilobytes a state in large graphs, and most are never read."""
+
+    __slots__ = ("_layout", "_s")
+
+    def __init__(self, layout: StateLayout, s: int) -> None:
+        self._layout = layout
+        self._s = s
+
+    def __getitem__(self, name: str) -> Any:
+        sl = self._layout.slot[name]
+        return decode(sl.type, self._layout.var_code(self._s, name))
+
+    def __iter__(self) -> Iterator[str]:
+        return (sl.name for sl in self._layout.slots)
+
+    def __len__(self) -> int:
+        return len(self._layout.slots)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass
@@ -88,10 +114,11 @@ def from_exploration(ex: Exploration) -> StateGraph:
         p = ex.parent[s]
         depth[i] = 0 if p is None else depth[ids[p]] + 1
         faults = layout.faults(s)
-        g.add_node(i, state=interp.decode(s), faults=faults, initial=p is None, depth=depth[i],
+        g.add_node(i, state=LazyState(layout, s), faults=faults, initial=p is None, depth=depth[i],
                    violates=tuple(name for name, f in invariants if not holds(f, s)),
                    returned=faults > 0 and (s & vars_mask) in fault_free_values)
     labels = [inst.label for inst in interp.instances]
+    keys = [str(label) for label in labels]  # one string per instance, shared by its edges
     for s, t, index in ex.edges:
         if t not in ids:  # a successor found after the search was cut off
             continue
@@ -99,7 +126,7 @@ def from_exploration(ex: Exploration) -> StateGraph:
         u, v = ids[s], ids[t]
         recovery = (not label.is_fault and layout.faults(t) > 0 and (s & vars_mask) not in fault_free_values
                     and (t & vars_mask) in fault_free_values)
-        g.add_edge(u, v, key=str(label), label=label, fault=label.is_fault, recovery=recovery)
+        g.add_edge(u, v, key=keys[index], label=label, fault=label.is_fault, recovery=recovery)
     return StateGraph(g, ex, packed)
 
 

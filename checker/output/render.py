@@ -12,6 +12,7 @@ are red and dashed, recovery edges green, and a highlighted trace is blue and bo
 from __future__ import annotations
 
 import html
+import io
 import itertools
 import json
 import os
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import graphviz
 import networkx as nx
@@ -208,13 +209,27 @@ def to_html(g: nx.MultiDiGraph, svg: str, title: str, summary: str) -> str:
 
 def to_json(g: nx.MultiDiGraph) -> str:
     """The graph as networkx node-link JSON (labels as text)."""
-    h = nx.MultiDiGraph(**g.graph)
+    out = io.StringIO()
+    write_json(g, out)
+    return out.getvalue()
+
+
+def write_json(g: nx.MultiDiGraph, out: TextIO) -> None:
+    """networkx's node-link JSON of the graph (`nx.node_link_graph(..., edges="edges")` reads it
+    back), written a node and an edge at a time: a copy of a large graph, its node-link dict and
+    the whole text at once took most of a gigabyte for 75,000 states."""
     index = {n: i for i, n in enumerate(g)}
-    for n, d in g.nodes(data=True):
-        h.add_node(node_id(n, index), **{**d, "state": {k: format_value(v) for k, v in d["state"].items()}})
-    for u, v, k, d in g.edges(keys=True, data=True):
-        h.add_edge(node_id(u, index), node_id(v, index), key=str(k), **{**d, "label": str(d["label"])})
-    return json.dumps(nx.node_link_data(h, edges="edges"), indent=1, default=list)
+    head = json.dumps({"directed": True, "multigraph": True, "graph": g.graph}, default=list)
+    out.write(head[:-1] + ',\n "nodes": [')
+    for i, (n, d) in enumerate(g.nodes(data=True)):
+        node = {**d, "state": {k: format_value(v) for k, v in d["state"].items()}, "id": node_id(n, index)}
+        out.write((",\n  " if i else "\n  ") + json.dumps(node, default=list))
+    out.write('\n ],\n "edges": [')
+    for i, (u, v, k, d) in enumerate(g.edges(keys=True, data=True)):
+        edge = {**d, "label": str(d["label"]), "source": node_id(u, index), "target": node_id(v, index),
+                "key": str(k)}
+        out.write((",\n  " if i else "\n  ") + json.dumps(edge, default=list))
+    out.write("\n ]\n}")
 
 
 def write(g: nx.MultiDiGraph, path: str, *, trace: Iterable[Any] = (), title: str = "", summary: str = "",
@@ -226,7 +241,9 @@ def write(g: nx.MultiDiGraph, path: str, *, trace: Iterable[Any] = (), title: st
     if fmt not in FORMATS:
         raise RenderError(f"{path}: unknown output format {fmt!r} (expected .{', .'.join(FORMATS)})")
     if fmt == "json":
-        Path(path).write_text(to_json(g) + "\n", encoding="utf-8")
+        with open(path, "w", encoding="utf-8") as f:
+            write_json(g, f)
+            f.write("\n")
         return "networkx"
     dot = to_dot(g, trace=trace, title=title)
     if fmt == "dot":
