@@ -1,5 +1,6 @@
 """Differential testing at scale: thousands of generated specs, every engine against explicit,
-and the Z3 encoding (each integer representation) against the interpreter, expression by expression.
+and the Z3 encoding (each integer representation) against the interpreter, expression by expression,
+and the data-parallel explicit search against the scalar one.
 
 The CI test (tests/checker/test_differential.py) runs about 300 specs; this runs as
 many as asked and prints how many verdicts were compared, how many expression
@@ -24,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from ftverify.spec.errors import SpecError
 from ftverify.spec.typecheck import check_text
 
-from tests.differential import Agreement, check_agreement, check_encoding
+from tests.differential import Agreement, check_agreement, check_encoding, check_layered
 from tests.strategies import specs
 
 
@@ -49,12 +50,15 @@ def main() -> None:
         budget = budget if model.has_faults else 0
         check_encoding(model, budget, tally=tally)
         check_agreement(model, budget, tally=tally)
+        check_layered(model, budget, tally=tally)
 
     start = time.perf_counter()
     run()
     print(f"{counted['specs']} specs ({counted['rejected']} generated texts rejected by the type checker), "
           f"{tally.checked} verdicts agreed with explicit exploration, {tally.evaluations:,} expression "
           f"evaluations of the encoding agreed with the interpreter, {time.perf_counter() - start:.0f} s")
+    print(f"data-parallel explicit search: {tally.layered} explorations equal to the scalar one "
+          f"({tally.wide} wider than 63 bits and {tally.scalar_only} refused by the vector compiler stay scalar)")
     print("undecided (allowed):", ", ".join(f"{k} {v}" for k, v in sorted(tally.unknown.items())) or "none")
 
 
