@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,10 @@ from ftverify.checker.commands.cli import cli
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.model import Model
 from ftverify.spec.typecheck import check_text, parse_expression
+
+# Every test proves afresh (and child processes inherit this): a verdict served from the proof
+# cache would hide what a test runs; tests/checker/test_proofcache.py turns it on where it is tested.
+os.environ["FTVERIFY_PROOF_CACHE"] = "off"
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"

@@ -282,11 +282,14 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
 @click.option("--itf", "itf", default=None, metavar="PATH",
               help="Write every trace, counterexamples and witnesses alike, in the Informal Trace Format: to PATH "
                    "when there is one, else as PATH-MODEL-PROPERTY.itf.json (into PATH if it is a directory).")
+@click.option("--no-cache", is_flag=True,
+              help="Prove every obligation of a proof script afresh: neither serve nor store verdicts of the "
+                   "proof cache (~/.cache/ftverify/proofs.sqlite).")
 @_quiet_option
 @_common_consts
 def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
           max_states: int | None, timeout: float | None, obligation_timeout: float | None, depth: int | None,
-          as_json: bool, itf: str | None, quiet: bool, consts: tuple[str, ...]) -> None:
+          as_json: bool, itf: str | None, no_cache: bool, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
     from ftverify.checker.engines.control import controlled
     from ftverify.checker.output.progress import StatusLine
@@ -296,7 +299,7 @@ def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, proper
         check_output(itf, "--itf")
     opts = P.Options(engine=engine, faults=faults, max_states=max_states, timeout=obligation_timeout, depth=depth,
                      properties=list(properties) or None, consts=_parse_consts(consts),
-                     progress=None if quiet else sys.stderr)
+                     progress=None if quiet else sys.stderr, use_cache=not no_cache)
     paths = _expand_or_exit(files)
     codes = []
     reports: list[Any] = []
@@ -321,10 +324,16 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
     from ftverify.spec.syntax import ProofFile
 
     if isinstance(parse_file(path), ProofFile):
+        from ftverify.checker.commands.proofcache import ProofCache
         from ftverify.checker.commands.proofs import ProofContext, load_proof, run_proof
 
         proof = load_proof(path, opts.consts)
-        prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout))
+        cache = ProofCache() if opts.use_cache else None
+        try:
+            prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout, cache=cache))
+        finally:
+            if cache is not None:
+                cache.close()
         reports.append(prep)
         if not as_json:
             echo(format_proof_report(prep))

@@ -17,8 +17,9 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
+from ftverify.checker.commands.proofcache import ProofCache
 from ftverify.checker.engines import control, explicit
 from ftverify.checker.engines.portfolio import EngineOptions, init_is_empty, prove_property
 from ftverify.checker.output.result import Result, Verdict
@@ -131,6 +132,14 @@ class ProofContext:
     # prove each of a family of invariants using the others share one check
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
     empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
+    cache: ProofCache | None = None  # decisive verdicts from earlier runs (see proofcache.py)
+    interpreters: dict[tuple[int, Any], Interpreter] = field(default_factory=dict)
+
+    def interpreter(self, model: M.Model, budget: BudgetLike) -> Interpreter:
+        key = (id(model), budget)
+        if key not in self.interpreters:
+            self.interpreters[key] = Interpreter(model, budget)
+        return self.interpreters[key]
 
     def vacuous(self, model: M.Model, budget: BudgetLike) -> bool:
         key = (id(model), budget)
@@ -200,7 +209,17 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
         budget = ob.budget
         method = ob.theorem.method
         t0 = time.monotonic()
-        if ctl.stopped:
+        key = None
+        cached = None
+        if ctx.cache is not None and not ctl.stopped:
+            thm = ob.theorem
+            key = ctx.cache.key(ob.model, budget, thm.prop, method, thm.using, thm.depth)
+            cached = ctx.cache.get(key, lambda ob=ob, budget=budget: ctx.interpreter(ob.model, budget))
+        if cached is not None:
+            result = cached
+            result.cached = True
+            result.stats = {**result.stats, "first_seconds": round(result.seconds, 3)}
+        elif ctl.stopped:
             result = _unknown(ob, f"not started ({ctl.stopped})")
         else:
             ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: {ob.alias}.{ob.theorem.prop} by {method}")
@@ -208,6 +227,8 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
                 result = discharge(ob, budget, ctx)
             except control.Interrupted as e:
                 result = _unknown(ob, e.reason)
+            if ctx.cache is not None and key is not None:
+                ctx.cache.put(key, result, ob.model, lambda ob=ob, budget=budget: ctx.interpreter(ob.model, budget))
             if ctl.stopped and result.verdict == Verdict.UNKNOWN and "interrupt" not in result.message \
                     and "timeout" not in result.message:
                 result.message = f"{ctl.stopped}; {result.message}" if result.message else ctl.stopped

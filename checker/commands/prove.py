@@ -35,6 +35,7 @@ class Options:
     properties: list[str] | None = None
     consts: dict[str, int] = field(default_factory=dict)
     progress: TextIO | None = sys.stderr
+    use_cache: bool = True  # proof scripts: serve and store decisive verdicts (checker/commands/proofcache.py)
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:

@@ -148,6 +148,9 @@ def _extras(r: Result, where: str, shown: set[Any] | None = None) -> list[str]:
 # ---------------------------------------------------------------- reports
 def _detail(r: Result) -> str:
     parts = []
+    if r.cached:
+        first = r.stats.get("first_seconds")
+        parts.append("from the proof cache" + (f" (first found in {first:.2f} s)" if first is not None else ""))
     if r.verdict == Verdict.HOLDS and r.depth is not None:
         parts.append(f"to depth {r.depth}")
     if r.verdict == Verdict.PROVED and r.depth is not None and r.engine == "kind" and r.trace is None:
@@ -256,6 +259,8 @@ def result_json(r: Result) -> dict[str, Any]:
                       "post": jsonable(r.cti.post), "broken": r.cti.broken}
     if r.stats:
         out["stats"] = r.stats
+    if r.cached:
+        out["cached"] = True
     return out
 
 

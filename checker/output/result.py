@@ -100,6 +100,7 @@ class Result:
     seconds: float = 0.0
     expected: str | None = None  # a proof script's `expect`
     cti: CTI | None = None  # why an induction failed
+    cached: bool = False  # served from the proof cache (its `seconds` are those of the run that proved it)
 
     @property
     def meets_expectation(self) -> bool:

@@ -1,0 +1,214 @@
+"""The proof cache: decisive verdicts of proof-script obligations, kept between runs.
+
+A verdict is stored under a key that covers everything it depends on: the typed
+model it was proved on, normalised (locations, file names and the numbering of
+bound variables left out, so comments and formatting do not matter), the
+theorem's property, method, helpers and depth, the fault budget, and a digest of
+ftverify's own code and Z3's version (a fixed engine must not serve an old
+verdict). Only `proved`, `holds` and `violated` results are stored, which every
+engine returns only after its re-check or replay; `unknown` is never stored.
+
+Values are JSON (never pickle: opening a cache must not run code). A violation's
+trace is stored as its packed states and rebuilt and replayed on the interpreter
+when it is served, so a cached counterexample is checked again every time.
+
+The database is `$XDG_CACHE_HOME/ftverify/proofs.sqlite` (or ~/.cache/...),
+shared by every proof script of the user, or `$FTVERIFY_PROOF_CACHE` (`off`: none);
+`prove --no-cache` bypasses it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import os
+import sqlite3
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import msgspec
+from ftverify.checker.engines.replay import ReplayError, encode_state, replay, trace_of
+from ftverify.checker.output.result import Result, Verdict
+from ftverify.spec import model as M
+from ftverify.spec.budget import BudgetLike
+from ftverify.spec.interp import Interpreter
+
+SCHEMA = 1
+CACHED = (Verdict.PROVED, Verdict.HOLDS, Verdict.VIOLATED)
+_SKIP = frozenset({"span", "decl_spans", "checker", "file"})  # where and how it was written, not what
+
+
+def default_path() -> Path | None:
+    """`$FTVERIFY_PROOF_CACHE` (a database path, or `off`), else the user's cache folder."""
+    chosen = os.environ.get("FTVERIFY_PROOF_CACHE")
+    if chosen:
+        return None if chosen.lower() == "off" else Path(chosen)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "ftverify" / "proofs.sqlite"
+
+
+class ProofCache:
+    """Verdicts by key, in SQLite. Any failure to use the database turns the cache off."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.db: sqlite3.Connection | None = None
+        self.hits = 0
+        chosen = path or default_path()
+        if chosen is None:
+            return  # turned off
+        self.path = chosen
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if self.path.parent.stat().st_uid != os.getuid():
+                return  # someone else's folder: do not read verdicts from it
+            self.db = sqlite3.connect(str(self.path), timeout=10)
+            self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            self.db.commit()
+        except (OSError, sqlite3.Error):
+            self.db = None
+
+    def key(self, model: M.Model, budget: BudgetLike, prop: str, method: str, using: tuple[str, ...] | list[str],
+            depth: int | None) -> str:
+        parts = [SCHEMA, code_digest(), z3_version(), model_digest(model), budget_json(budget), prop, method,
+                 sorted(using), depth]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
+
+    def get(self, key: str, interp: Any) -> Result | None:
+        """The stored verdict, its trace rebuilt and replayed; None if absent or no longer valid."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT value FROM verdicts WHERE key = ?", (key,)).fetchone()
+        except sqlite3.Error:
+            return None
+        if row is None:
+            return None
+        try:
+            result = _result_of(json.loads(row[0]), interp)
+        except (ValueError, KeyError, TypeError, ReplayError):
+            return None  # unreadable or no longer replays: prove it again
+        self.hits += 1
+        return result
+
+    def put(self, key: str, result: Result, model: M.Model, interp: Any) -> None:
+        if self.db is None or result.verdict not in CACHED or result.cti is not None:
+            return
+        try:
+            value = json.dumps(_json_of(result, model, interp))
+            self.db.execute("INSERT OR REPLACE INTO verdicts (key, value) VALUES (?, ?)", (key, value))
+            self.db.commit()
+        except (sqlite3.Error, TypeError, ValueError):
+            pass  # not storable: it is simply proved again next time
+
+    def close(self) -> None:
+        if self.db is not None:
+            self.db.close()
+            self.db = None
+
+
+def budget_json(budget: BudgetLike) -> Any:
+    return budget.to_json() if hasattr(budget, "to_json") else budget
+
+
+# ---------------------------------------------------------------- what a verdict depends on
+@cache
+def code_digest() -> str:
+    """A digest of ftverify's spec and checker code (any change makes every key new)."""
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[2]
+    for folder in ("spec", "checker"):
+        for f in sorted((root / folder).rglob("*")):
+            if f.suffix in (".py", ".lark") and "__pycache__" not in f.parts:
+                h.update(str(f.relative_to(root)).encode())
+                h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@cache
+def z3_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("z3-solver")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def model_digest(model: M.Model) -> str:
+    uids: dict[int, int] = {}
+    return hashlib.sha256(repr(_canon(model, uids)).encode()).hexdigest()
+
+
+def _canon(x: Any, uids: dict[int, int]) -> Any:
+    """A plain, location-free form of a typed model (bound variables numbered by first use)."""
+    if isinstance(x, msgspec.Struct):
+        names = x.__struct_fields__
+    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+        names = tuple(f.name for f in dataclasses.fields(x))
+    else:
+        names = None
+    if names is not None:
+        out: list[Any] = [type(x).__name__]
+        for name in names:
+            if name in _SKIP:
+                continue
+            v = getattr(x, name)
+            if name == "uid" and isinstance(v, int):
+                v = uids.setdefault(v, len(uids))
+            out.append((name, _canon(v, uids)))
+        return tuple(out)
+    if isinstance(x, list | tuple):
+        return tuple(_canon(v, uids) for v in x)
+    if isinstance(x, dict):
+        return tuple(sorted((repr(k), _canon(v, uids)) for k, v in x.items()))
+    if isinstance(x, frozenset | set):
+        return tuple(sorted(repr(_canon(v, uids)) for v in x))
+    if isinstance(x, enum.Enum):
+        return str(x.value)
+    if x is None or isinstance(x, str | int | float | bool):
+        return x
+    raise TypeError(f"cannot key a {type(x).__name__}")
+
+
+# ---------------------------------------------------------------- stored form
+def _json_of(r: Result, model: M.Model, interp: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"property": r.property, "kind": r.kind, "verdict": str(r.verdict), "engine": r.engine,
+                           "depth": r.depth, "message": r.message, "invariant": r.invariant,
+                           "stats": r.stats, "seconds": r.seconds}
+    if r.trace is not None:
+        tr = r.trace
+        out["path"] = [str(encode_state(interp(), s, f)) for s, f in zip(tr.states, tr.faults, strict=True)]
+        if tr.failing is not None:
+            label, msg = tr.failing
+            out["failing"] = [None if label is None else [label.action, [list(a) for a in label.args]], msg]
+    return out
+
+
+def _result_of(d: dict[str, Any], interp: Any) -> Result:
+    r = Result(d["property"], d["kind"], Verdict(d["verdict"]), d["engine"], depth=d["depth"], message=d["message"],
+               invariant=d["invariant"], stats=dict(d["stats"]), seconds=d["seconds"])
+    if "path" in d:
+        it: Interpreter = interp()
+        failing = None
+        if "failing" in d:
+            where, msg = d["failing"]
+            label = None
+            if where is not None:
+                inst = it.find_instance(where[0], {k: v for k, v in where[1]})
+                if inst is None:
+                    raise KeyError(where[0])
+                label = inst.label
+            failing = (label, msg)
+        r.trace = trace_of(it, [int(s) for s in d["path"]], failing)
+        prop = it.model.property(r.property) if r.kind in ("invariant", "reachable", "recovers") else None
+        if r.kind == "recovers":
+            replay(it, r.trace, None)
+        else:
+            replay(it, r.trace, prop, witness=r.kind == "reachable" and r.verdict == Verdict.PROVED)
+    return r
+
+
+__all__ = ["ProofCache", "default_path", "model_digest"]
