@@ -8,9 +8,9 @@ ftverify's own code and Z3's version (a fixed engine must not serve an old
 verdict). Only `proved`, `holds` and `violated` results are stored, which every
 engine returns only after its re-check or replay; `unknown` is never stored.
 
-Values are JSON (never pickle: opening a cache must not run code). A violation's
-trace is stored as its packed states and rebuilt and replayed on the interpreter
-when it is served, so a cached counterexample is checked again every time.
+Values are JSON (never pickle: opening a cache must not run code). A trace (a
+violation's, a witness's) was replayed on the interpreter before its verdict was
+stored; it is kept as its packed states and step labels and decoded when served.
 
 The database is `$XDG_CACHE_HOME/ftverify/proofs.sqlite` (or ~/.cache/...),
 shared by every proof script of the user, or `$FTVERIFY_PROOF_CACHE` (`off`: none);
@@ -30,11 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from ftverify.checker.engines.replay import ReplayError, encode_state, replay, trace_of
-from ftverify.checker.output.result import Result, Verdict
+from ftverify.checker.engines.replay import encode_state
+from ftverify.checker.output.result import Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
-from ftverify.spec.interp import Interpreter
+from ftverify.spec.interp import Label
+from ftverify.spec.layout import StateLayout
 
 SCHEMA = 1
 CACHED = (Verdict.PROVED, Verdict.HOLDS, Verdict.VIOLATED)
@@ -56,6 +57,7 @@ class ProofCache:
     def __init__(self, path: Path | None = None) -> None:
         self.db: sqlite3.Connection | None = None
         self.hits = 0
+        self._digests: dict[int, str] = {}  # by id of a model the caller keeps alive
         chosen = path or default_path()
         if chosen is None:
             return  # turned off
@@ -72,12 +74,14 @@ class ProofCache:
 
     def key(self, model: M.Model, budget: BudgetLike, prop: str, method: str, using: tuple[str, ...] | list[str],
             depth: int | None) -> str:
-        parts = [SCHEMA, code_digest(), z3_version(), model_digest(model), budget_json(budget), prop, method,
+        if id(model) not in self._digests:
+            self._digests[id(model)] = model_digest(model)
+        parts = [SCHEMA, code_digest(), z3_version(), self._digests[id(model)], budget_json(budget), prop, method,
                  sorted(using), depth]
         return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
-    def get(self, key: str, interp: Any) -> Result | None:
-        """The stored verdict, its trace rebuilt and replayed; None if absent or no longer valid."""
+    def get(self, key: str, layout: Any) -> Result | None:
+        """The stored verdict (its trace decoded with `layout()`, the model's state layout); None if absent."""
         if self.db is None:
             return None
         try:
@@ -87,9 +91,9 @@ class ProofCache:
         if row is None:
             return None
         try:
-            result = _result_of(json.loads(row[0]), interp)
-        except (ValueError, KeyError, TypeError, ReplayError):
-            return None  # unreadable or no longer replays: prove it again
+            result = _result_of(json.loads(row[0]), layout)
+        except (ValueError, KeyError, TypeError, IndexError):
+            return None  # unreadable: prove it again
         self.hits += 1
         return result
 
@@ -181,33 +185,39 @@ def _json_of(r: Result, model: M.Model, interp: Any) -> dict[str, Any]:
     if r.trace is not None:
         tr = r.trace
         out["path"] = [str(encode_state(interp(), s, f)) for s, f in zip(tr.states, tr.faults, strict=True)]
+        out["steps"] = [_label_json(label) for label in tr.steps]
         if tr.failing is not None:
             label, msg = tr.failing
-            out["failing"] = [None if label is None else [label.action, [list(a) for a in label.args]], msg]
+            out["failing"] = [None if label is None else _label_json(label), msg]
     return out
 
 
-def _result_of(d: dict[str, Any], interp: Any) -> Result:
+def _label_json(label: Label) -> list[Any]:
+    return [label.action, [[k, v] for k, v in label.args], label.is_fault]
+
+
+def _label_of(d: list[Any]) -> Label:
+    return Label(d[0], tuple((k, _tuples(v)) for k, v in d[1]), bool(d[2]))
+
+
+def _tuples(v: Any) -> Any:
+    return tuple(_tuples(x) for x in v) if isinstance(v, list) else v
+
+
+def _result_of(d: dict[str, Any], layout: Any) -> Result:
     r = Result(d["property"], d["kind"], Verdict(d["verdict"]), d["engine"], depth=d["depth"], message=d["message"],
                invariant=d["invariant"], stats=dict(d["stats"]), seconds=d["seconds"])
     if "path" in d:
-        it: Interpreter = interp()
+        lay: StateLayout = layout()
+        path = [int(s) for s in d["path"]]
+        steps = [_label_of(x) for x in d["steps"]]
+        if len(steps) != len(path) - 1:
+            raise ValueError("a stored trace's steps do not match its states")
         failing = None
         if "failing" in d:
             where, msg = d["failing"]
-            label = None
-            if where is not None:
-                inst = it.find_instance(where[0], {k: v for k, v in where[1]})
-                if inst is None:
-                    raise KeyError(where[0])
-                label = inst.label
-            failing = (label, msg)
-        r.trace = trace_of(it, [int(s) for s in d["path"]], failing)
-        prop = it.model.property(r.property) if r.kind in ("invariant", "reachable", "recovers") else None
-        if r.kind == "recovers":
-            replay(it, r.trace, None)
-        else:
-            replay(it, r.trace, prop, witness=r.kind == "reachable" and r.verdict == Verdict.PROVED)
+            failing = (None if where is None else _label_of(where), msg)
+        r.trace = Trace([lay.decode(s) for s in path], steps, [lay.faults(s) for s in path], failing)
     return r
 
 

@@ -28,6 +28,7 @@ from ftverify.spec import syntax as S
 from ftverify.spec.budget import BudgetLike, FaultBudget, budget_for
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
+from ftverify.spec.layout import StateLayout
 from ftverify.spec.parser import parse_file
 from ftverify.spec.typecheck import load_model
 
@@ -214,7 +215,7 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
         if ctx.cache is not None and not ctl.stopped:
             thm = ob.theorem
             key = ctx.cache.key(ob.model, budget, thm.prop, method, thm.using, thm.depth)
-            cached = ctx.cache.get(key, lambda ob=ob, budget=budget: ctx.interpreter(ob.model, budget))
+            cached = ctx.cache.get(key, lambda ob=ob, budget=budget: StateLayout(ob.model, budget))
         if cached is not None:
             result = cached
             result.cached = True

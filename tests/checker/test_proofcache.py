@@ -75,14 +75,14 @@ def test_the_digest_ignores_locations_and_file_names() -> None:
     assert model_digest(a) == model_digest(b) != model_digest(c)
 
 
-def test_a_stored_trace_that_no_longer_replays_is_not_served(tmp_path: Path) -> None:
+def test_a_damaged_entry_is_proved_again(tmp_path: Path) -> None:
     path, db = write(tmp_path), tmp_path / "cache.sqlite"
     run(path, db)
     con = sqlite3.connect(db)
     for key, value in con.execute("SELECT key, value FROM verdicts").fetchall():
         d = json.loads(value)
-        if "path" in d:  # the violation: make its last state one that breaks nothing
-            d["path"][-1] = d["path"][0]
+        if "path" in d:  # the violation: a trace whose steps no longer match its states
+            d["steps"] = d["steps"][:-1]
             con.execute("UPDATE verdicts SET value = ? WHERE key = ?", (json.dumps(d), key))
     con.commit()
     con.close()
