@@ -28,7 +28,8 @@ def start(*args: str) -> subprocess.Popen[str]:
 
 
 def test_ctrl_c_inside_the_solver_prints_what_is_known_within_a_second() -> None:
-    proc = start("prove", KERNEL_PROOFS)
+    # In this process (--jobs 1): the engine's own progress shows, and the stop reaches into Z3 here.
+    proc = start("prove", KERNEL_PROOFS, "--jobs", "1")
     time.sleep(6.0)  # well inside the first inductiveness check, i.e. inside Z3
     sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -147,3 +148,43 @@ def test_sigint_without_a_terminal_is_not_an_internal_error() -> None:
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 3 and "internal error" not in err and "Traceback" not in err
     assert "partial" in out or "interrupted" in out
+
+
+def _verdict_rows(out: str) -> list[list[str]]:
+    """The obligation table's rows without the time and detail columns."""
+    return [line.split()[:6] for line in out.splitlines() if line.startswith("  ") and "." in line.split()[1:2][0]
+            and len(line.split()) > 6]
+
+
+def test_jobs_print_the_same_table_in_script_order() -> None:
+    script = str(ROOT / "proofs" / "classic.ftv")
+    code1, out1, _ = run_cli("prove", script, "--quiet")
+    proc = subprocess.run([sys.executable, "-c", MAIN, "prove", script, "--quiet", "--jobs", "2"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert code1 == proc.returncode == 0
+    assert _verdict_rows(out1) == _verdict_rows(proc.stdout) and len(_verdict_rows(out1)) == 12
+
+
+def test_ctrl_c_with_jobs_stops_the_workers_and_prints_the_table() -> None:
+    if os.name != "posix":
+        pytest.skip("POSIX signals")
+    proc = start("prove", str(ROOT / "proofs" / "recovery.ftv"), "--jobs", "2")
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3 and "Traceback" not in err and "internal error" not in err
+    assert "interrupted (Ctrl-C)" in out and "as expected" in out
+
+
+def test_obligations_that_share_a_check_travel_as_one_job() -> None:
+    from ftverify.checker.commands.jobs import groups
+    from ftverify.checker.commands.proofs import load_proof
+
+    proof = load_proof(str(ROOT / "proofs" / "kernel.ftv"))
+    todo = groups(proof, list(range(len(proof.obligations))))
+    assert sorted(i for g in todo for i in g) == list(range(len(proof.obligations)))
+    shared = [g for g in todo if len(g) > 1]
+    assert shared  # the six shared invariants, the parity pair
+    for g in shared:
+        thms = [proof.obligations[i].theorem for i in g]
+        assert len({(t.method, frozenset([t.prop, *t.using])) for t in thms}) == 1

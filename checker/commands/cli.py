@@ -282,6 +282,9 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
 @click.option("--itf", "itf", default=None, metavar="PATH",
               help="Write every trace, counterexamples and witnesses alike, in the Informal Trace Format: to PATH "
                    "when there is one, else as PATH-MODEL-PROPERTY.itf.json (into PATH if it is a directory).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for the obligations of a proof script, results in script order "
+                   "(default: the machine's cores; 1 runs them in this process).")
 @click.option("--no-cache", is_flag=True,
               help="Prove every obligation of a proof script afresh: neither serve nor store verdicts of the "
                    "proof cache (~/.cache/ftverify/proofs.sqlite).")
@@ -289,7 +292,7 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
 @_common_consts
 def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
           max_states: int | None, timeout: float | None, obligation_timeout: float | None, depth: int | None,
-          as_json: bool, itf: str | None, no_cache: bool, quiet: bool, consts: tuple[str, ...]) -> None:
+          as_json: bool, itf: str | None, jobs: int | None, no_cache: bool, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
     from ftverify.checker.engines.control import controlled
     from ftverify.checker.output.progress import StatusLine
@@ -299,7 +302,7 @@ def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, proper
         check_output(itf, "--itf")
     opts = P.Options(engine=engine, faults=faults, max_states=max_states, timeout=obligation_timeout, depth=depth,
                      properties=list(properties) or None, consts=_parse_consts(consts),
-                     progress=None if quiet else sys.stderr, use_cache=not no_cache)
+                     progress=None if quiet else sys.stderr, use_cache=not no_cache, jobs=jobs or os.cpu_count() or 1)
     paths = _expand_or_exit(files)
     codes = []
     reports: list[Any] = []
@@ -330,7 +333,8 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
         proof = load_proof(path, opts.consts)
         cache = ProofCache() if opts.use_cache else None
         try:
-            prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout, cache=cache))
+            prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout, cache=cache,
+                                                 jobs=opts.jobs))
         finally:
             if cache is not None:
                 cache.close()

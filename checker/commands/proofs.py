@@ -51,6 +51,7 @@ class Proof:
     file: str
     models: dict[str, M.Model]
     obligations: list[Obligation]
+    consts: dict[str, int] = field(default_factory=dict)  # the overrides it was loaded with
 
 
 @dataclass
@@ -119,7 +120,7 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
         if thm.depth is not None and thm.method not in ("bmc", "kind"):
             raise SpecError(thm.span, f"a depth is given to `by bmc K` or `by kind K`, not `by {thm.method}`")
         obligations.append(Obligation(thm, m, thm.model, budget_for(m, thm.faults, thm.span)))
-    return Proof(node.name, path, models, obligations)
+    return Proof(node.name, path, models, obligations, dict(consts or {}))
 
 
 @dataclass
@@ -134,6 +135,7 @@ class ProofContext:
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
     empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
     cache: ProofCache | None = None  # decisive verdicts from earlier runs (see proofcache.py)
+    jobs: int = 1  # worker processes for the obligations (see jobs.py)
     interpreters: dict[tuple[int, Any], Interpreter] = field(default_factory=dict)
 
     def interpreter(self, model: M.Model, budget: BudgetLike) -> Interpreter:
@@ -199,43 +201,70 @@ def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: fl
 
 
 def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
-    """Discharge every obligation in order. After Ctrl-C or the command's time limit, the
-    running obligation is `unknown` with the reason and the rest are not started."""
+    """Discharge every obligation, reported in script order: from the proof cache where it has
+    the verdict, else here (or on `ctx.jobs` worker processes). After Ctrl-C or the command's
+    time limit, the running obligations are `unknown` with the reason and the rest are not
+    started."""
     ctx = ctx or ProofContext()
     start = time.monotonic()
     report = ProofReport(proof)
     ctl = control.current()
     n = len(proof.obligations)
+    results: dict[int, Result] = {}
+    keys: dict[int, str] = {}
     for i, ob in enumerate(proof.obligations):
-        budget = ob.budget
-        method = ob.theorem.method
+        if ctx.cache is None or ctl.stopped:
+            break
+        thm = ob.theorem
+        keys[i] = ctx.cache.key(ob.model, ob.budget, thm.prop, thm.method, thm.using, thm.depth)
         t0 = time.monotonic()
-        key = None
-        cached = None
-        if ctx.cache is not None and not ctl.stopped:
-            thm = ob.theorem
-            key = ctx.cache.key(ob.model, budget, thm.prop, method, thm.using, thm.depth)
-            cached = ctx.cache.get(key, lambda ob=ob, budget=budget: StateLayout(ob.model, budget))
+        cached = ctx.cache.get(keys[i], lambda ob=ob: StateLayout(ob.model, ob.budget))
         if cached is not None:
-            result = cached
-            result.cached = True
-            result.stats = {**result.stats, "first_seconds": round(result.seconds, 3)}
-        elif ctl.stopped:
-            result = _unknown(ob, f"not started ({ctl.stopped})")
-        else:
-            ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: {ob.alias}.{ob.theorem.prop} by {method}")
+            cached.cached = True
+            cached.stats = {**cached.stats, "first_seconds": round(cached.seconds, 3)}
+            cached.seconds = time.monotonic() - t0
+            results[i] = cached
+    todo = [i for i in range(n) if i not in results]
+
+    def store(i: int, result: Result) -> None:
+        ob = proof.obligations[i]
+        if ctx.cache is not None and i in keys:
+            ctx.cache.put(keys[i], result, ob.model, lambda: ctx.interpreter(ob.model, ob.budget))
+        results[i] = result
+
+    from ftverify.checker.commands import jobs as J
+
+    if ctx.jobs > 1 and len(J.groups(proof, todo)) > 1 and not ctl.stopped:
+        def arrived(i: int, result: Result | None, why: str) -> None:
+            if result is None:
+                results[i] = _unknown(proof.obligations[i], why)
+            else:
+                store(i, result)
+
+        J.run_parallel(proof, todo, ctx.jobs, ctx.timeout, arrived,
+                       lambda i: f"{proof.obligations[i].name}")
+    else:
+        for i in todo:
+            ob = proof.obligations[i]
+            t0 = time.monotonic()
+            if ctl.stopped:
+                results[i] = _unknown(ob, f"not started ({ctl.stopped})")
+                continue
+            ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: {ob.alias}.{ob.theorem.prop} by {ob.theorem.method}")
             try:
-                result = discharge(ob, budget, ctx)
+                result = discharge(ob, ob.budget, ctx)
             except control.Interrupted as e:
                 result = _unknown(ob, e.reason)
-            if ctx.cache is not None and key is not None:
-                ctx.cache.put(key, result, ob.model, lambda ob=ob, budget=budget: ctx.interpreter(ob.model, budget))
-            if ctl.stopped and result.verdict == Verdict.UNKNOWN and "interrupt" not in result.message \
-                    and "timeout" not in result.message:
-                result.message = f"{ctl.stopped}; {result.message}" if result.message else ctl.stopped
-        result.seconds = time.monotonic() - t0
+            result.seconds = time.monotonic() - t0
+            store(i, result)
+    for i, ob in enumerate(proof.obligations):
+        result = results[i]
+        if ctl.stopped and result.verdict == Verdict.UNKNOWN and not result.cached \
+                and "interrupt" not in result.message and "timeout" not in result.message \
+                and "not started" not in result.message:
+            result.message = f"{ctl.stopped}; {result.message}" if result.message else ctl.stopped
         result.expected = ob.theorem.expect
-        result.stats = {**result.stats, "faults": budget.to_json(), "method": method}
+        result.stats = {**result.stats, "faults": ob.budget.to_json(), "method": ob.theorem.method}
         report.results.append((ob, result))
     report.seconds = time.monotonic() - start
     return report

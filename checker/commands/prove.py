@@ -36,6 +36,7 @@ class Options:
     consts: dict[str, int] = field(default_factory=dict)
     progress: TextIO | None = sys.stderr
     use_cache: bool = True  # proof scripts: serve and store decisive verdicts (checker/commands/proofcache.py)
+    jobs: int = 1  # proof scripts: worker processes for the obligations (checker/commands/jobs.py)
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:

@@ -1,0 +1,130 @@
+"""Proof obligations as jobs, run by a pool of worker processes (`prove --jobs N`).
+
+A job names its work, not its objects: the proof script's path, the constants it
+was loaded with and the indices of its obligations, so that it can be sent to any
+process (a local pool today, a cluster engine later) and loaded there. Obligations
+that share work in one process (several theorems over the same conjuncts by
+induction, explicit theorems over one exploration) travel as one job.
+
+Workers ignore SIGINT: the parent decides what a Ctrl-C means (it terminates the
+pool; the obligations still running become `unknown`, the rest are not started).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from ftverify.checker.engines import control
+from ftverify.checker.output.result import Result
+
+
+@dataclass(frozen=True)
+class Job:
+    path: str
+    consts: tuple[tuple[str, int], ...]
+    indices: tuple[int, ...]
+    timeout: float | None  # per obligation (the command's deadline is the parent's to keep)
+
+
+@cache
+def _proof(path: str, consts: tuple[tuple[str, int], ...]) -> Any:
+    from ftverify.checker.commands.proofs import load_proof
+
+    return load_proof(path, dict(consts))
+
+
+def run_job(job: Job) -> list[Result]:
+    """Discharge the job's obligations in this process, in order."""
+    from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge
+
+    proof = _proof(job.path, job.consts)
+    ctx = ProofContext(progress=None, timeout=job.timeout)
+    out = []
+    for i in job.indices:
+        ob = proof.obligations[i]
+        t0 = time.monotonic()
+        try:
+            result = discharge(ob, ob.budget, ctx)
+        except Exception as e:  # one obligation's failure is its own unknown, not the job's
+            result = _unknown(ob, f"internal error: {type(e).__name__}: {e}")
+        result.seconds = time.monotonic() - t0
+        out.append(result)
+    return out
+
+
+def groups(proof: Any, indices: list[int]) -> list[tuple[int, ...]]:
+    """The obligations to run, in script order, grouped where they share work."""
+    by_key: dict[Any, list[int]] = {}
+    order: list[Any] = []
+    for i in indices:
+        ob = proof.obligations[i]
+        thm = ob.theorem
+        budget = str(ob.budget.to_json())
+        if thm.method == "explicit":
+            key: Any = ("explicit", ob.alias, budget)
+        elif thm.method == "induction":
+            key = ("induction", ob.alias, budget, frozenset([thm.prop, *thm.using]))
+        else:
+            key = ("one", i)
+        if key not in by_key:
+            by_key[key] = []
+            order.append(key)
+        by_key[key].append(i)
+    return [tuple(by_key[k]) for k in order]
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | None,
+                 on_result: Callable[[int, Result | None, str], None], describe: Callable[[int], str]) -> None:
+    """Run the obligations `indices` of `proof` on `jobs` worker processes; `on_result(i, r, "")`
+    is called in script order. A stop (Ctrl-C, the command's deadline) terminates the pool: each
+    obligation of an unfinished job gets `on_result(i, None, why)`."""
+    ctl = control.current()
+    consts = tuple(sorted(proof.consts.items()))
+    todo = groups(proof, indices)
+    results: dict[int, Result] = {}
+    reported: set[int] = set()
+    workers = min(jobs, len(todo))
+    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_sigint)
+    pending: dict[tuple[int, ...], Any] = {}
+    try:
+        pending = {g: pool.apply_async(run_job, (Job(proof.file, consts, g, timeout),)) for g in todo}
+        for i in indices:
+            if i not in results:
+                g = next(g for g in todo if i in g)
+                ctl.begin(f"{proof.name}: {describe(i)} ({len(results)} of {len(indices)} done, {jobs} jobs)")
+                while True:
+                    try:
+                        got = pending[g].get(timeout=0.2)
+                        break
+                    except multiprocessing.TimeoutError:
+                        if ctl.stopped:
+                            raise control.Interrupted(ctl.stopped) from None
+                results.update(zip(g, got, strict=True))
+            on_result(i, results[i], "")
+            reported.add(i)
+    except control.Interrupted as e:
+        pool.terminate()
+        # The pool hands out jobs in order, one per worker: the first unfinished ones were running.
+        unfinished = [g for g in todo if g in pending and not pending[g].ready()]
+        running = set(unfinished[:workers])
+        for i in indices:
+            if i in reported:
+                continue
+            if i in results:  # its job finished with it
+                on_result(i, results[i], "")
+            else:
+                g = next(g for g in todo if i in g)
+                on_result(i, None, e.reason if g in running else f"not started ({e.reason})")
+    finally:
+        pool.terminate()
+        pool.join()
