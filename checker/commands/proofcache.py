@@ -146,23 +146,36 @@ def model_digest(model: M.Model) -> str:
     return hashlib.sha256(repr(_canon(model, uids)).encode()).hexdigest()
 
 
+_PLAIN = (str, int, float, bool, type(None))
+_FIELDS: dict[type, tuple[str, ...] | None] = {}  # the fields that count, per class (None: not a record)
+
+
+def _fields(t: type) -> tuple[str, ...] | None:
+    if t not in _FIELDS:
+        if issubclass(t, msgspec.Struct):
+            names: tuple[str, ...] | None = t.__struct_fields__
+        elif dataclasses.is_dataclass(t):
+            names = tuple(f.name for f in dataclasses.fields(t))
+        else:
+            names = None
+        _FIELDS[t] = None if names is None else tuple(n for n in names if n not in _SKIP)
+    return _FIELDS[t]
+
+
 def _canon(x: Any, uids: dict[int, int]) -> Any:
     """A plain, location-free form of a typed model (bound variables numbered by first use)."""
-    if isinstance(x, msgspec.Struct):
-        names = x.__struct_fields__
-    elif dataclasses.is_dataclass(x) and not isinstance(x, type):
-        names = tuple(f.name for f in dataclasses.fields(x))
-    else:
-        names = None
+    t = type(x)
+    if t in _PLAIN:
+        return x
+    names = _fields(t)
     if names is not None:
-        out: list[Any] = [type(x).__name__]
+        out: list[Any] = [t.__name__]
         for name in names:
-            if name in _SKIP:
-                continue
             v = getattr(x, name)
-            if name == "uid" and isinstance(v, int):
-                v = uids.setdefault(v, len(uids))
-            out.append((name, _canon(v, uids)))
+            if name == "uid" and type(v) is int:
+                out.append(uids.setdefault(v, len(uids)))
+            else:
+                out.append(_canon(v, uids))
         return tuple(out)
     if isinstance(x, list | tuple):
         return tuple(_canon(v, uids) for v in x)
