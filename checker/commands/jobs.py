@@ -13,6 +13,7 @@ pool; the obligations still running become `unknown`, the rest are not started).
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import time
 from collections.abc import Callable
@@ -48,6 +49,7 @@ def run_job(job: Job) -> list[Result]:
     out = []
     for i in job.indices:
         ob = proof.obligations[i]
+        control.current().begin(ob.name)
         t0 = time.monotonic()
         try:
             result = discharge(ob, ob.budget, ctx)
@@ -79,8 +81,31 @@ def groups(proof: Any, indices: list[int]) -> list[tuple[int, ...]]:
     return [tuple(by_key[k]) for k in order]
 
 
-def _ignore_sigint() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+class _Relay:
+    """A worker's progress display: its notes go to the parent (at most four a second)."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.live = lambda: None
+        self.sent = 0.0
+        self.task = ""
+
+    def show(self, task: str, note: str) -> None:
+        now = time.monotonic()
+        if task != self.task or now - self.sent >= 0.25:
+            self.task, self.sent = task, now
+            self.queue.put((os.getpid(), task, note))
+
+    def clear(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _worker_init(queue: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what a Ctrl-C means
+    control.adopt(control.Control(None, _Relay(queue)))
 
 
 def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | None,
@@ -94,7 +119,10 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
     results: dict[int, Result] = {}
     reported: set[int] = set()
     workers = min(jobs, len(todo))
-    pool = multiprocessing.get_context("spawn").Pool(workers, initializer=_ignore_sigint)
+    mp = multiprocessing.get_context("spawn")
+    notes = mp.SimpleQueue()  # progress from the workers
+    pool = mp.Pool(workers, initializer=_worker_init, initargs=(notes,))
+    latest: dict[int, str] = {}  # per worker, its obligation and its engine's last note
     pending: dict[tuple[int, ...], Any] = {}
     try:
         pending = {g: pool.apply_async(run_job, (Job(proof.file, consts, g, timeout),)) for g in todo}
@@ -109,6 +137,11 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
                     except multiprocessing.TimeoutError:
                         if ctl.stopped:
                             raise control.Interrupted(ctl.stopped) from None
+                        while not notes.empty():
+                            pid, task, note = notes.get()
+                            latest[pid] = f"{task}: {note}" if note else task
+                        if latest:
+                            ctl.note(" | ".join(latest[p] for p in sorted(latest)))
                 results.update(zip(g, got, strict=True))
             on_result(i, results[i], "")
             reported.add(i)

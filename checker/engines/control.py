@@ -100,6 +100,12 @@ def _leave_ctrl_c_to_us() -> None:
         z3.set_param("ctrl_c", False)
 
 
+def adopt(ctl: Control) -> None:
+    """Make ctl the current control of this process (a worker process, whose parent runs the command)."""
+    global _current
+    _current = ctl
+
+
 def z3_loaded() -> None:
     """Called by the module that first imports Z3 (`encode`)."""
     if _current is not _NONE:
