@@ -131,7 +131,7 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
     visited = VisitedSet(max(16, (2 * len(prefix)).bit_length()))
     visited.add(np.fromiter(prefix, dtype=U64, count=len(prefix)))
 
-    hot = [vi for vi in vm.instances if not vi.is_fault] + [vi for vi in vm.instances if vi.is_fault]
+    hot = vm.ordered
     invariants = [(name, vm.properties[name]) for name in h.pending_inv]
     reachables = [(name, vm.properties[name]) for name in h.pending_reach]
     lefts = [(name, f) for name, f in vm.lefts.items() if name not in h.lefts_true]
@@ -192,7 +192,7 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
                         ex.first_deadlock = int(block[np.argmax(dead)])
                     ex.deadlocks += int(np.count_nonzero(dead))
                 if failed is not None:
-                    _note_failures(ex, interp, block, failed)
+                    _note_failures(ex, vm, block, failed)
                 new = _distinct(np.concatenate(succ)) if succ else np.zeros(0, dtype=U64)
                 new = new[visited.add(new)]
                 parts.append(new)
@@ -303,16 +303,14 @@ def _judge(ex: Any, interp: Interpreter, props: list[Any], L: Lanes, states: np.
     return keep
 
 
-def _note_failures(ex: Any, interp: Interpreter, block: np.ndarray, failed: np.ndarray) -> None:
+def _note_failures(ex: Any, vm: VectorModel, block: np.ndarray, failed: np.ndarray) -> None:
     bad = block[failed]
     ex.failing.update(int(s) for s in bad)
     if ex.type_error is not None:
         return
     s = int(bad[0])
     # The first failing step in the scalar search's order, and its message, from the interpreter.
-    ordered = [i for i in interp.instances if not i.label.is_fault] + [i for i in interp.instances
-                                                                       if i.label.is_fault]
-    for inst in ordered:
+    for inst in (vm.interp.instances[vi.index] for vi in vm.ordered):
         try:
             if inst.guard is None or inst.guard(s):
                 inst.apply(s)
@@ -392,8 +390,7 @@ class LayeredParents(Mapping[int, "int | None"]):
 
     def _predecessor(self, before: np.ndarray, s: int) -> int:
         target = U64(s)
-        hot = ([vi for vi in self.vm.instances if not vi.is_fault]
-               + [vi for vi in self.vm.instances if vi.is_fault])
+        hot = self.vm.ordered
         for lo in range(0, before.size, CHUNK):
             block = before[lo:lo + CHUNK]
             L = Lanes(block[None, :])

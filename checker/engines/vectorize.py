@@ -827,50 +827,23 @@ def _logic(op: str, a: Compiled, b: Compiled) -> Compiled:
 
 
 def _scalar_binop(op: str, t: Type) -> Callable[[Any, Any], Any]:
-    from ftverify.spec.compile import _binop
+    from ftverify.spec.compile import _binop as scalar
 
-    return _binop(op, t, t)
+    return scalar(op, t, t)
 
 
 def _binop(op: str, t: Type) -> Callable[[Any, Any], Any]:
-    """The meaning of a binary operator on int64 (or bool) arrays, as the interpreter's."""
-    m = _mask(t.width) if isinstance(t, BVT) else 0
-    bvw = t.width if isinstance(t, BVT) else 0
-    table: dict[str, Callable[[Any, Any], Any]] = {
-        "iff": lambda x, y: np.asarray(x, dtype=bool) == np.asarray(y, dtype=bool),
-        "eq": lambda x, y: x == y,
-        "ne": lambda x, y: x != y,
-        "add": lambda x, y: x + y,
-        "sub": lambda x, y: x - y,
-        "mul": lambda x, y: x * y,
-        "div": lambda x, y: x // y,
-        "mod": lambda x, y: x % y,
-        "shl": lambda x, y: np.left_shift(x, y),
-        "shr": lambda x, y: np.right_shift(x, y),
-        "lt": lambda x, y: x < y,
-        "le": lambda x, y: x <= y,
-        "gt": lambda x, y: x > y,
-        "ge": lambda x, y: x >= y,
-        "bvult": lambda x, y: x < y,
-        "bvule": lambda x, y: x <= y,
-        "bvugt": lambda x, y: x > y,
-        "bvuge": lambda x, y: x >= y,
-        "bvadd": lambda x, y: (x + y) & m,
-        "bvsub": lambda x, y: (x - y) & m,
-        "bvmul": lambda x, y: (x * y) & m,
-        "bvudiv": lambda x, y: x // y,
-        "bvurem": lambda x, y: x % y,
-        "bvand": lambda x, y: x & y,
-        "bvor": lambda x, y: x | y,
-        "bvxor": lambda x, y: x ^ y,
-        "bvshl": lambda x, y: np.where(np.asarray(y) < bvw, np.left_shift(x, np.clip(y, 0, 63)) & m, 0),
-        "bvlshr": lambda x, y: np.right_shift(x, np.clip(y, 0, 63)),
-        "union": lambda x, y: x | y,
-        "inter": lambda x, y: x & y,
-        "diff": lambda x, y: x & ~y,
-        "subset": lambda x, y: x & ~y == 0,
-    }
-    return table[op]
+    """The meaning of a binary operator on int64 (or bool) arrays: the interpreter's own, except
+    where its Python form does not apply to arrays (truth of an array, a shift by 64 or more)."""
+    if op == "iff":
+        return lambda x, y: np.asarray(x, dtype=bool) == np.asarray(y, dtype=bool)
+    if op == "bvshl":
+        assert isinstance(t, BVT)
+        m, w = _mask(t.width), t.width
+        return lambda x, y: np.where(np.asarray(y) < w, np.left_shift(x, np.clip(y, 0, 63)) & m, 0)
+    if op == "bvlshr":
+        return lambda x, y: np.right_shift(x, np.clip(y, 0, 63))
+    return _scalar_binop(op, t)
 
 
 def _fold_quant(kind: str, parts: list[Compiled]) -> Compiled:
@@ -1011,6 +984,8 @@ class VectorModel:
             body = c.stmts(a.body, env)
             inc = counter.offset if counter is not None else None
             self.instances.append(VectorInstance(i, inst.label.is_fault, guard, _apply(body, inc)))
+        # The scalar search's order of steps: non-fault instances first.
+        self.ordered = [v for v in self.instances if not v.is_fault] + [v for v in self.instances if v.is_fault]
         self.properties = {p.name: c.predicate(p.pred) for p in interp.model.properties
                            if p.kind in ("invariant", "reachable")}
         self.lefts = {p.name: c.predicate(p.pred.left) for p in interp.model.invariants()
