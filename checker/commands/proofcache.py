@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from ftverify.checker.engines.replay import encode_state
 from ftverify.checker.output.result import Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
@@ -97,14 +96,15 @@ class ProofCache:
         self.hits += 1
         return result
 
-    def put(self, key: str, result: Result, model: M.Model, interp: Any) -> None:
+    def put(self, key: str, result: Result, layout: Any) -> None:
+        """Store a decisive result (`layout()`, the model's state layout, packs its trace)."""
         if self.db is None or result.verdict not in CACHED or result.cti is not None:
             return
         try:
-            value = json.dumps(_json_of(result, model, interp))
+            value = json.dumps(_json_of(result, layout))
             self.db.execute("INSERT OR REPLACE INTO verdicts (key, value) VALUES (?, ?)", (key, value))
             self.db.commit()
-        except (sqlite3.Error, TypeError, ValueError):
+        except (sqlite3.Error, TypeError, ValueError, KeyError):
             pass  # not storable: it is simply proved again next time
 
     def close(self) -> None:
@@ -191,13 +191,14 @@ def _canon(x: Any, uids: dict[int, int]) -> Any:
 
 
 # ---------------------------------------------------------------- stored form
-def _json_of(r: Result, model: M.Model, interp: Any) -> dict[str, Any]:
+def _json_of(r: Result, layout: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"property": r.property, "kind": r.kind, "verdict": str(r.verdict), "engine": r.engine,
                            "depth": r.depth, "message": r.message, "invariant": r.invariant,
                            "stats": r.stats, "seconds": r.seconds}
     if r.trace is not None:
         tr = r.trace
-        out["path"] = [str(encode_state(interp(), s, f)) for s, f in zip(tr.states, tr.faults, strict=True)]
+        lay: StateLayout = layout()
+        out["path"] = [str(lay.encode(s, f)) for s, f in zip(tr.states, tr.faults, strict=True)]
         out["steps"] = [_label_json(label) for label in tr.steps]
         if tr.failing is not None:
             label, msg = tr.failing

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TextIO
 
 from ftverify.checker.commands.proofcache import ProofCache
 from ftverify.checker.engines import control, explicit
@@ -136,13 +136,6 @@ class ProofContext:
     empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
     cache: ProofCache | None = None  # decisive verdicts from earlier runs (see proofcache.py)
     jobs: int = 1  # worker processes for the obligations (see jobs.py)
-    interpreters: dict[tuple[int, Any], Interpreter] = field(default_factory=dict)
-
-    def interpreter(self, model: M.Model, budget: BudgetLike) -> Interpreter:
-        key = (id(model), budget)
-        if key not in self.interpreters:
-            self.interpreters[key] = Interpreter(model, budget)
-        return self.interpreters[key]
 
     def vacuous(self, model: M.Model, budget: BudgetLike) -> bool:
         key = (id(model), budget)
@@ -229,7 +222,7 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
     def store(i: int, result: Result) -> None:
         ob = proof.obligations[i]
         if ctx.cache is not None and i in keys:
-            ctx.cache.put(keys[i], result, ob.model, lambda: ctx.interpreter(ob.model, ob.budget))
+            ctx.cache.put(keys[i], result, lambda: StateLayout(ob.model, ob.budget))
         results[i] = result
 
     from ftverify.checker.commands import jobs as J
