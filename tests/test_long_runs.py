@@ -190,3 +190,15 @@ def test_obligations_that_share_a_check_travel_as_one_job() -> None:
     for g in shared:
         thms = [proof.obligations[i].theorem for i in g]
         assert len({(t.method, frozenset([t.prop, *t.using])) for t in thms}) == 1
+
+
+def test_ctrl_c_in_the_data_parallel_search_prints_what_is_known() -> None:
+    if os.name != "posix":
+        pytest.skip("POSIX signals")
+    proc = start("prove", str(ROOT / "bench" / "philosophers.ftv"), "--const", "N=13", "--engine", "explicit")
+    time.sleep(3.0)  # past the hand-over to numpy, well before the 5.5 million states are done
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3 and "Traceback" not in err
+    assert "stopped: interrupted (Ctrl-C)" in out and "excl      invariant  unknown" in out
+    assert "states/s" in err  # its progress line
