@@ -332,6 +332,8 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
 
         proof = load_proof(path, opts.consts)
         cache = ProofCache() if opts.use_cache else None
+        if cache is not None and cache.problem:
+            echo(f"warning: proof cache not used ({cache.problem}); every obligation is proved", err=True)
         try:
             prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout, cache=cache,
                                                  jobs=opts.jobs))

@@ -56,6 +56,7 @@ class ProofCache:
     def __init__(self, path: Path | None = None) -> None:
         self.db: sqlite3.Connection | None = None
         self.hits = 0
+        self.problem = ""  # why a cache that was asked for cannot be used
         self._digests: dict[int, str] = {}  # by id of a model the caller keeps alive
         chosen = path or default_path()
         if chosen is None:
@@ -64,12 +65,14 @@ class ProofCache:
         try:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             if self.path.parent.stat().st_uid != os.getuid():
-                return  # someone else's folder: do not read verdicts from it
+                self.problem = f"{self.path.parent} belongs to another user"
+                return  # do not read verdicts from it
             self.db = sqlite3.connect(str(self.path), timeout=10)
             self.db.execute("CREATE TABLE IF NOT EXISTS verdicts (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             self.db.commit()
-        except (OSError, sqlite3.Error):
+        except (OSError, sqlite3.Error) as e:
             self.db = None
+            self.problem = f"{self.path}: {e}"
 
     def key(self, model: M.Model, budget: BudgetLike, prop: str, method: str, using: tuple[str, ...] | list[str],
             depth: int | None) -> str:

@@ -115,3 +115,12 @@ def test_the_cli_says_what_came_from_the_cache_and_no_cache_bypasses_it(tmp_path
     assert code == 0 and "from the proof cache" not in out
     code, out, _ = run_cli("prove", path, "--quiet", "--json")
     assert all(o.get("cached") for o in json.loads(out)["files"][0]["obligations"])
+
+
+def test_an_unusable_cache_is_said_and_everything_is_proved(tmp_path: Path, monkeypatch) -> None:
+    bad = tmp_path / "not-a-database.sqlite"
+    bad.write_text("garbage")
+    monkeypatch.setenv("FTVERIFY_PROOF_CACHE", str(bad))
+    code, out, err = run_cli("prove", write(tmp_path), "--quiet", "--jobs", "1")
+    assert code == 0 and "proof cache not used" in err and "file is not a database" in err
+    assert "from the proof cache" not in out and bad.read_text() == "garbage"
