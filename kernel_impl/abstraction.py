@@ -13,17 +13,23 @@ kernel did: they are instrumentation, not kernel state.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ftverify.checker.engines.conformance import Adapter, Step
 from ftverify.kernel_impl.kernel import CTE, MASKS, WRITE, Error, Kernel, Ok
+from ftverify.spec.layout import StateLayout, encoder
+from ftverify.spec.types import MapT, width
 
 OPS = ("copy", "mint", "move", "delete", "revoke", "send_grant", "send", "read", "write")
 
 
 class KernelAdapter(Adapter):
     spec = "../models/kernel/concrete.ftv"
-    kernel_class: type[Kernel] = Kernel  # tests put a mutant here
+    kernel_class: type[Kernel] = Kernel  # `--impl module:MyKernel` puts MyKernel here
+    implementation = "kernel_class"
 
     def __init__(self) -> None:
         self.kernel = self.kernel_class()
@@ -63,6 +69,42 @@ class KernelAdapter(Adapter):
             "gone": dict(enumerate(self.gone)),
             "illegal_write": self.illegal_write,
         }
+
+    def abstract_packed(self, layout: StateLayout) -> int:
+        """`abstract()` as a packed state, built from per-slot codes that are remembered by
+        value: unchanged slots cost a lookup, not an encoding."""
+        k = self.kernel
+        codes = _codes_for(layout)
+        s = codes.fixed
+        nslots, per = self.nslots, self.per
+        for t in k.threads:
+            base = t.tid * per
+            for i, cte in t.cspace.items():
+                if cte is None:
+                    key: tuple[Any, ...] = ()
+                else:
+                    cap, parent = cte.cap, cte.parent
+                    key = (cap.obj.name, cap.rights, cap.badge,
+                           nslots if parent is None else parent.slot[0] * per + parent.slot[1])
+                code = codes.entry.get(key)
+                if code is None:
+                    code = codes.entry[key] = codes.encode_entry(self._entry(key))
+                s |= code << (codes.slots + (base + i) * codes.entry_width)
+            s |= t.register << (codes.regs + t.tid * codes.word)
+        for f, frame in enumerate(k.frames):
+            s |= frame.data << (codes.mem + f * codes.word)
+        s |= self.slot_of(k.revoking) << codes.revoking
+        s |= k.halted << codes.halted
+        s |= sum(1 << (codes.gone + d) for d, g in enumerate(self.gone) if g)
+        return s | self.illegal_write << codes.illegal_write
+
+    def _entry(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        if not key:
+            return {"cap": {"valid": False, "obj": "EP0", "rights": 0, "badge": 0, "par": False},
+                    "parent": self.nslots}
+        obj, r, b, parent = key
+        return {"cap": {"valid": True, "obj": obj, "rights": r, "badge": b, "par": bin(r).count("1") % 2 == 1},
+                "parent": parent}
 
     # ------------------------------------------------------------ calls
     def perform(self, call: tuple[Any, ...]) -> Step:
@@ -145,28 +187,45 @@ class KernelAdapter(Adapter):
         return out
 
     @classmethod
-    def calls(cls) -> Any:
-        from hypothesis import strategies as st
-
-        t, loc = st.integers(0, 2), st.integers(0, 1)
-        near = st.integers(-1, 3)  # now and then out of range
-        preempt = st.just(("preempt",))
-        # Revoking the root's endpoint capability (slot 0 of t0) after t1 derived from its
-        # copy of it is how the deepest derivation trees get torn down: drawn more often.
-        copy = st.tuples(st.just("copy"), st.sampled_from([0, 1, 1, 2]), loc, loc, st.integers(0, 3))
-        revoke = st.tuples(st.just("revoke"), st.sampled_from([0, 0, 1, 2]), st.sampled_from([0, 0, 1]))
-        grant = st.tuples(st.just("send_grant"), t, loc, loc, t, loc)
-        delete = st.tuples(st.just("delete"), t, loc)
-        weighted = [  # building and tearing down derivation trees, most often
-            preempt, preempt, preempt, copy, copy, copy, delete, delete, revoke, grant,
-            st.tuples(st.just("mint"), t, loc, loc, st.integers(0, 2), st.integers(0, 2)),
-            st.tuples(st.just("move"), t, loc, loc),
-            st.tuples(st.sampled_from(["read", "write"]), t, loc),
-            st.tuples(st.just("send"), t, loc, t),
-            st.tuples(st.just("user_set"), t, st.integers(0, 3)),
-            st.tuples(st.sampled_from(OPS), near, near),  # mostly invalid calls
-        ]
-        return st.one_of(*weighted)
+    def call_for(cls, action: str, args: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The call implementing a spec action: a system call of the same name and arguments,
+        user code for `user_set`, a preemption point for the steps of a revoke."""
+        if action in ("revoke_step", "revoke_done"):
+            return ("preempt",)
+        if action == "user_set":
+            return ("user_set", args["t"], args["v"])
+        op = "revoke" if action == "revoke_start" else action
+        names = cls.PARAMS.get(op)
+        return None if names is None else (op, *(args[n] for n in names))
 
 
 Kernel.adapter = KernelAdapter  # type: ignore[attr-defined]  # `ftverify refine --impl ftverify.kernel_impl:Kernel`
+
+
+@dataclass
+class _Codes:
+    """Where the concrete spec's variables sit in a packed state (whole-bit fields)."""
+
+    slots: int
+    entry_width: int
+    encode_entry: Callable[[Any], int]
+    regs: int
+    mem: int
+    word: int
+    revoking: int
+    halted: int
+    gone: int
+    illegal_write: int
+    fixed: int = 0  # bits that are the same in every state (none here)
+    entry: dict[tuple[Any, ...], int] = field(default_factory=dict)
+
+
+@functools.cache
+def _codes_for(layout: StateLayout) -> _Codes:
+    at = layout.slot
+    entry_t = at["slots"].type
+    assert isinstance(entry_t, MapT) and isinstance(at["regs"].type, MapT)
+    return _Codes(at["slots"].offset, width(entry_t.value), encoder(entry_t.value), at["regs"].offset,
+                  at["mem"].offset, width(at["regs"].type.value), at["revoking"].offset, at["halted"].offset,
+                  at["gone"].offset, at["illegal_write"].offset)
+

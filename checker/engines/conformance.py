@@ -2,15 +2,20 @@
 
 The user writes an `Adapter`: it owns one instance of the implementation, says
 how to abstract it to a spec state (`abstract`), how to perform a call on it and
-which spec action the call implemented (`perform` returns a `Step`), and which
-calls to try (`calls` for random testing, `all_calls` for exhaustive). Then:
+which spec action the call implemented (`perform` returns a `Step`), which calls
+exist (`all_calls`) and, optionally, which call implements a given spec action
+(`call_for`, for spec-guided generation). Then:
 
 - after every call, (abstract(pre), the step's action, abstract(post)) must be a
   transition of the spec according to the reference interpreter; a failed call
   must be a stutter, and the spec must refuse the action it attempted; every
   invariant of the spec must hold of abstract(post);
-- `random_test` generates call sequences with hypothesis's stateful testing and
-  shrinks a failure to a minimal sequence; `exhaustive_test` explores the
+- `random_test` generates call sequences guided by the spec: most calls are
+  actions the spec enables in the current abstract state, a share are actions it
+  refuses (their errors must change nothing), a share are any call at all, and
+  each run uses a random subset of the spec's actions (swarm testing). Hypothesis
+  draws the run as a few bytes and shrinks a failure to a minimal sequence;
+  `exhaustive_test` explores the
   implementation's own reachable states breadth-first to a depth (states are
   told apart by their abstraction), so a small configuration is covered, not sampled.
 
@@ -25,17 +30,22 @@ import copy
 import importlib
 import inspect
 import os
+import pickle
+import random
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import msgspec
 from ftverify.checker.engines import control
 from ftverify.checker.output.report import flatten_state, format_trace
 from ftverify.checker.output.result import Trace
 from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Instance, Interpreter, Label
+from ftverify.spec.layout import StateLayout
 from ftverify.spec.typecheck import load_model
 from ftverify.spec.types import format_value
 
@@ -60,6 +70,9 @@ class Adapter:
 
     spec: ClassVar[str]  # the spec file, absolute or relative to the adapter's module
     consts: ClassVar[dict[str, int | bool]] = {}
+    # The class attribute that holds the implementation class the adapter instantiates, so
+    # that `--impl module:SubClass` tests SubClass and not the class the adapter was written for.
+    implementation: ClassVar[str | None] = None
 
     def abstract(self) -> dict[str, Any]:
         """The spec state of the implementation now (plain values, as `ftverify` prints them)."""
@@ -69,15 +82,23 @@ class Adapter:
         """Perform one call on the implementation."""
         raise NotImplementedError
 
-    @classmethod
-    def calls(cls) -> Any:
-        """A hypothesis strategy of calls (tuples whose first element names the operation)."""
-        raise NotImplementedError
+    def abstract_packed(self, layout: StateLayout) -> int | None:
+        """Optional: `abstract()` as the interpreter's packed state, computed faster (say, from
+        per-part codes remembered by value). Every eighth call and every failure is checked
+        against `abstract()`."""
+        return None
 
     @classmethod
     def all_calls(cls) -> Sequence[tuple[Any, ...]]:
-        """Every call, for the bounded exhaustive check."""
+        """Every call (valid and invalid ones): what random testing draws from when it is
+        not guided by the spec, and what the bounded exhaustive check tries in every state."""
         raise NotImplementedError
+
+    @classmethod
+    def call_for(cls, action: str, args: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The call that implements spec action `action(args)`, or None if none does. Define
+        it and random testing draws most calls from the actions the spec enables."""
+        return None
 
     @classmethod
     def spec_path(cls) -> str:
@@ -88,15 +109,33 @@ class Adapter:
 
 
 def load_adapter(target: str) -> type[Adapter]:
-    """`module:Name`: an Adapter subclass, or a class whose `adapter` attribute is one."""
+    """`module:Name`: an Adapter subclass, or a class whose `adapter` attribute is one; then
+    the adapter is bound to that class, so that the class named is the class tested."""
     mod_name, _, name = target.partition(":")
     if not name:
         raise ValueError(f"expected MODULE:NAME, got {target!r}")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # `mymodule` in the current directory, as `python -m` finds it
     obj = getattr(importlib.import_module(mod_name), name)
-    obj = obj if inspect.isclass(obj) and issubclass(obj, Adapter) else getattr(obj, "adapter", None)
-    if not (inspect.isclass(obj) and issubclass(obj, Adapter)):
+    if inspect.isclass(obj) and issubclass(obj, Adapter):
+        return obj
+    adapter = getattr(obj, "adapter", None)
+    if not (inspect.isclass(adapter) and issubclass(adapter, Adapter)):
         raise ValueError(f"{target} is neither an ftverify Adapter nor has an `adapter` attribute that is one")
-    return obj
+    return bind(adapter, obj, target)
+
+
+def bind(adapter: type[Adapter], impl: Any, target: str) -> type[Adapter]:
+    """`adapter`, instantiating `impl` (a subclass of what it was written for, say)."""
+    attr = adapter.implementation
+    if attr is None or not hasattr(adapter, attr):
+        raise ValueError(
+            f"{target}: its adapter {adapter.__qualname__} does not say which class it instantiates (give it "
+            f"`implementation = \"<class attribute>\"`), so {getattr(impl, '__qualname__', impl)} itself might "
+            "never run; name the adapter instead")
+    if getattr(adapter, attr) is impl:
+        return adapter
+    return type(f"{adapter.__name__}[{impl.__name__}]", (adapter,), {attr: impl, "__module__": adapter.__module__})
 
 
 @dataclass
@@ -106,6 +145,7 @@ class Divergence:
     calls: list[str]
     trace: Trace  # spec states along the calls (the last step is the diverging one)
     problem: str
+    performed: list[tuple[Any, ...]] = field(default_factory=list)  # the calls themselves, to replay
 
     def __str__(self) -> str:
         return (f"refinement fails after {len(self.calls)} call(s): {self.problem}\n"
@@ -122,7 +162,12 @@ class RefinementFailure(AssertionError):
 
 
 class Checker:
-    """The spec side: the reference interpreter, instance lookup, compiled invariants."""
+    """The spec side: the reference interpreter, instance lookup, compiled invariants.
+
+    Every question is asked of packed states and its answer remembered (the spec is a
+    function of the state): a run revisits the same abstract states again and again, so
+    after the first visit checking a call costs a few dictionary lookups.
+    """
 
     def __init__(self, adapter: type[Adapter], model: M.Model | None = None) -> None:
         self.model = model or load_model(adapter.spec_path(), dict(adapter.consts))
@@ -132,6 +177,14 @@ class Checker:
             (i.label.action, i.label.args): i for i in self.interp.instances}
         self.invariants = [(p.name, self.interp.properties[p.name]) for p in self.model.invariants()]
         self.init = self.interp.predicate(self.model.init)
+        read = set().union(*(_variables_read(a.guard) for a in self.model.actions if not a.is_fault))
+        self.control_mask = sum(((1 << sl.width) - 1) << sl.offset for sl in self.layout.slots if sl.name in read) \
+            or (1 << self.layout.width) - 1  # the bits of the variables the guards read
+        self.actions = sorted({i.label.action for i in self.interp.instances})
+        self._by_action = {a: [i for i in self.interp.instances if i.label.action == a] for a in self.actions}
+        self._successor: dict[tuple[int, int], int | None] = {}  # (state, instance) -> successor, None: refused
+        self._guard: dict[tuple[int, int], bool] = {}
+        self._invariant: dict[int, str | None] = {}
 
     def encode(self, state: dict[str, Any]) -> int:
         try:
@@ -139,12 +192,16 @@ class Checker:
         except (KeyError, ValueError, TypeError) as e:
             raise ValueError(f"the abstraction is not a state of {self.model.name}: {e}") from None
 
-    def normal(self, state: dict[str, Any]) -> dict[str, Any]:
-        """The state as the interpreter decodes it (the form traces print), if it is one."""
-        try:
-            return self.interp.decode(self.encode(state))
-        except ValueError:
-            return state
+    def state_of(self, impl: Adapter, careful: bool = True) -> int:
+        """The packed abstraction of `impl`: its fast `abstract_packed` if it has one (compared
+        with `abstract()` when `careful`), else `abstract()` encoded. ValueError if it is none."""
+        fast = impl.abstract_packed(self.layout)
+        if fast is None or careful:
+            slow = self.encode(impl.abstract())
+            if fast is not None and fast != slow:
+                raise ValueError("the adapter's abstract_packed() disagrees with its abstract()")
+            return slow
+        return fast
 
     def check_initial(self, state: dict[str, Any]) -> str | None:
         try:
@@ -153,42 +210,105 @@ class Checker:
             return str(e)
         return None if self.init(s) else "the initial implementation state is not an initial state of the spec"
 
+    def successor(self, s: int, inst: Instance) -> int | None:
+        """The spec's successor of s by `inst`, or None if the spec refuses it there."""
+        key = (s, id(inst))
+        try:
+            return self._successor[key]
+        except KeyError:
+            pass
+        out = None if inst.guard is not None and not inst.guard(s) else inst.apply(s)
+        if len(self._successor) > 2_000_000:
+            self._successor.clear()
+        self._successor[key] = out
+        return out
+
+    def allows(self, s: int, inst: Instance) -> bool:
+        """Does the spec's guard of `inst` hold in s? (An action whose guard fails to evaluate
+        counts as enabled: drawn, it fails in the spec, which is reported.)"""
+        key = (s, id(inst))
+        hit = self._guard.get(key)
+        if hit is None:
+            try:
+                hit = inst.guard is None or bool(inst.guard(s))
+            except EvalError:
+                hit = True
+            if len(self._guard) > 4_000_000:
+                self._guard.clear()
+            self._guard[key] = hit
+        return hit
+
     def check(self, pre: dict[str, Any], step: Step, post: dict[str, Any]) -> str | None:
         """Why (pre, step, post) is not a step of the spec, or None."""
         try:
             s, t = self.encode(pre), self.encode(post)
         except ValueError as e:
             return str(e)
+        return self.check_packed(s, step, t)
+
+    def check_packed(self, s: int, step: Step, t: int) -> str | None:
+        """`check` on packed states."""
         if step.action is None:
             if s != t:
                 return f"the call {step.result or 'failed'}, but the spec state changed"
             if step.refused is not None:
                 inst = self.by_label.get(step.refused)
-                if inst is not None and (inst.guard is None or inst.guard(s)):
-                    return f"the call {step.result or 'failed'}, but the spec allows {inst.label}"
+                if inst is not None:
+                    try:
+                        allowed = self.successor(s, inst) is not None
+                    except EvalError:
+                        allowed = False
+                    if allowed:
+                        return f"the call {step.result or 'failed'}, but the spec allows {inst.label}"
         else:
             inst = self.by_label.get((step.action, step.args))
             if inst is None:
                 return f"the spec has no action {Label(step.action, step.args)}"
             try:
-                if inst.guard is not None and not inst.guard(s):
-                    return f"the call succeeded, but the spec does not allow {inst.label} here"
-                if inst.apply(s) != t:
-                    want = flatten_state(self.interp.decode(inst.apply(s)))
-                    got = flatten_state(self.interp.decode(t))
-                    diff = [f"{k} is {format_value(got[k])}, the spec says {format_value(v)}"
-                            for k, v in want.items() if got[k] != v]
-                    return f"{inst.label} leads to another spec state: {'; '.join(diff)}"
+                want = self.successor(s, inst)
             except EvalError as e:
                 return f"{inst.label} fails in the spec: {e.message}"
+            if want is None:
+                return f"the call succeeded, but the spec does not allow {inst.label} here"
+            if want != t:
+                wanted = flatten_state(self.interp.decode(want))
+                got = flatten_state(self.interp.decode(t))
+                diff = [f"{k} is {format_value(got[k])}, the spec says {format_value(v)}"
+                        for k, v in wanted.items() if got[k] != v]
+                return f"{inst.label} leads to another spec state: {'; '.join(diff)}"
+        return self.invariant_problem(t)
+
+    def invariant_problem(self, t: int) -> str | None:
+        try:
+            return self._invariant[t]
+        except KeyError:
+            pass
+        problem = None
         for name, f in self.invariants:
             try:
                 ok = f(t)
             except EvalError:
                 ok = False
             if not ok:
-                return f"invariant {name} is false after the call"
-        return None
+                problem = f"invariant {name} is false after the call"
+                break
+        if len(self._invariant) > 2_000_000:
+            self._invariant.clear()
+        self._invariant[t] = problem
+        return problem
+
+
+def _variables_read(e: M.Expr) -> set[str]:
+    out, todo = set(), [e]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, M.VarRef):
+            out.add(x.name)
+        elif isinstance(x, msgspec.Struct):
+            todo.extend(getattr(x, f) for f in x.__struct_fields__)
+        elif isinstance(x, tuple):
+            todo.extend(x)
+    return out
 
 
 def _label(call: tuple[Any, ...], step: Step) -> Label:
@@ -209,6 +329,7 @@ class Outcome:
     seconds: float = 0.0
     complete: bool = False  # exhaustive: every call sequence to `depth` was checked
     divergence: Divergence | None = None
+    found_after: float | None = None  # seconds until the first failing run (before shrinking)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -216,64 +337,286 @@ class Outcome:
         return self.calls / self.seconds if self.seconds else 0.0
 
 
-# ---------------------------------------------------------------- random, with hypothesis's stateful testing
-def random_test(adapter: type[Adapter], examples: int = 200, max_calls: int = 30, seed: int | None = None,
-                checker: Checker | None = None) -> Outcome:
-    from hypothesis import HealthCheck, Phase, settings
+# ---------------------------------------------------------------- random, guided by the spec
+# A run is drawn as bytes: a swarm mask, then three bytes per call (a selector and an index).
+# Hypothesis shrinks bytes towards zero and deletes them, so the selector's low values are the
+# spec-enabled calls (the common case a shrunk trace should consist of).
+ENABLED, REFUSED = 154, 226  # selector < ENABLED: an enabled action; < REFUSED: a refused one; else any call
+_SWARM_BITS = 16
+
+
+class Runner:
+    """Runs one generated call sequence against the spec."""
+
+    def __init__(self, adapter: type[Adapter], chk: Checker) -> None:
+        self.adapter, self.chk = adapter, chk
+        self.all_calls = list(adapter.all_calls())
+        if not self.all_calls:
+            raise ValueError(f"{adapter.__qualname__}.all_calls() gives no calls")
+        self.guided = any(adapter.call_for(a, dict(i.label.args)) is not None
+                          for a in chk.actions for i in chk._by_action[a][:1])
+        self._call_of: dict[int, tuple[Any, ...] | None] = {}
+        self._swarms: dict[int, list[list[Instance]]] = {}
+        self._picked: dict[tuple[int, int, int, int, bool], tuple[Any, ...] | None] = {}
+
+    def call_of(self, inst: Instance) -> tuple[Any, ...] | None:
+        key = id(inst)
+        if key not in self._call_of:
+            self._call_of[key] = self.adapter.call_for(inst.label.action, dict(inst.label.args))
+        return self._call_of[key]
+
+    def pick(self, s: int, sel: int, idx: int, mask: int) -> tuple[Any, ...]:
+        """The call the selector and index choose in spec state s: an action of the run's swarm
+        (by the index's high byte), then the first of its instances at or after the low byte
+        that the spec enables (or refuses, by the selector); if it has none, the next action's.
+        Choosing the action first keeps an action with many instances from crowding out the
+        others. Guards are evaluated one at a time and remembered."""
+        if self.guided and sel < REFUSED:
+            want = sel < ENABLED
+            call = self._scan(s, self._swarm(mask), idx, want)
+            if call is None and want:  # nothing of the swarm is enabled: any enabled action
+                call = self._scan(s, self._swarm(0), idx, want)
+            if call is not None:
+                return call
+        return self.all_calls[idx % len(self.all_calls)]
+
+    def _scan(self, s: int, actions: list[list[Instance]], idx: int, want: bool) -> tuple[Any, ...] | None:
+        first, low = (idx >> 8) % len(actions), idx & 0xFF
+        key = (s, id(actions), first, low, want)
+        if key in self._picked:
+            return self._picked[key]
+        found = None
+        for a in range(len(actions)):
+            pool = actions[(first + a) % len(actions)]
+            n = len(pool)
+            for k in range(n):
+                inst = pool[(low + k) % n]
+                if self.chk.allows(s, inst) == want:
+                    found = self.call_of(inst)
+                    if found is not None:
+                        break
+            if found is not None:
+                break
+        if len(self._picked) > 2_000_000:
+            self._picked.clear()
+        self._picked[key] = found
+        return found
+
+    def _swarm(self, mask: int) -> list[list[Instance]]:
+        hit = self._swarms.get(mask)
+        if hit is None:
+            hit = self._swarms[mask] = [self.chk._by_action[a] for a in self.swarm(mask)]
+        return hit
+
+    def swarm(self, mask: int) -> list[str]:
+        """The actions of this run: those whose bit is clear (mask 0, what shrinking gives: all)."""
+        chosen = [a for k, a in enumerate(self.chk.actions) if not mask >> (k % _SWARM_BITS) & 1]
+        return chosen or self.chk.actions
+
+    def run(self, program: bytes, out: Outcome) -> Divergence | None:
+        """Perform the calls the bytes select; the first divergence, if any."""
+        mask, n = int.from_bytes(program[:2], "big"), (len(program) - 2) // 3
+
+        def call(s: int, k: int) -> tuple[Any, ...] | None:
+            at = 2 + 3 * k
+            return self.pick(s, program[at], int.from_bytes(program[at + 1:at + 3], "big"), mask) if k < n else None
+        return self.perform(call, out)
+
+    def replay(self, calls: Sequence[tuple[Any, ...]], out: Outcome | None = None) -> Divergence | None:
+        return self.perform(lambda s, k: calls[k] if k < len(calls) else None, out or Outcome())
+
+    def minimise(self, div: Divergence, out: Outcome) -> Divergence:
+        """A shorter divergence, by deleting calls while the rest still diverges (each single
+        call, then halves, quarters...: what is left is 1-minimal)."""
+        best = div
+        size = max(1, len(best.performed) // 2)
+        while size >= 1:
+            i, shrunk = 0, False
+            while i < len(best.performed):
+                trial = self.replay(best.performed[:i] + best.performed[i + size:], out)
+                if trial is not None and len(trial.performed) < len(best.performed):
+                    best, shrunk = trial, True
+                else:
+                    i += size
+            if size == 1 and not shrunk:
+                break
+            size = 1 if size == 1 else size // 2
+        return best
+
+    def explore(self, rng: random.Random, runs: int, max_calls: int, out: Outcome) -> Divergence | None:
+        """Coverage-guided runs, as a fuzzer keeps a corpus: a run that reaches a spec state no
+        run reached before is kept, and most runs replay a prefix of a kept run and go on from
+        there, so that the search keeps pushing into new spec states instead of retreading those
+        near the initial one. Each new call prefers an action instance not yet tried in its spec
+        state; swarm and the enabled/refused/any mix are as in `pick`."""
+        tried: set[tuple[int, int]] = set()
+        seen: set[int] = set()
+        corpus: list[list[tuple[Any, ...]]] = []
+        everything = self._swarm(0)
+        # Novelty is judged on the variables the guards read: a new register value is not a new
+        # place to explore from, a new capability layout is.
+        relevant = self.chk.control_mask
+
+        def fresh(s: int, want: bool, pools: list[list[Instance]]) -> Instance | None:
+            """An instance of a random action the spec enables (or refuses, by `want`): one
+            not tried in this place before, if there is one."""
+            order = list(pools)
+            rng.shuffle(order)
+            for untried in (True, False):
+                for pool in order:
+                    cands = [i for i in pool if self.chk.allows(s, i) == want and self.call_of(i) is not None
+                             and not (untried and (s & relevant, id(i)) in tried)]
+                    if cands:
+                        return rng.choice(cands)
+            return None
+
+        def call(s: int, k: int) -> tuple[Any, ...] | None:
+            if s & relevant not in seen:
+                seen.add(s & relevant)
+                run[1] = k  # this run found a new state: keep it up to here
+            if k < len(prefix):
+                return prefix[k]
+            if k >= len(prefix) + n:
+                return None
+            u = rng.random()
+            if self.guided and u < REFUSED / 256:
+                want = u < ENABLED / 256
+                inst = fresh(s, want, swarm) or (fresh(s, want, everything) if want else None)
+                if inst is not None:
+                    tried.add((s & relevant, id(inst)))
+                    c = self.call_of(inst)
+                    assert c is not None
+                    performed.append(c)
+                    return c
+            c = rng.choice(self.all_calls)
+            performed.append(c)
+            return c
+
+        for _ in range(runs):
+            if control.current().stopped:
+                break
+            if corpus and rng.random() < 0.9:
+                base = rng.choice(corpus)
+                prefix = base if rng.random() < 0.7 else base[:rng.randint(len(base) // 2, len(base))]
+            else:
+                prefix = []
+            swarm, n = self._swarm(rng.getrandbits(_SWARM_BITS)), rng.randint(1, max_calls)
+            performed: list[tuple[Any, ...]] = list(prefix)
+            run = [None, -1]
+            out.runs += 1
+            div = self.perform(call, out)
+            if div is not None:
+                return div
+            if run[1] > len(prefix):
+                corpus.append(performed[:run[1]])
+        return None
+
+    def perform(self, next_call: Callable[[int, int], tuple[Any, ...] | None], out: Outcome) -> Divergence | None:
+        """Perform `next_call(state, k)` for k = 0, 1, ... until it gives None; the first divergence."""
+        chk = self.chk
+        impl = self.adapter()
+        first = impl.abstract()
+        problem = chk.check_initial(first)
+        if problem:
+            return Divergence([], Trace([first], []), problem)
+        s = chk.encode(first)
+        states, done = [s], []
+        while (call := next_call(s, len(done))) is not None:
+            step = impl.perform(call)
+            out.calls += 1
+            done.append((call, step))
+            try:
+                t = chk.state_of(impl, careful=out.calls % 8 == 0)
+                problem = chk.check_packed(s, step, t)
+                if problem:
+                    t = chk.state_of(impl)  # a failure is never reported on the fast path alone
+                    problem = chk.check_packed(s, step, t)
+            except ValueError as e:
+                return self._divergence(states, done, str(e), impl.abstract())
+            states.append(t)
+            if problem:
+                return self._divergence(states, done, problem)
+            s = t
+        return None
+
+    def _divergence(self, states: list[int], done: list[tuple[Any, Step]], problem: str,
+                    last: dict[str, Any] | None = None) -> Divergence:
+        decoded = [self.chk.interp.decode(x) for x in states] + ([last] if last is not None else [])
+        labels = [_label(c, st) for c, st in done]
+        return Divergence([lab.action for lab in labels], Trace(decoded, labels), problem, [c for c, _ in done])
+
+
+def random_test(adapter: type[Adapter], examples: int = 3000, max_calls: int = 30, seed: int | None = None,
+                checker: Checker | None = None, database: Any = None) -> Outcome:
+    """`examples` coverage-guided runs (`Runner.explore`), then a tenth as many drawn by
+    hypothesis; each adds up to `max_calls` calls. The divergence found, minimised (hypothesis
+    shrinks its own; deleting calls shortens either). `database` (a hypothesis example
+    database) remembers failing runs so that the next test replays them first."""
+    from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
-    from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
+    from hypothesis import strategies as st
 
     chk = checker or Checker(adapter)
+    runner = Runner(adapter, chk)
     out = Outcome()
-    last: dict[str, Any] = {}
     start = time.perf_counter()
+    with control.current().watching(lambda: f"spec-coverage runs: {out.runs:,} runs, {out.calls:,} calls checked"):
+        found = runner.explore(random.Random(seed or 0), examples, max_calls, out)
+    if found is not None:
+        out.found_after = time.perf_counter() - start
+        out.divergence = runner.minimise(found, Outcome())
+        out.seconds = time.perf_counter() - start
+        return out
 
-    class Machine(RuleBasedStateMachine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.impl = adapter()
-            state = self.last = self.impl.abstract()
-            self.states, self.labels, self.calls = [chk.normal(state)], [], []
-            last["run"] = self
-            out.runs += 1
-            problem = chk.check_initial(state)
-            if problem:
-                raise RefinementFailure(Divergence([], Trace([state], []), problem))
+    @given(st.integers(1, max_calls).flatmap(lambda n: st.binary(min_size=2 + 3 * n, max_size=2 + 3 * n)))
+    def one_run(program: bytes) -> None:
+        out.runs += 1
+        div = runner.run(program, out)
+        if div is not None:
+            if out.found_after is None:
+                out.found_after = time.perf_counter() - start
+            raise RefinementFailure(div)
 
-        @rule(call=adapter.calls())
-        def call(self, call: tuple[Any, ...]) -> None:
-            pre = self.last  # the abstraction after the previous call
-            step = self.impl.perform(call)
-            post = self.last = self.impl.abstract()
-            out.calls += 1
-            self.states.append(chk.normal(post))
-            self.labels.append(_label(call, step))
-            self.calls.append(self.labels[-1].action)
-            problem = chk.check(pre, step, post)
-            if problem:
-                raise RefinementFailure(Divergence(list(self.calls), Trace(list(self.states), list(self.labels)),
-                                                   problem))
-
-    if seed is not None:
-        Machine = hseed(seed)(Machine)  # type: ignore[misc]
-    conf = settings(max_examples=examples, stateful_step_count=max_calls, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck), print_blob=False, derandomize=seed is None,
+    conf = settings(max_examples=max(1, examples // 10), deadline=None, database=database, suppress_health_check=list(HealthCheck),
+                    print_blob=False, derandomize=seed is None and database is None,
                     # no `explain` phase: it traces every line, and the trace we print says enough
                     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
+    test = settings(conf)(one_run)
+    if seed is not None or database is not None:
+        test = hseed(0 if seed is None else seed)(test)
     try:
         with control.current().watching(lambda: f"random testing: {out.runs:,} runs, {out.calls:,} calls checked"):
-            run_state_machine_as_test(Machine, settings=conf)
+            test()
     except RefinementFailure as e:
-        out.divergence = e.divergence  # hypothesis re-raises the shrunk, minimal example last
+        # hypothesis re-raises its shrunk example last; deleting calls may shorten it further
+        out.divergence = runner.minimise(e.divergence, Outcome())
     out.seconds = time.perf_counter() - start
     return out
 
 
 # ---------------------------------------------------------------- bounded exhaustive
+class _Snapshot:
+    """A frozen copy of an implementation object, thawed as often as needed (pickle is several
+    times faster than deepcopy; an object that does not pickle is deep-copied)."""
+
+    def __init__(self, impl: Any) -> None:
+        try:
+            self.data: bytes | None = pickle.dumps(impl, pickle.HIGHEST_PROTOCOL)
+            self.impl = None
+        except (pickle.PicklingError, TypeError, AttributeError):
+            self.data, self.impl = None, copy.deepcopy(impl)
+
+    def thaw(self) -> Any:
+        return pickle.loads(self.data) if self.data is not None else copy.deepcopy(self.impl)
+
+
 def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = None,
                     checker: Checker | None = None) -> Outcome:
     """Every call sequence up to `depth`, exploring the implementation's reachable states
-    breadth-first; two implementation states with the same abstraction are explored once."""
+    breadth-first; two implementation states with the same abstraction are explored once.
+
+    Every call of a state is performed on the same thawed copy until one changes the
+    abstraction; only then is a fresh copy thawed (most calls of most states fail)."""
     chk = checker or Checker(adapter)
     out = Outcome()
     start = time.perf_counter()
@@ -285,35 +628,38 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
         out.divergence = Divergence([], Trace([state], []), problem)
         return out
     key = chk.encode(state)
-    seen = {key: None}
-    parent: dict[int, tuple[int, str, Label, dict[str, Any]] | None] = {key: None}
-    frontier = [(key, first)]
+    parent: dict[int, tuple[int, Label] | None] = {key: None}
+    frontier = [(key, _Snapshot(first))]
     deadline = start + timeout if timeout else None
     for d in range(depth):
         control.note(f"every call sequence of length {d + 1} ({out.calls:,} calls so far)")
         nxt = []
-        for k, impl in frontier:
-            pre = impl.abstract()
+        for k, snap in frontier:
+            trial, used = snap.thaw(), False
             for call in calls:
-                trial = copy.deepcopy(impl)
-                step = trial.perform(call)
-                post = trial.abstract()
                 out.calls += 1
-                problem = chk.check(pre, step, post)
+                step, t, problem = _try(chk, k, trial, call, out.calls % 8 == 0)
+                if problem and used:  # earlier calls may have changed what the abstraction hides
+                    trial = snap.thaw()
+                    step, t, problem = _try(chk, k, trial, call, True)
                 if problem:
-                    out.divergence = _path(parent, k, (call, step, post), pre, problem, chk)
-                    out.depth, out.states = d + 1, len(seen)
-                    out.seconds = time.perf_counter() - start
-                    return out
-                t = chk.encode(post)
-                if t not in seen:
-                    seen[t] = None
-                    lab = _label(call, step)
-                    parent[t] = (k, lab.action, lab, post)
-                    nxt.append((t, trial))
+                    post = trial.abstract() if t is None else chk.interp.decode(t)
+                    out.divergence = _path(parent, k, (call, step, post), problem, chk)
+                    break
+                if t == k:
+                    used = True
+                    continue
+                if t not in parent:
+                    parent[t] = (k, _label(call, step))
+                    nxt.append((t, _Snapshot(trial)))
+                trial, used = snap.thaw(), False
+            if out.divergence is not None:
+                out.depth, out.states = d + 1, len(parent)
+                out.seconds = time.perf_counter() - start
+                return out
             if deadline is not None and time.perf_counter() > deadline:
                 out.notes.append(f"timeout after {timeout:g} s at depth {d + 1}")
-                out.depth, out.states = d, len(seen)
+                out.depth, out.states = d, len(parent)
                 out.seconds = time.perf_counter() - start
                 return out
         frontier = nxt
@@ -321,31 +667,43 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
         if not frontier:
             break
     out.complete = True
-    out.states = len(seen)
+    out.states = len(parent)
     out.seconds = time.perf_counter() - start
     return out
 
 
-def _path(parent: dict[int, Any], k: int, last: tuple[Any, Step, dict[str, Any]], pre: dict[str, Any],
-          problem: str, chk: Checker) -> Divergence:
-    states, labels, calls = [chk.normal(pre)], [], []
+def _try(chk: Checker, k: int, impl: Any, call: tuple[Any, ...], careful: bool) -> tuple[Step, int | None, str | None]:
+    """Perform `call` on `impl` in spec state k: the step, the packed state after it, the problem."""
+    step = impl.perform(call)
+    try:
+        t = chk.state_of(impl, careful)
+        problem = chk.check_packed(k, step, t)
+        if problem:
+            t = chk.state_of(impl)
+            problem = chk.check_packed(k, step, t)
+    except ValueError as e:
+        return step, None, str(e)
+    return step, t, problem
+
+
+def _path(parent: dict[int, Any], k: int, last: tuple[Any, Step, dict[str, Any]], problem: str,
+          chk: Checker) -> Divergence:
+    states, labels = [chk.interp.decode(k)], []
     cur = k
     while parent[cur] is not None:
-        prev, text, lab, _ = parent[cur]
+        prev, lab = parent[cur]
         labels.append(lab)
-        calls.append(text)
         states.append(chk.interp.decode(prev))
         cur = prev
     states.reverse()
     labels.reverse()
-    calls.reverse()
     call, step, post = last
-    lab = _label(call, step)
-    return Divergence([*calls, lab.action], Trace([*states, chk.normal(post)], [*labels, lab]), problem)
+    labels.append(_label(call, step))
+    return Divergence([lab.action for lab in labels], Trace([*states, post], labels), problem)
 
 
 # ---------------------------------------------------------------- for pytest
-def assert_refines(adapter: type[Adapter], examples: int = 200, max_calls: int = 30, depth: int = 0,
+def assert_refines(adapter: type[Adapter], examples: int = 3000, max_calls: int = 30, depth: int = 0,
                    seed: int | None = None) -> Outcome:
     """Refinement-test `adapter` (random, then exhaustive to `depth` if given); an
     AssertionError carries the shortest diverging trace found."""
