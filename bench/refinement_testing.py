@@ -1,7 +1,8 @@
-"""Refinement testing of the executable kernel: checked calls per second, and the depth the
-bounded exhaustive check reaches in 60 s, against the raw cost of the calls alone.
+"""Refinement testing of the executable kernel: checked calls per second, the depth the
+bounded exhaustive check reaches in 60 s, against the raw cost of the calls alone, and how
+long the default settings take to find each seeded bug (tests/kernel_impl/mutants.py).
 
-    PYTHONPATH=. .venv/bin/python bench/refinement_testing.py [--budget 60]
+    PYTHONPATH=. .venv/bin/python bench/refinement_testing.py [--budget 60] [--seeds 4]
 
 The raw baseline performs the same calls on the kernel without abstracting or checking,
 so the ratio is what checking every step against the spec costs.
@@ -15,6 +16,8 @@ import time
 
 from ftverify.checker.engines import conformance as C
 from ftverify.kernel_impl import KernelAdapter
+
+from tests.kernel_impl import mutants as Mu
 
 
 def raw_calls_per_second(n: int = 20000) -> float:
@@ -33,13 +36,22 @@ def raw_calls_per_second(n: int = 20000) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=60.0, help="seconds for the exhaustive check")
+    ap.add_argument("--seeds", type=int, default=4, help="seeds per seeded bug")
     args = ap.parse_args()
-    chk = C.Checker(KernelAdapter)
     raw = raw_calls_per_second()
-    out = C.random_test(KernelAdapter, examples=500, max_calls=30, checker=chk)
-    print(f"random refinement testing: {out.calls:,} calls in {out.seconds:.1f} s = "
-          f"{out.calls_per_second:,.0f} checked calls/s (raw kernel calls: {raw:,.0f}/s, "
-          f"ratio {raw / out.calls_per_second:.1f}x)")
+    chk = C.Checker(KernelAdapter)
+    for label in ("fresh", "second run, spec answers remembered"):
+        out = C.random_test(KernelAdapter, checker=chk)
+        print(f"default refinement test ({label}): {out.calls:,} calls in {out.runs:,} runs, {out.seconds:.1f} s = "
+              f"{out.calls_per_second:,.0f} checked calls/s (raw kernel calls: {raw:,.0f}/s, "
+              f"ratio {raw / out.calls_per_second:.1f}x)")
+    for mutant in Mu.ALL:
+        times = []
+        for seed in range(args.seeds):
+            found = C.random_test(C.bind(KernelAdapter, mutant, mutant.__name__), seed=seed)
+            times.append(f"{found.found_after:.1f} s ({len(found.divergence.calls)} calls)"
+                         if found.divergence is not None else "not found")
+        print(f"  {mutant.__name__}: " + ", ".join(times))
     depth, last = 1, None
     while True:
         ex = C.exhaustive_test(KernelAdapter, depth, timeout=args.budget, checker=chk)

@@ -274,6 +274,31 @@ def encoder(t: Type) -> Callable[[Any], int]:
                     raise ValueError(f"{v!r} is not in {t}")
                 return v - lo
             return integer
+        case BVT(w):
+            top = 1 << w
+
+            def bitvector(v: Any) -> int:
+                if type(v) is not int or not 0 <= v < top:
+                    raise ValueError(f"{v!r} is not a {t}")
+                return v
+            return bitvector
+        case BoolT():
+            codes = {False: 0, True: 1}
+
+            def boolean(v: Any) -> int:
+                if type(v) is not bool:
+                    return encode_value(t, v)  # 0 and 1 are accepted, anything else said
+                return codes[v]
+            return boolean
+        case EnumT(_, members):
+            index = {m: i for i, m in enumerate(members)}
+
+            def member(v: Any) -> int:
+                code = index.get(v) if isinstance(v, str) else None
+                if code is None:
+                    raise ValueError(f"{v!r} is not a member of {t}")
+                return code
+            return member
     return functools.partial(encode_value, t)
 
 

@@ -390,8 +390,9 @@ def _write_itf(path: str, reports: list[Any]) -> int:
 @click.option("--impl", default=None, metavar="MODULE:NAME",
               help="Refinement-test a Python implementation (an ftverify Adapter) against its spec instead.")
 @click.option("--spec", "impl_spec", default=None, help="With --impl: the spec (default: the adapter's).")
-@click.option("--examples", type=click.IntRange(min=0), default=200, show_default=True,
-              help="With --impl: random call sequences.")
+@click.option("--examples", type=click.IntRange(min=0), default=3000, show_default=True,
+              help="With --impl: call sequences guided by the spec's states (and a tenth as many drawn by "
+                   "hypothesis).")
 @click.option("--max-calls", type=click.IntRange(min=1), default=30, show_default=True,
               help="With --impl: calls per sequence.")
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
@@ -448,8 +449,9 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
     chk = C.Checker(adapter)
     echo(f"{target} against {chk.model.name} ({adapter.spec_path()})")
     out = C.random_test(adapter, examples, max_calls, seed, chk)
-    echo(f"  random: {out.calls:,} calls in {out.runs} runs, {out.seconds:.1f} s, "
-               f"{out.calls_per_second:,.0f} calls/s")
+    found = f", divergence found after {out.found_after:.1f} s" if out.found_after is not None else ""
+    echo(f"  generated: {out.calls:,} calls in {out.runs:,} runs, {out.seconds:.1f} s, "
+         f"{out.calls_per_second:,.0f} calls/s{found}")
     if out.divergence is None and depth:
         ex = C.exhaustive_test(adapter, depth, timeout, chk)
         state = "complete" if ex.complete else "; ".join(ex.notes) or "stopped"
