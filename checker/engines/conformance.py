@@ -441,7 +441,19 @@ class Runner:
             if size == 1 and not shrunk:
                 break
             size = 1 if size == 1 else size // 2
-        return best
+        return self.shortest(best)
+
+    def shortest(self, div: Divergence, seconds: float = 5.0) -> Divergence:
+        """The shortest divergence made of the calls `div` uses (any order, any repetition): a
+        breadth-first search over that small alphabet, which is cheap where deleting calls got
+        stuck (two calls that only together set something up). `div` if none is shorter."""
+        alphabet = list(dict.fromkeys(div.performed))
+        if len(div.performed) < 3:
+            return div
+        narrow = type(self.adapter.__name__, (self.adapter,),
+                      {"all_calls": classmethod(lambda cls: alphabet), "__module__": self.adapter.__module__})
+        found = exhaustive_test(narrow, len(div.performed) - 1, seconds, self.chk).divergence
+        return found if found is not None and len(found.performed) < len(div.performed) else div
 
     def explore(self, rng: random.Random, runs: int, max_calls: int, out: Outcome) -> Divergence | None:
         """Coverage-guided runs, as a fuzzer keeps a corpus: a run that reaches a spec state no
@@ -628,7 +640,7 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
         out.divergence = Divergence([], Trace([state], []), problem)
         return out
     key = chk.encode(state)
-    parent: dict[int, tuple[int, Label] | None] = {key: None}
+    parent: dict[int, tuple[int, Label, tuple[Any, ...]] | None] = {key: None}
     frontier = [(key, _Snapshot(first))]
     deadline = start + timeout if timeout else None
     for d in range(depth):
@@ -650,7 +662,7 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
                     used = True
                     continue
                 if t not in parent:
-                    parent[t] = (k, _label(call, step))
+                    parent[t] = (k, _label(call, step), call)
                     nxt.append((t, _Snapshot(trial)))
                 trial, used = snap.thaw(), False
             if out.divergence is not None:
@@ -688,18 +700,20 @@ def _try(chk: Checker, k: int, impl: Any, call: tuple[Any, ...], careful: bool) 
 
 def _path(parent: dict[int, Any], k: int, last: tuple[Any, Step, dict[str, Any]], problem: str,
           chk: Checker) -> Divergence:
-    states, labels = [chk.interp.decode(k)], []
+    states, labels, calls = [chk.interp.decode(k)], [], []
     cur = k
     while parent[cur] is not None:
-        prev, lab = parent[cur]
+        prev, lab, c = parent[cur]
         labels.append(lab)
+        calls.append(c)
         states.append(chk.interp.decode(prev))
         cur = prev
     states.reverse()
     labels.reverse()
+    calls.reverse()
     call, step, post = last
     labels.append(_label(call, step))
-    return Divergence([lab.action for lab in labels], Trace([*states, post], labels), problem)
+    return Divergence([lab.action for lab in labels], Trace([*states, post], labels), problem, [*calls, call])
 
 
 # ---------------------------------------------------------------- for pytest
