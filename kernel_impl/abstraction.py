@@ -51,15 +51,7 @@ class KernelAdapter(Adapter):
         slots = {}
         for t in k.threads:
             for i, cte in t.cspace.items():
-                if cte is None:
-                    cap = {"valid": False, "obj": "EP0", "rights": 0, "badge": 0, "par": False}
-                    parent = self.nslots
-                else:
-                    r = cte.cap.rights
-                    cap = {"valid": True, "obj": cte.cap.obj.name, "rights": r, "badge": cte.cap.badge,
-                           "par": bin(r).count("1") % 2 == 1}
-                    parent = self.slot_of(cte.parent)
-                slots[t.tid * self.per + i] = {"cap": cap, "parent": parent}
+                slots[t.tid * self.per + i] = self._entry(self._key(cte))
         return {
             "regs": {t.tid: t.register for t in k.threads},
             "mem": {i: f.data for i, f in enumerate(k.frames)},
@@ -75,17 +67,12 @@ class KernelAdapter(Adapter):
         value: unchanged slots cost a lookup, not an encoding."""
         k = self.kernel
         codes = _codes_for(layout)
-        s = codes.fixed
-        nslots, per = self.nslots, self.per
+        s = 0
+        per = self.per
         for t in k.threads:
             base = t.tid * per
             for i, cte in t.cspace.items():
-                if cte is None:
-                    key: tuple[Any, ...] = ()
-                else:
-                    cap, parent = cte.cap, cte.parent
-                    key = (cap.obj.name, cap.rights, cap.badge,
-                           nslots if parent is None else parent.slot[0] * per + parent.slot[1])
+                key = self._key(cte)
                 code = codes.entry.get(key)
                 if code is None:
                     code = codes.entry[key] = codes.encode_entry(self._entry(key))
@@ -98,7 +85,14 @@ class KernelAdapter(Adapter):
         s |= sum(1 << (codes.gone + d) for d, g in enumerate(self.gone) if g)
         return s | self.illegal_write << codes.illegal_write
 
+    def _key(self, cte: CTE | None) -> tuple[Any, ...]:
+        """What the spec sees of one slot: () when empty, else (object, rights, badge, parent slot)."""
+        if cte is None:
+            return ()
+        return cte.cap.obj.name, cte.cap.rights, cte.cap.badge, self.slot_of(cte.parent)
+
     def _entry(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        """The spec's `Entry` value of a slot's key (the parity bit follows the rights)."""
         if not key:
             return {"cap": {"valid": False, "obj": "EP0", "rights": 0, "badge": 0, "par": False},
                     "parent": self.nslots}
@@ -216,7 +210,6 @@ class _Codes:
     halted: int
     gone: int
     illegal_write: int
-    fixed: int = 0  # bits that are the same in every state (none here)
     entry: dict[tuple[Any, ...], int] = field(default_factory=dict)
 
 

@@ -66,12 +66,8 @@ SHALLOW = [MintKeepsRights, RevokeSkipsGrandchildren, DeleteLeavesDanglingChild,
 class WriteChecksReadRight(Kernel):
     """`write` checks the read right instead of the write right."""
 
-    def _sys_write(self, t: Thread, i: int) -> Result:
-        cte = self._frame_cap(t, i, READ)
-        if isinstance(cte, Error):
-            return cte
-        cte.cap.obj.data = t.register
-        return Ok()
+    def _frame_cap(self, t: Thread, i: int, right: int) -> CTE | Error:
+        return super()._frame_cap(t, i, READ if right == WRITE else right)
 
 
 class DeleteOrphansGrandchildren(Kernel):
