@@ -202,3 +202,13 @@ def test_ctrl_c_in_the_data_parallel_search_prints_what_is_known() -> None:
     assert proc.returncode == 3 and "Traceback" not in err
     assert "stopped: interrupted (Ctrl-C)" in out and "excl      invariant  unknown" in out
     assert "states/s" in err  # its progress line
+
+
+def test_ctrl_c_stops_refinement_testing_with_what_it_checked() -> None:
+    proc = start("refine", "--impl", "ftverify.kernel_impl:Kernel", "--examples", "100000")
+    time.sleep(4.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, (out, err)
+    assert "unknown: interrupted (Ctrl-C)" in out and "generated:" in out
+    assert "spec-coverage runs:" in err  # the progress line showed while it ran

@@ -452,15 +452,20 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
     found = f", divergence found after {out.found_after:.1f} s" if out.found_after is not None else ""
     echo(f"  generated: {out.calls:,} calls in {out.runs:,} runs, {out.seconds:.1f} s, "
          f"{out.calls_per_second:,.0f} calls/s{found}")
-    if out.divergence is None and depth:
+    stopped = out.stopped
+    if out.divergence is None and depth and not stopped:
         ex = C.exhaustive_test(adapter, depth, timeout, chk)
-        state = "complete" if ex.complete else "; ".join(ex.notes) or "stopped"
+        stopped = ex.stopped
+        state = "complete" if ex.complete else "; ".join(ex.notes) or f"stopped: {stopped}"
         echo(f"  exhaustive to depth {ex.depth}: {ex.calls:,} calls, {ex.states:,} distinct spec states, "
                    f"{ex.seconds:.1f} s, {ex.calls_per_second:,.0f} calls/s ({state})")
         out.divergence = ex.divergence
     if out.divergence is not None:
         echo("  violated: " + str(out.divergence))
         return EXIT_VIOLATED
+    if stopped:
+        echo(f"  unknown: {stopped}; no divergence in the calls checked so far")
+        return EXIT_UNKNOWN
     echo("  holds: no divergence (every call mapped to a spec step or a refused stutter; "
                "every invariant held)")
     return EXIT_OK

@@ -181,7 +181,7 @@ class Checker:
         self.control_mask = sum(((1 << sl.width) - 1) << sl.offset for sl in self.layout.slots if sl.name in read) \
             or (1 << self.layout.width) - 1  # the bits of the variables the guards read
         self.actions = sorted({i.label.action for i in self.interp.instances})
-        self._by_action = {a: [i for i in self.interp.instances if i.label.action == a] for a in self.actions}
+        self.by_action = {a: [i for i in self.interp.instances if i.label.action == a] for a in self.actions}
         self._successor: dict[tuple[int, int], int | None] = {}  # (state, instance) -> successor, None: refused
         self._guard: dict[tuple[int, int], bool] = {}
         self._invariant: dict[int, str | None] = {}
@@ -248,6 +248,8 @@ class Checker:
 
     def check_packed(self, s: int, step: Step, t: int) -> str | None:
         """`check` on packed states."""
+        if step.action == RAISED:
+            return f"the call {step.result}"
         if step.action is None:
             if s != t:
                 return f"the call {step.result or 'failed'}, but the spec state changed"
@@ -313,7 +315,7 @@ def _variables_read(e: M.Expr) -> set[str]:
 
 def _label(call: tuple[Any, ...], step: Step) -> Label:
     text = f"{call[0]}(" + ", ".join(str(x) for x in call[1:]) + ")"
-    if step.action is None:
+    if step.action is None or step.action == RAISED:
         return Label(f"{text} -> {step.result or 'error'}", ())
     return Label(f"{text} ~ {Label(step.action, step.args)}", ())
 
@@ -330,6 +332,7 @@ class Outcome:
     complete: bool = False  # exhaustive: every call sequence to `depth` was checked
     divergence: Divergence | None = None
     found_after: float | None = None  # seconds until the first failing run (before shrinking)
+    stopped: str | None = None  # why the test stopped early (Ctrl-C, the time limit)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -354,7 +357,7 @@ class Runner:
         if not self.all_calls:
             raise ValueError(f"{adapter.__qualname__}.all_calls() gives no calls")
         self.guided = any(adapter.call_for(a, dict(i.label.args)) is not None
-                          for a in chk.actions for i in chk._by_action[a][:1])
+                          for a in chk.actions for i in chk.by_action[a][:1])
         self._call_of: dict[int, tuple[Any, ...] | None] = {}
         self._swarms: dict[int, list[list[Instance]]] = {}
         self._picked: dict[tuple[int, int, int, int, bool], tuple[Any, ...] | None] = {}
@@ -405,7 +408,7 @@ class Runner:
     def _swarm(self, mask: int) -> list[list[Instance]]:
         hit = self._swarms.get(mask)
         if hit is None:
-            hit = self._swarms[mask] = [self.chk._by_action[a] for a in self.swarm(mask)]
+            hit = self._swarms[mask] = [self.chk.by_action[a] for a in self.swarm(mask)]
         return hit
 
     def swarm(self, mask: int) -> list[str]:
@@ -534,7 +537,7 @@ class Runner:
         s = chk.encode(first)
         states, done = [s], []
         while (call := next_call(s, len(done))) is not None:
-            step = impl.perform(call)
+            step = _perform(impl, call)
             out.calls += 1
             done.append((call, step))
             try:
@@ -572,13 +575,12 @@ def random_test(adapter: type[Adapter], examples: int = 3000, max_calls: int = 3
     runner = Runner(adapter, chk)
     out = Outcome()
     start = time.perf_counter()
-    with control.current().watching(lambda: f"spec-coverage runs: {out.runs:,} runs, {out.calls:,} calls checked"):
-        found = runner.explore(random.Random(seed or 0), examples, max_calls, out)
-    if found is not None:
-        out.found_after = time.perf_counter() - start
-        out.divergence = runner.minimise(found, Outcome())
-        out.seconds = time.perf_counter() - start
-        return out
+
+    def found(div: Divergence) -> None:
+        if out.found_after is None:
+            out.found_after = time.perf_counter() - start
+        out.divergence = div  # kept as it is if Ctrl-C stops the minimising
+        out.divergence = runner.minimise(div, Outcome())
 
     @given(st.integers(1, max_calls).flatmap(lambda n: st.binary(min_size=2 + 3 * n, max_size=2 + 3 * n)))
     def one_run(program: bytes) -> None:
@@ -597,11 +599,20 @@ def random_test(adapter: type[Adapter], examples: int = 3000, max_calls: int = 3
     if seed is not None or database is not None:
         test = hseed(0 if seed is None else seed)(test)
     try:
-        with control.current().watching(lambda: f"random testing: {out.runs:,} runs, {out.calls:,} calls checked"):
-            test()
-    except RefinementFailure as e:
-        # hypothesis re-raises its shrunk example last; deleting calls may shorten it further
-        out.divergence = runner.minimise(e.divergence, Outcome())
+        with control.current().watching(lambda: f"spec-coverage runs: {out.runs:,} runs, {out.calls:,} calls checked"):
+            div = runner.explore(random.Random(seed or 0), examples, max_calls, out)
+        if div is not None:
+            found(div)
+        elif not control.current().stopped:
+            try:
+                with control.current().watching(lambda: f"random testing: {out.runs:,} runs, {out.calls:,} calls checked"):
+                    test()
+            except RefinementFailure as e:
+                # hypothesis re-raises its shrunk example last; deleting calls may shorten it further
+                found(e.divergence)
+    except KeyboardInterrupt as e:  # Ctrl-C or the time limit: what was checked so far stands
+        out.stopped = control.interrupted_message(e)
+    out.stopped = out.stopped or control.current().stopped
     out.seconds = time.perf_counter() - start
     return out
 
@@ -628,17 +639,27 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
     breadth-first; two implementation states with the same abstraction are explored once.
 
     Every call of a state is performed on the same thawed copy until one changes the
-    abstraction; only then is a fresh copy thawed (most calls of most states fail)."""
-    chk = checker or Checker(adapter)
+    abstraction; only then is a fresh copy thawed (most calls of most states fail). Stopped
+    by Ctrl-C or the command's time limit, it returns what it checked (`stopped` says why)."""
     out = Outcome()
     start = time.perf_counter()
+    try:
+        _breadth_first(adapter, depth, timeout, checker or Checker(adapter), out, start)
+    except KeyboardInterrupt as e:
+        out.stopped = control.interrupted_message(e)
+        out.seconds = time.perf_counter() - start
+    return out
+
+
+def _breadth_first(adapter: type[Adapter], depth: int, timeout: float | None, chk: Checker, out: Outcome,
+                   start: float) -> None:
     calls = list(adapter.all_calls())
     first = adapter()
     state = first.abstract()
     problem = chk.check_initial(state)
     if problem:
         out.divergence = Divergence([], Trace([state], []), problem)
-        return out
+        return
     key = chk.encode(state)
     parent: dict[int, tuple[int, Label, tuple[Any, ...]] | None] = {key: None}
     frontier = [(key, _Snapshot(first))]
@@ -663,17 +684,18 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
                     continue
                 if t not in parent:
                     parent[t] = (k, _label(call, step), call)
+                    out.states = len(parent)
                     nxt.append((t, _Snapshot(trial)))
                 trial, used = snap.thaw(), False
             if out.divergence is not None:
                 out.depth, out.states = d + 1, len(parent)
                 out.seconds = time.perf_counter() - start
-                return out
+                return
             if deadline is not None and time.perf_counter() > deadline:
                 out.notes.append(f"timeout after {timeout:g} s at depth {d + 1}")
                 out.depth, out.states = d, len(parent)
                 out.seconds = time.perf_counter() - start
-                return out
+                return
         frontier = nxt
         out.depth = d + 1
         if not frontier:
@@ -681,12 +703,22 @@ def exhaustive_test(adapter: type[Adapter], depth: int, timeout: float | None = 
     out.complete = True
     out.states = len(parent)
     out.seconds = time.perf_counter() - start
-    return out
+
+
+RAISED = "<raised>"  # the action of a Step whose call raised an exception
+
+
+def _perform(impl: Adapter, call: tuple[Any, ...]) -> Step:
+    """`impl.perform(call)`; an exception from the implementation is a step no spec allows."""
+    try:
+        return impl.perform(call)
+    except Exception as e:  # the code under test failed: report it, with the calls that led there
+        return Step(RAISED, result=f"raised {type(e).__name__}: {e}")
 
 
 def _try(chk: Checker, k: int, impl: Any, call: tuple[Any, ...], careful: bool) -> tuple[Step, int | None, str | None]:
     """Perform `call` on `impl` in spec state k: the step, the packed state after it, the problem."""
-    step = impl.perform(call)
+    step = _perform(impl, call)
     try:
         t = chk.state_of(impl, careful)
         problem = chk.check_packed(k, step, t)
