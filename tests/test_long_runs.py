@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -169,13 +170,45 @@ def test_ctrl_c_with_jobs_stops_the_workers_and_prints_the_table() -> None:
     if os.name != "posix":
         pytest.skip("POSIX signals")
     proc = start("prove", KERNEL_PROOFS, "--jobs", "2")
-    time.sleep(7.0)  # both workers inside Z3
+    # Interrupt once a worker's engine has reported a step (both workers are then inside Z3); a
+    # fixed wait was too short when the machine was busy and workers took long to start.
+    pump = _stderr_until(proc, "cdt_valid: ", 60.0)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout=30)
+    pump.thread.join(timeout=10)
+    err = pump.text()
     assert proc.returncode == 3 and "Traceback" not in err and "internal error" not in err
     assert "stopped: interrupted (Ctrl-C)" in out and "not started (interrupted (Ctrl-C))" in out
     # the workers' engines report their steps through the parent's status line
     assert "cdt_valid: " in err and "2 jobs" in err
+
+
+class _Pump:
+    """Reads a process's stderr on a thread, so that a test can wait for a line to appear."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.chunks: list[str] = []
+        self.proc = proc
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        assert self.proc.stderr is not None
+        for ch in iter(lambda: self.proc.stderr.read(1), ""):  # type: ignore[union-attr]
+            self.chunks.append(ch)
+
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+
+def _stderr_until(proc: subprocess.Popen[str], text: str, timeout: float) -> _Pump:
+    pump = _Pump(proc)
+    deadline = time.monotonic() + timeout
+    while text not in pump.text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return pump
 
 
 def test_obligations_that_share_a_check_travel_as_one_job() -> None:
