@@ -398,17 +398,20 @@ def _write_itf(path: str, reports: list[Any]) -> int:
 @click.option("--depth", type=click.IntRange(min=0), default=0, show_default=True,
               help="With --impl: also check every call sequence up to this length.")
 @click.option("--seed", type=int, default=None, help="With --impl: random seed (default: deterministic).")
+@click.option("--no-cache", is_flag=True,
+              help="With --impl: neither replay nor remember failing call sequences (they are kept beside the "
+                   "proof cache, and replayed first until they pass).")
 @_quiet_option
 @_common_consts
 def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec | None, max_states: int | None,
            timeout: float | None, impl: str | None, impl_spec: str | None, examples: int, max_calls: int,
-           depth: int, seed: int | None, quiet: bool, consts: tuple[str, ...]) -> None:
+           depth: int, seed: int | None, no_cache: bool, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove that the concrete spec SPEC refines the abstract spec its `refinement` names;
     or, with --impl, test that a Python implementation refines its spec."""
     const_map = _parse_consts(consts)
     if impl is not None:
         sys.exit(_controlled(timeout, quiet, lambda: _refine_impl(impl, impl_spec or spec, const_map, examples,
-                                                                  max_calls, depth, seed, timeout)))
+                                                                  max_calls, depth, seed, timeout, no_cache)))
     if spec is None:
         raise click.UsageError("give a SPEC with a `refinement` declaration (or --impl MODULE:NAME)")
 
@@ -433,8 +436,25 @@ def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec |
     sys.exit(_controlled(timeout, quiet, run))
 
 
+def _failure_store(adapter: Any) -> Any:
+    """Where the failing call sequences of this adapter, implementation and spec are remembered:
+    beside the proof cache (off when it is), one folder per adapter."""
+    import hashlib
+
+    from ftverify.checker.commands.proofcache import default_path
+    from ftverify.checker.engines.conformance import FailureStore
+
+    cache = default_path()
+    if cache is None:
+        return None
+    impl = getattr(adapter, adapter.implementation, None) if adapter.implementation else None
+    who = f"{adapter.__module__}:{adapter.__qualname__}:{getattr(impl, '__module__', '')}:" \
+          f"{getattr(impl, '__qualname__', '')}:{adapter.spec_path()}"
+    return FailureStore(cache.parent / "refine" / hashlib.sha256(who.encode()).hexdigest()[:16])
+
+
 def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples: int, max_calls: int,
-                 depth: int, seed: int | None, timeout: float | None) -> int:
+                 depth: int, seed: int | None, timeout: float | None, no_cache: bool) -> int:
     from ftverify.checker.engines import conformance as C
 
     try:
@@ -448,10 +468,13 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
         adapter = type(adapter.__name__, (adapter,), attrs)
     chk = C.Checker(adapter)
     echo(f"{target} against {chk.model.name} ({adapter.spec_path()})")
-    out = C.random_test(adapter, examples, max_calls, seed, chk)
+    store = None if no_cache else _failure_store(adapter)
+    out = C.random_test(adapter, examples, max_calls, seed, chk, store and store.hypothesis_database(), store)
     found = f", divergence found after {out.found_after:.1f} s" if out.found_after is not None else ""
     echo(f"  generated: {out.calls:,} calls in {out.runs:,} runs, {out.seconds:.1f} s, "
          f"{out.calls_per_second:,.0f} calls/s{found}")
+    for note in out.notes:
+        echo(f"  note: {note}")
     stopped = out.stopped
     if out.divergence is None and depth and not stopped:
         ex = C.exhaustive_test(adapter, depth, timeout, chk)

@@ -29,6 +29,7 @@ from __future__ import annotations
 import copy
 import importlib
 import inspect
+import json
 import os
 import pickle
 import random
@@ -36,6 +37,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import msgspec
@@ -561,26 +563,81 @@ class Runner:
         return Divergence([lab.action for lab in labels], Trace(decoded, labels), problem, [c for c, _ in done])
 
 
+class FailureStore:
+    """Call sequences that diverged before, in a JSON file: replayed before anything is generated,
+    so that a bug found once is shown again at once until it is fixed (hypothesis's database does
+    the same for the runs it draws)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.path = folder / "failures.json"
+
+    def load(self) -> list[list[tuple[Any, ...]]]:
+        try:
+            data = json.loads(self.path.read_text())
+            return [[tuple(c) for c in calls] for calls in data]
+        except (OSError, ValueError, TypeError):
+            return []
+
+    def add(self, calls: list[tuple[Any, ...]]) -> None:
+        known = self.load()
+        if calls in known:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps([*known, [list(c) for c in calls]][-20:]))
+        except (OSError, TypeError, ValueError):
+            pass  # calls that are not JSON, or a folder we cannot write: nothing is remembered
+
+    def hypothesis_database(self) -> Any:
+        from hypothesis.database import DirectoryBasedExampleDatabase
+
+        return DirectoryBasedExampleDatabase(str(self.folder / "hypothesis"))
+
+
 def random_test(adapter: type[Adapter], examples: int = 3000, max_calls: int = 30, seed: int | None = None,
-                checker: Checker | None = None, database: Any = None) -> Outcome:
+                checker: Checker | None = None, database: Any = None, store: FailureStore | None = None) -> Outcome:
     """`examples` coverage-guided runs (`Runner.explore`), then a tenth as many drawn by
     hypothesis; each adds up to `max_calls` calls. The divergence found, minimised (hypothesis
     shrinks its own; deleting calls shortens either). `database` (a hypothesis example
-    database) remembers failing runs so that the next test replays them first."""
+    database) remembers failing runs so that the next test replays them first; `store` does
+    the same for every failure found, and its sequences are replayed before anything else.
+    Stopped by Ctrl-C or the time limit, it returns what it checked (`stopped` says why)."""
+    out = Outcome()
+    start = time.perf_counter()
+    try:
+        _generate(adapter, examples, max_calls, seed, checker, database, store, out, start)
+    except KeyboardInterrupt as e:  # Ctrl-C or the time limit: what was checked so far stands
+        out.stopped = control.interrupted_message(e)
+    out.stopped = out.stopped or control.current().stopped
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _generate(adapter: type[Adapter], examples: int, max_calls: int, seed: int | None, checker: Checker | None,
+              database: Any, store: FailureStore | None, out: Outcome, start: float) -> None:
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hseed
     from hypothesis import strategies as st
 
     chk = checker or Checker(adapter)
     runner = Runner(adapter, chk)
-    out = Outcome()
-    start = time.perf_counter()
 
     def found(div: Divergence) -> None:
         if out.found_after is None:
             out.found_after = time.perf_counter() - start
         out.divergence = div  # kept as it is if Ctrl-C stops the minimising
         out.divergence = runner.minimise(div, Outcome())
+        if store is not None:
+            store.add(out.divergence.performed)
+
+    def replay_stored() -> Divergence | None:
+        for calls in store.load() if store is not None else []:
+            div = runner.replay(calls, out)
+            if div is not None:
+                out.notes.append("a call sequence that diverged before (from the failure store) still diverges")
+                return div
+        return None
 
     @given(st.integers(1, max_calls).flatmap(lambda n: st.binary(min_size=2 + 3 * n, max_size=2 + 3 * n)))
     def one_run(program: bytes) -> None:
@@ -598,23 +655,17 @@ def random_test(adapter: type[Adapter], examples: int = 3000, max_calls: int = 3
     test = settings(conf)(one_run)
     if seed is not None or database is not None:
         test = hseed(0 if seed is None else seed)(test)
-    try:
-        with control.current().watching(lambda: f"spec-coverage runs: {out.runs:,} runs, {out.calls:,} calls checked"):
-            div = runner.explore(random.Random(seed or 0), examples, max_calls, out)
-        if div is not None:
-            found(div)
-        elif not control.current().stopped:
-            try:
-                with control.current().watching(lambda: f"random testing: {out.runs:,} runs, {out.calls:,} calls checked"):
-                    test()
-            except RefinementFailure as e:
-                # hypothesis re-raises its shrunk example last; deleting calls may shorten it further
-                found(e.divergence)
-    except KeyboardInterrupt as e:  # Ctrl-C or the time limit: what was checked so far stands
-        out.stopped = control.interrupted_message(e)
-    out.stopped = out.stopped or control.current().stopped
-    out.seconds = time.perf_counter() - start
-    return out
+    with control.current().watching(lambda: f"spec-coverage runs: {out.runs:,} runs, {out.calls:,} calls checked"):
+        div = replay_stored() or runner.explore(random.Random(seed or 0), examples, max_calls, out)
+    if div is not None:
+        found(div)
+    elif not control.current().stopped:
+        try:
+            with control.current().watching(lambda: f"random testing: {out.runs:,} runs, {out.calls:,} calls checked"):
+                test()
+        except RefinementFailure as e:
+            # hypothesis re-raises its shrunk example last; deleting calls may shorten it further
+            found(e.divergence)
 
 
 # ---------------------------------------------------------------- bounded exhaustive

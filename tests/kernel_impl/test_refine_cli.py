@@ -26,3 +26,15 @@ def test_the_time_limit_stops_refinement_testing_with_what_it_checked() -> None:
                            "--timeout", "2")
     assert code == 3, out
     assert "unknown: timeout after 2 s" in out and "generated:" in out
+
+
+def test_a_failure_found_once_is_replayed_first_next_time(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("FTVERIFY_PROOF_CACHE", str(tmp_path / "proofs.sqlite"))
+    args = ("refine", "--impl", "tests.kernel_impl.mutants:WriteChecksReadRight")
+    code, first, _ = run_cli(*args)
+    assert code == 1 and "from the failure store" not in first
+    assert list((tmp_path / "refine").glob("*/failures.json"))
+    code, again, _ = run_cli(*args)
+    assert code == 1 and "from the failure store) still diverges" in again
+    code, fresh, _ = run_cli(*args, "--no-cache")
+    assert code == 1 and "from the failure store" not in fresh
