@@ -118,7 +118,7 @@ class KernelAdapter(Adapter):
             return Step("revoke_step", (("d", emptied[0] * self.per + emptied[1]),), result="one descendant")
         t = args[0]
         before = self._write_info(t, args) if op == "write" else None
-        victims = self._victims(t, args[1]) if op == "revoke" and self._valid_local(t, args[1]) else []
+        gone = self._gone_by_revoke(t, args[1]) if op == "revoke" and self._valid_local(t, args[1]) else None
         result = k.syscall(t, op, *args[1:])
         spec_args = self._spec_args(op, args)
         if isinstance(result, Error):
@@ -126,7 +126,8 @@ class KernelAdapter(Adapter):
                         result=result.name)
         assert isinstance(result, Ok)
         if op == "revoke":
-            self.gone = [s in victims for s in range(self.nslots)]
+            assert gone is not None
+            self.gone = gone
             return Step("revoke_start", spec_args, result="revoke started")
         self.gone = [False] * self.nslots
         if before is not None and before:
@@ -136,10 +137,12 @@ class KernelAdapter(Adapter):
     def _valid_local(self, t: int, i: int) -> bool:
         return 0 <= t < len(self.kernel.threads) and 0 <= i < self.per and self.kernel.threads[t].cspace[i] is not None
 
-    def _victims(self, t: int, i: int) -> set[int]:
+    def _gone_by_revoke(self, t: int, i: int) -> list[Any]:
+        """The ghost `gone` after a revoke of slot i of thread t: its descendants now."""
         cte = self.kernel.threads[t].cspace[i]
         assert cte is not None
-        return {self.slot_of(d) for d in self.kernel.descendants(cte)}
+        victims = {self.slot_of(d) for d in self.kernel.descendants(cte)}
+        return [s in victims for s in range(self.nslots)]
 
     def _write_info(self, t: int, args: list[Any]) -> bool:
         """Would a successful write through this slot be illegal (wrong domain, or no write right)?"""
@@ -191,6 +194,28 @@ class KernelAdapter(Adapter):
         op = "revoke" if action == "revoke_start" else action
         names = cls.PARAMS.get(op)
         return None if names is None else (op, *(args[n] for n in names))
+
+
+    # ------------------------------------------------------------ for `--prove` (kernel_impl.symbolic)
+    @classmethod
+    def symbolic(cls, pre: Any) -> KernelAdapter:
+        from ftverify.kernel_impl.symbolic import symbolic_adapter
+
+        return symbolic_adapter(cls, pre)
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> KernelAdapter:
+        from ftverify.kernel_impl.symbolic import concrete_kernel
+
+        a = cls()
+        concrete_kernel(a, state)
+        return a
+
+    @classmethod
+    def symbolic_domain(cls, pre: Any) -> list[Any]:
+        from ftverify.kernel_impl.symbolic import representable
+
+        return representable(pre, cls().nslots)
 
 
 Kernel.adapter = KernelAdapter  # type: ignore[attr-defined]  # `ftverify refine --impl ftverify.kernel_impl:Kernel`

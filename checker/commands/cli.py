@@ -33,6 +33,7 @@ from ftverify.checker.output.report import (
     dumps,
     format_proof_report,
     format_report,
+    format_state_lines,
     table,
     trace_itf,
 )
@@ -401,14 +402,31 @@ def _write_itf(path: str, reports: list[Any]) -> int:
 @click.option("--no-cache", is_flag=True,
               help="With --impl: neither replay nor remember failing call sequences (they are kept beside the "
                    "proof cache, and replayed first until they pass).")
+@click.option("--prove", "prove_impl", is_flag=True,
+              help="With --impl: instead of testing, prove each handler (every call, every spec state that "
+                   "satisfies the invariants) by symbolic execution of the implementation.")
+@click.option("--handler", "handlers", multiple=True, metavar="NAME",
+              help="With --impl --prove: prove only this handler (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="With --impl --prove: print the results as one JSON object.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --impl --prove: worker processes, one handler each at a time, results in order "
+                   "(default: the machine's cores; 1 proves in this process).")
 @_quiet_option
 @_common_consts
 def refine(spec: str | None, name: str | None, engine: str, faults: BudgetSpec | None, max_states: int | None,
            timeout: float | None, impl: str | None, impl_spec: str | None, examples: int, max_calls: int,
-           depth: int, seed: int | None, no_cache: bool, quiet: bool, consts: tuple[str, ...]) -> None:
+           depth: int, seed: int | None, no_cache: bool, prove_impl: bool, handlers: tuple[str, ...],
+           as_json: bool, jobs: int | None, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove that the concrete spec SPEC refines the abstract spec its `refinement` names;
-    or, with --impl, test that a Python implementation refines its spec."""
+    or, with --impl, test (or with --prove, prove) that a Python implementation refines its spec."""
     const_map = _parse_consts(consts)
+    if (prove_impl or handlers or as_json or jobs) and impl is None:
+        raise click.UsageError("--prove, --handler, --json and --jobs go with --impl MODULE:NAME")
+    if (handlers or as_json or jobs) and not prove_impl:
+        raise click.UsageError("--handler, --json and --jobs go with --prove")
+    if impl is not None and prove_impl:
+        sys.exit(_controlled(timeout, quiet, lambda: _prove_impl(impl, impl_spec or spec, const_map, handlers,
+                                                                 as_json, jobs)))
     if impl is not None:
         sys.exit(_controlled(timeout, quiet, lambda: _refine_impl(impl, impl_spec or spec, const_map, examples,
                                                                   max_calls, depth, seed, timeout, no_cache)))
@@ -453,19 +471,67 @@ def _failure_store(adapter: Any) -> Any:
     return FailureStore(cache.parent / "refine" / hashlib.sha256(who.encode()).hexdigest()[:16])
 
 
+def _load_impl(target: str, spec: str | None, consts: dict[str, int]) -> Any:
+    from ftverify.checker.engines import conformance as C
+
+    try:
+        return C.adapter_for(target, spec, consts)
+    except (ValueError, ImportError, AttributeError) as e:
+        raise BadInput(f"--impl {target}: {e}") from None
+
+
+def _prove_impl(target: str, spec: str | None, consts: dict[str, int], handlers: tuple[str, ...],
+                as_json: bool, jobs: int | None) -> int:
+    from ftverify.checker.engines import conformance as C
+    from ftverify.checker.engines import implproof as IP
+    from ftverify.checker.output.report import document, format_handler
+
+    adapter = _load_impl(target, spec, consts)
+    if not adapter.provable():
+        raise BadInput(f"--impl {target}: its adapter {adapter.__qualname__} cannot be proved: it needs "
+                       "symbolic(), abstract_symbolic() and from_state() (docs/refinement-testing.md)")
+    chk = C.Checker(adapter)
+    say = (lambda text: None) if as_json else echo
+    say(f"{target} against {chk.model.name} ({adapter.spec_path()}): a bounded proof of every handler, for every "
+        "spec state that satisfies the invariants")
+    say(f"  {'handler':<12} {'calls':>6} {'paths':>8} {'queries':>9} {'seconds':>8}  verdict")
+    try:
+        names = IP.handler_names(adapter, list(handlers) or None)
+    except ValueError as e:
+        raise BadInput(f"--handler: {e}") from None
+    workers = min(jobs or os.cpu_count() or 1, len(names))
+    if workers > 1:
+        from ftverify.checker.commands.jobs import prove_handlers
+
+        spec_file = os.path.abspath(spec) if spec is not None else None
+        rep = prove_handlers(target, spec_file, consts, names, workers, lambda r: say(format_handler(r)))
+    else:
+        rep = IP.prove(adapter, chk, names, on_result=lambda r: say(format_handler(r)))
+    verdicts = [r.verdict for r in rep.results]
+    code = EXIT_VIOLATED if "refuted" in verdicts else EXIT_UNKNOWN if "unknown" in verdicts else EXIT_OK
+    if as_json:
+        echo(dumps(document("refine", {"implementation": target, "spec": adapter.spec_path(),
+                                       "handlers": [r.to_json() for r in rep.results], "stopped": rep.stopped,
+                                       "exit_code": code})))
+        return code
+    for r in rep.results:
+        if r.counterexample is not None:
+            echo(f"  refuted {r.handler}: {r.counterexample.problem}")
+            echo(f"    call {r.counterexample.call} returned {r.counterexample.result}, replayed on the real "
+                 f"implementation from the spec state:")
+            for line in format_state_lines(r.counterexample.state):
+                echo(f"      {line}")
+    proved = verdicts.count("proved")
+    echo(f"  {proved} of {len(verdicts)} handlers proved, {verdicts.count('refuted')} refuted, "
+         f"{verdicts.count('unknown')} unknown" + (f" ({rep.stopped})" if rep.stopped else ""))
+    return code
+
+
 def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples: int, max_calls: int,
                  depth: int, seed: int | None, timeout: float | None, no_cache: bool) -> int:
     from ftverify.checker.engines import conformance as C
 
-    try:
-        adapter = C.load_adapter(target)
-    except (ValueError, ImportError, AttributeError) as e:
-        raise BadInput(f"--impl {target}: {e}") from None
-    if spec is not None or consts:
-        attrs: dict[str, Any] = {"consts": {**adapter.consts, **consts}}
-        if spec is not None:
-            attrs["spec"] = os.path.abspath(spec)
-        adapter = type(adapter.__name__, (adapter,), attrs)
+    adapter = _load_impl(target, spec, consts)
     chk = C.Checker(adapter)
     echo(f"{target} against {chk.model.name} ({adapter.spec_path()})")
     store = None if no_cache else _failure_store(adapter)

@@ -161,3 +161,64 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
     finally:
         pool.terminate()
         pool.join()
+
+
+# ---------------------------------------------------------------- `refine --impl --prove --jobs N`
+@dataclass(frozen=True)
+class HandlerJob:
+    """One handler of an implementation to prove: named by the `--impl` target, not by objects."""
+
+    target: str
+    spec: str | None
+    consts: tuple[tuple[str, int], ...]
+    handler: str
+
+
+def run_handler_job(job: HandlerJob) -> Any:
+    from ftverify.checker.engines import conformance as C
+    from ftverify.checker.engines import implproof as IP
+
+    adapter = C.adapter_for(job.target, job.spec, dict(job.consts))
+    return IP.prove(adapter, handlers=[job.handler]).results[0]
+
+
+def prove_handlers(target: str, spec: str | None, consts: dict[str, int], handlers: list[str], jobs: int,
+                   on_result: Callable[[Any], None]) -> Any:
+    """Prove `handlers` on `jobs` worker processes; `on_result` is called in order. A stop
+    terminates the pool: the handlers not finished are `unknown`."""
+    from ftverify.checker.engines.implproof import HandlerResult, ProofReport
+
+    ctl = control.current()
+    report = ProofReport()
+    mp = multiprocessing.get_context("spawn")
+    notes = mp.SimpleQueue()
+    pool = mp.Pool(min(jobs, len(handlers)), initializer=_worker_init, initargs=(notes,))
+    latest: dict[int, str] = {}
+    try:
+        pending = [pool.apply_async(run_handler_job, (HandlerJob(target, spec, tuple(sorted(consts.items())), h),))
+                   for h in handlers]
+        for fut in pending:
+            while True:
+                try:
+                    res = fut.get(timeout=0.2)
+                    break
+                except multiprocessing.TimeoutError:
+                    if ctl.stopped:
+                        raise control.Interrupted(ctl.stopped) from None
+                    while not notes.empty():
+                        pid, task, note = notes.get()
+                        latest[pid] = f"{task}: {note}" if note else task
+                    if latest:
+                        ctl.note(" | ".join(latest[p] for p in sorted(latest)))
+            report.results.append(res)
+            on_result(res)
+    except control.Interrupted as e:
+        report.stopped = e.reason
+        for h in handlers[len(report.results):]:
+            res = HandlerResult(h, reason=e.reason)
+            report.results.append(res)
+            on_result(res)
+    finally:
+        pool.terminate()
+        pool.join()
+    return report

@@ -102,6 +102,31 @@ class Adapter:
         it and random testing draws most calls from the actions the spec enables."""
         return None
 
+    # -- optional: what `prove` (checker/engines/implproof.py, `refine --impl --prove`) needs
+    @classmethod
+    def symbolic(cls, pre: Any) -> Adapter:
+        """An instance whose implementation state is built lazily from the symbolic spec state
+        `pre` (`implproof.PreState`), with `symexec` values where the state has data."""
+        raise NotImplementedError
+
+    def abstract_symbolic(self) -> dict[str, Any]:
+        """`abstract()` of an instance made by `symbolic`: plain values, SymInt, SymBool or SymEnum."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Adapter:
+        """An instance whose implementation state abstracts to `state` (to replay a counterexample)."""
+        raise NotImplementedError
+
+    @classmethod
+    def symbolic_domain(cls, pre: Any) -> list[Any]:
+        """Conditions (SymBool) on the spec states the implementation can represent at all."""
+        return []
+
+    @classmethod
+    def provable(cls) -> bool:
+        return cls.symbolic.__func__ is not Adapter.symbolic.__func__  # type: ignore[attr-defined]
+
     @classmethod
     def spec_path(cls) -> str:
         if os.path.isabs(cls.spec):
@@ -125,6 +150,17 @@ def load_adapter(target: str) -> type[Adapter]:
     if not (inspect.isclass(adapter) and issubclass(adapter, Adapter)):
         raise ValueError(f"{target} is neither an ftverify Adapter nor has an `adapter` attribute that is one")
     return bind(adapter, obj, target)
+
+
+def adapter_for(target: str, spec: str | None = None, consts: dict[str, int] | None = None) -> type[Adapter]:
+    """`load_adapter(target)`, checked against another spec file or other constants if given."""
+    adapter = load_adapter(target)
+    if spec is not None or consts:
+        attrs: dict[str, Any] = {"consts": {**adapter.consts, **(consts or {})}}
+        if spec is not None:
+            attrs["spec"] = os.path.abspath(spec)
+        adapter = type(adapter.__name__, (adapter,), attrs)
+    return adapter
 
 
 def bind(adapter: type[Adapter], impl: Any, target: str) -> type[Adapter]:

@@ -449,3 +449,20 @@ def format_refinement(rep: Any) -> str:
     if rep.invariants is not None and rep.invariants.cti is not None:
         lines.append(format_cti(rep.invariants.cti))
     return "\n".join(lines)
+
+
+def format_state_lines(state: dict[str, Any]) -> list[str]:
+    """A spec state one line per variable (a map of records one line per key)."""
+    out = []
+    for name, v in state.items():
+        if isinstance(v, MapValue) and any(isinstance(x, dict) for x in v.values()):
+            out += [f"{name}[{k}] = {format_value(x)}" for k, x in v.items()]
+        else:
+            out.append(f"{name} = {format_value(v)}")
+    return out
+
+
+def format_handler(r: Any) -> str:
+    """One row of `refine --impl --prove`'s table (an `implproof.HandlerResult`)."""
+    why = f": {r.reason}" if r.reason else ""
+    return f"  {r.handler:<12} {r.calls:>6,} {r.paths:>8,} {r.queries:>9,} {r.seconds:>8.1f}  {r.verdict}{why}"
