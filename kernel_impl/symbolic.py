@@ -85,6 +85,7 @@ class SymbolicKernel:
         self.objects = objects_of(k)
         self.originals: dict[int, CTE | None] = {}  # slot -> the entry that was there (None: empty)
         self.parents: dict[int, int] = {}  # slot -> its parent slot in the start state, once read
+        self.not_parents: dict[int, set[int]] = {}  # slot -> slots the path says are not its parent
         for t in k.threads:
             t.cspace = LazyCSpace(self, t.tid)
             t.register = pre.get("regs", t.tid)
@@ -118,8 +119,9 @@ class SymbolicKernel:
         """The parent slot of slot s at the start (one branch per possible value)."""
         if s not in self.parents:
             leaf = self.pre.get("slots", s, "parent")
+            ruled_out = self.not_parents.get(s, set())
             for p in [self.n, *range(self.n)]:
-                if p != s and leaf == p:
+                if p != s and p not in ruled_out and leaf == p:
                     self.parents[s] = p
                     break
             else:
@@ -130,7 +132,13 @@ class SymbolicKernel:
         """Did slot x's entry have slot s's entry as parent at the start? (one branch)"""
         if x in self.parents:
             return self.parents[x] == s
-        return bool(self.pre.get("slots", x, "parent") == s)
+        if s in self.not_parents.get(x, ()):
+            return False
+        if self.pre.get("slots", x, "parent") == s:
+            self.parents[x] = s
+            return True
+        self.not_parents.setdefault(x, set()).add(s)
+        return False
 
     def pre_children(self, s: int) -> list[CTE]:
         out = []
@@ -310,6 +318,8 @@ class LazyChildren(MutableSequence[CTE]):
         if has:
             return True
         self.member.update(dict.fromkeys(unknown, False))
+        for x in unknown:
+            self.owner.not_parents.setdefault(x, set()).add(self.start)
         return False
 
     def __getitem__(self, i: Any) -> Any:

@@ -64,17 +64,15 @@ class PreState:
         paths, enc = self.paths, self.enc
         match t:
             case BoolT():
-                return SymBool(paths, v)
-            case IntT(lo, hi):
-                if enc.arith.name == "int":
-                    from ftverify.checker.engines.encode import signed_width
-
-                    return SymInt(paths, z3.Int2BV(v, signed_width(lo, hi)))
-                return SymInt(paths, v)
+                return SymBool(paths, v, leaf=v)
+            case IntT():
+                if enc.arith.name != "bv":
+                    raise Unsupported(f"a start state in the {enc.arith.name} encoding")
+                return SymInt(paths, v, leaf=v)
             case BVT():
-                return SymInt(paths, z3.ZeroExt(1, v))
+                return SymInt(paths, z3.ZeroExt(1, v), leaf=v)
             case EnumT(_, ms):
-                return SymEnum(paths, v, ms, lambda m: enc._plain(t, m))
+                return SymEnum(paths, v, ms, lambda m: enc._plain(t, m), leaf=v)
         raise Unsupported(f"a spec variable of type {t}")
 
 
@@ -115,13 +113,29 @@ class ProofReport:
     stopped: str | None = None
 
 
-class _Spec:
-    """The spec side of the obligations: each action instance's enabledness and successor."""
+TRUE = z3.BoolVal(True)
 
-    def __init__(self, enc: Encoding) -> None:
+
+def _conj(parts: Iterable[Any]) -> Any:
+    """The conjunction of parts, where Python True stands for a part known to hold."""
+    rest = [p for p in parts if p is not True]
+    if any(p is False for p in rest):
+        return False
+    return True if not rest else rest[0] if len(rest) == 1 else z3.And(*rest)
+
+
+class _Spec:
+    """The spec side of the obligations: each action instance's enabledness and successor.
+
+    `counterpart` maps (the id of) a leaf of the encoding the start state was read from to this
+    encoding's leaf for the same place, when they differ (the re-check's encoding)."""
+
+    def __init__(self, enc: Encoding, counterpart: dict[int, Any] | None = None) -> None:
         self.enc = enc
         self.by_name = {ae.action.name: ae for ae in enc.actions}
         self.types = {v.name: v.type for v in enc.model.vars}
+        self.cur_leaves = {id(x) for x in enc.cur.leaves}
+        self.counterpart = counterpart or {}
         self._cache: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[Any, dict[str, Any]] | None] = {}
 
     def instance(self, action: str, args: tuple[tuple[str, Any], ...]) -> tuple[Any, dict[str, Any]] | None:
@@ -144,44 +158,42 @@ class _Spec:
         def sub(x: Any) -> Any:
             if isinstance(x, tuple):
                 return tuple(sub(y) for y in x)
-            return z3.substitute(x, *pairs) if pairs else x
+            if id(x) in self.cur_leaves or not pairs:  # unchanged: the leaf itself, recognised by identity
+                return x
+            return z3.substitute(x, *pairs)
 
-        return sub(z3.BoolVal(True) if ae.enabled is True else ae.enabled), {n: sub(v) for n, v in ae.next.items()}
+        return sub(TRUE if ae.enabled is True else ae.enabled), {n: sub(v) for n, v in ae.next.items()}
 
     def equal(self, spec: dict[str, Any], impl: dict[str, Any]) -> Any:
         """The spec state `spec` (trees of terms) equals the implementation's abstraction `impl`."""
-        return z3.And(*(self._eq(self.types[n], spec[n], impl[n]) for n in self.types))
+        c = _conj(self._eq(self.types[n], spec[n], impl[n]) for n in self.types)
+        return TRUE if c is True else z3.BoolVal(False) if c is False else c
 
     def _eq(self, t: Type, s: Any, v: Any) -> Any:
         enc = self.enc
         match t:
             case RecordT(fields):
-                return z3.And(*(self._eq(ft, x, v[n]) for (n, ft), x in zip(fields, s, strict=True)))
+                return _conj(self._eq(ft, x, v[n]) for (n, ft), x in zip(fields, s, strict=True))
             case MapT(k, vt):
-                return z3.And(*(self._eq(vt, x, v[_plain_key(k, key)])
-                                for key, x in zip(domain_values(k), s, strict=True)))
+                return _conj(self._eq(vt, x, v[_plain_key(k, key)]) for key, x in zip(domain_values(k), s, strict=True))
+        leaf = getattr(v, "leaf", None)
+        if leaf is not None and (leaf is s or self.counterpart.get(id(leaf)) is s):
+            return True  # the start value, unchanged
+        match t:
             case BoolT():
-                if isinstance(v, SymBool) and v.t.eq(s):
-                    return z3.BoolVal(True)
                 return s == truth(v)
             case IntT(lo, hi):
                 if isinstance(v, int) and not isinstance(v, bool) and not lo <= v <= hi:
-                    return z3.BoolVal(False)
-                if isinstance(v, SymInt) and v.t.eq(s):
-                    return z3.BoolVal(True)
-                if enc.arith.name == "int":
-                    return s == z3.BV2Int(term(v), is_signed=True)
+                    return False
                 return A.cmp("eq", s, term(v))
             case BVT(w):
                 if isinstance(v, int) and not 0 <= v < 1 << w:
-                    return z3.BoolVal(False)
-                if isinstance(v, SymInt) and z3.is_app_of(v.t, z3.Z3_OP_ZERO_EXT) and v.t.arg(0).eq(s):
-                    return z3.BoolVal(True)  # the start value, unchanged
+                    return False
                 return A.cmp("eq", z3.ZeroExt(1, s), term(v))
             case EnumT(_, ms):
                 if isinstance(v, SymEnum):
-                    return s == (z3.BV2Int(v.t) if enc.arith.name == "int" and z3.is_bv(v.t) else v.t)
-                return s == enc._plain(t, v) if v in ms else z3.BoolVal(False)
+                    return s == v.t
+                return s == enc._plain(t, v) if v in ms else False
         raise Unsupported(f"comparing a spec value of type {t}")
 
 
@@ -249,12 +261,31 @@ def _bad(spec: _Spec, step: Step, post: dict[str, Any] | None) -> Any:
     return z3.Not(z3.And(enabled, spec.equal(nxt, post)))
 
 
+def _decision_tree(pcs: list[list[Any]], ends: list[Any] | None = None) -> Any:
+    """The disjunction over paths of (path condition and the path's end formula, True by
+    default), factored along shared prefixes (the paths are the leaves of one decision tree):
+    as large as the tree, not as all paths together."""
+    root: dict[int, Any] = {}
+    for k, pc in enumerate(pcs):
+        node = root
+        for lit in pc:
+            node = node.setdefault(lit.get_id(), (lit, {}))[1]
+        node[-1] = TRUE if ends is None else ends[k]  # a path ends here
+
+    def formula(node: dict[int, Any]) -> Any:
+        if -1 in node:
+            return node[-1]
+        return z3.Or(*(z3.And(lit, formula(child)) for lit, child in node.values())) if node else z3.BoolVal(False)
+
+    return formula(root)
+
+
 class _Recheck:
     """The independent re-check of a proved call: the spec encoded again, in the re-check
     encoding of the Z3 engines (uniform-width bit-vectors whose freedom from overflow the solver
     has shown, sharing no width decision with the first), the explored paths' conditions
     translated to it. Two questions: do the paths cover every start state (so no path was
-    pruned by a wrong encoding of the invariants), and is each path's step a spec step?"""
+    pruned by a wrong encoding of the invariants), and is every path's step a spec step?"""
 
     def __init__(self, adapter: type[Adapter], chk: Checker, bv: Encoding) -> None:
         from ftverify.checker.engines.symbolic import Deadline, checked_encoding
@@ -262,13 +293,17 @@ class _Recheck:
         invariants = chk.model.invariants()
         enc, goods = checked_encoding(chk.model, 0, lambda e: [e.good(p.pred) for p in invariants], Deadline(None))
         self.enc = enc
-        self.spec = _Spec(enc)
+        self.spec = _Spec(enc, {id(b): c for b, c in zip(bv.cur.leaves, enc.cur.leaves, strict=True)})
         # Integer leaves are W-bit vectors here; a bit-vector leaf of the first encoding is the
         # low bits of its counterpart (the type constraints keep the value in range).
         self.pairs = [(b, z3.Extract(b.size() - 1, 0, c)) for b, c in zip(bv.cur.leaves, enc.cur.leaves, strict=True)
                       if not b.eq(c)]
-        pre = PreState(enc, Paths([]))
-        self.base = [enc.type_cur, *goods, *(truth(c) for c in adapter.symbolic_domain(pre))]
+        domain = [truth(c) for c in adapter.symbolic_domain(PreState(bv, Paths([])))]
+        self.base = [enc.type_cur, *goods, *(self.translate(d) for d in domain)]
+
+    def translate(self, f: Any) -> Any:
+        """A formula over the first encoding's start state, over this encoding's."""
+        return z3.substitute(f, *self.pairs) if self.pairs else f
 
     def call(self, call: tuple[Any, ...], done: list[tuple[list[Any], Step, dict[str, Any] | None]]) -> str | None:
         """Why the paths of `call` do not re-check, or None."""
@@ -277,10 +312,10 @@ class _Recheck:
         left = control.current().left()
         if left is not None:
             s.set("timeout", max(1, int(left * 1000)))
-        conds = [z3.substitute(z3.And(*pc), *self.pairs) if pc else z3.BoolVal(True) for pc, _, _ in done]
-        checks = [("the paths cover every start state", z3.Not(z3.Or(*conds)))]
-        for c, (_, step, post) in zip(conds, done, strict=True):
-            checks.append((f"a path of {call}", z3.And(c, z3.substitute(_bad(self.spec, step, post), *self.pairs))))
+        pcs = [pc for pc, _, _ in done]
+        bad = [_bad(self.spec, step, post) for _, step, post in done]
+        checks = [("the paths do not cover every start state", z3.Not(self.translate(_decision_tree(pcs)))),
+                  (f"a path of {call} is not a spec step", self.translate(_decision_tree(pcs, bad)))]
         for what, f in checks:
             control.check()
             s.push()
@@ -289,7 +324,7 @@ class _Recheck:
             s.pop()
             if r != z3.unsat:
                 control.check()
-                return f"{what}: not re-checked ({'a counterexample' if r == z3.sat else s.reason_unknown()})"
+                return what if r == z3.sat else f"{what}? ({s.reason_unknown()})"
         return None
 
 
@@ -311,7 +346,7 @@ class _Prover:
                 done = []
                 for pc, (step, post) in paths.explore(lambda c=call: self._run(pre, c)):  # type: ignore[misc]
                     res.paths += 1
-                    mdl = paths.witness(_bad(self.spec, step, post))
+                    mdl = self.violation(paths, step, post)
                     if mdl is not None:
                         self._refuted(res, call, mdl)
                         return
@@ -331,6 +366,10 @@ class _Prover:
         res.verdict = "proved"
         if recheck is not None:
             res.recheck = "re-checked in the checked encoding"
+
+    def violation(self, paths: Paths, step: Step, post: dict[str, Any] | None) -> z3.ModelRef | None:
+        """A start state on the current path from which its step is not a spec step, or None."""
+        return paths.witness(_bad(self.spec, step, post))
 
     def _run(self, pre: PreState, call: tuple[Any, ...]) -> tuple[Step, dict[str, Any] | None]:
         impl = self.adapter.symbolic(pre)

@@ -150,12 +150,13 @@ def ite(c: Any, a: Any, b: Any) -> Any:
 
 
 class SymBool:
-    """A Boolean that is a Z3 term. Using it as a condition is a branch point."""
+    """A Boolean that is a Z3 term. Using it as a condition is a branch point. `leaf`: the
+    encoding's leaf it was read from, if it is one (comparing it with that leaf needs no term)."""
 
-    __slots__ = ("paths", "t")
+    __slots__ = ("leaf", "paths", "t")
 
-    def __init__(self, paths: Paths, t: Any) -> None:
-        self.paths, self.t = paths, t
+    def __init__(self, paths: Paths, t: Any, leaf: Any = None) -> None:
+        self.paths, self.t, self.leaf = paths, t, leaf
 
     def __bool__(self) -> bool:
         return self.paths.decide(self.t)
@@ -261,10 +262,10 @@ class SymInt:
     """An integer that is a Z3 term (exact: never wraps). Using it where Python needs a
     concrete int (an index, a hash, a truth value) is a branch point."""
 
-    __slots__ = ("paths", "t")
+    __slots__ = ("leaf", "paths", "t")
 
-    def __init__(self, paths: Paths, t: Any) -> None:
-        self.paths, self.t = paths, t
+    def __init__(self, paths: Paths, t: Any, leaf: Any = None) -> None:
+        self.paths, self.t, self.leaf = paths, t, leaf
 
     __add__ = _binary(A.add)
     __radd__ = _reflected(A.add)
@@ -325,10 +326,11 @@ class SymInt:
 class SymEnum:
     """A member of an enumeration that is a Z3 term (the encoding's leaf)."""
 
-    __slots__ = ("members", "paths", "t", "value_of")
+    __slots__ = ("leaf", "members", "paths", "t", "value_of")
 
-    def __init__(self, paths: Paths, t: Any, members: Sequence[str], value_of: Callable[[str], Any]) -> None:
-        self.paths, self.t, self.members, self.value_of = paths, t, tuple(members), value_of
+    def __init__(self, paths: Paths, t: Any, members: Sequence[str], value_of: Callable[[str], Any],
+                 leaf: Any = None) -> None:
+        self.paths, self.t, self.members, self.value_of, self.leaf = paths, t, tuple(members), value_of, leaf
 
     def is_(self, member: str) -> SymBool:
         return SymBool(self.paths, self.t == self.value_of(member))

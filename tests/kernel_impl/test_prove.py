@@ -165,3 +165,24 @@ def test_prove_options_are_validated_first() -> None:
     assert r.exit_code == 2 and "--prove, --handler, --json and --jobs go with --impl" in r.output
     r = runner.invoke(cli, ["refine", "--impl", "ftverify.kernel_impl:Kernel", "--json"])
     assert r.exit_code == 2 and "go with --prove" in r.output
+
+
+def test_the_recheck_catches_a_wrong_first_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    # If the first encoding called every path of a buggy write fine, the re-check must not agree.
+    monkeypatch.setattr(IP._Prover, "violation", lambda self, paths, step, post: None)
+    (res,) = IP.prove(adapter_of(MU.WriteChecksReadRight), handlers=["write"]).results
+    assert res.verdict == "unknown" and "is not a spec step" in res.reason, res
+
+
+def test_the_recheck_catches_a_missing_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # If exploration lost a path (a wrong pruning), the re-check must see the gap.
+    explore = IP.Paths.explore
+
+    def lossy(self: Paths, run: Any) -> Any:
+        for k, out in enumerate(explore(self, run)):
+            if k != 1:
+                yield out
+
+    monkeypatch.setattr(IP.Paths, "explore", lossy)
+    (res,) = IP.prove(KernelAdapter, handlers=["read"]).results
+    assert res.verdict == "unknown" and "do not cover every start state" in res.reason, res
