@@ -489,7 +489,8 @@ def _prove_impl(target: str, spec: str | None, consts: dict[str, int], handlers:
     adapter = _load_impl(target, spec, consts)
     if not adapter.provable():
         raise BadInput(f"--impl {target}: its adapter {adapter.__qualname__} cannot be proved: it needs "
-                       "symbolic(), abstract_symbolic() and from_state() (docs/refinement-testing.md)")
+                       "symbolic(), abstract_symbolic() and from_state() (README, 'Refinement testing your own "
+                       "implementation')")
     chk = C.Checker(adapter)
     say = (lambda text: None) if as_json else echo
     say(f"{target} against {chk.model.name} ({adapter.spec_path()}): a bounded proof of every handler, for every "

@@ -165,6 +165,9 @@ def test_prove_options_are_validated_first() -> None:
     assert r.exit_code == 2 and "--prove, --handler, --json and --jobs go with --impl" in r.output
     r = runner.invoke(cli, ["refine", "--impl", "ftverify.kernel_impl:Kernel", "--json"])
     assert r.exit_code == 2 and "go with --prove" in r.output
+    r = runner.invoke(cli, ["refine", "--impl", "tests.test_user_refinement_example:RingBufferAdapter", "--prove"])
+    assert r.exit_code == 2 and "RingBufferAdapter cannot be proved: it needs symbolic()" in r.output
+    assert "Traceback" not in r.output
 
 
 def test_the_recheck_catches_a_wrong_first_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
