@@ -245,3 +245,16 @@ def test_ctrl_c_stops_refinement_testing_with_what_it_checked() -> None:
     assert proc.returncode == 3, (out, err)
     assert "unknown: interrupted (Ctrl-C)" in out and "generated:" in out
     assert "spec-coverage runs:" in err  # the progress line showed while it ran
+
+
+def test_a_time_limit_the_work_noticed_itself_does_not_escape_as_ctrl_c() -> None:
+    # The deadline both sets `stopped` and simulates a Ctrl-C; work that sees `stopped` and returns
+    # must not leave that Ctrl-C pending for the caller (it used to surface as KeyboardInterrupt).
+    from ftverify.checker.engines import control
+
+    for _ in range(40):
+        with control.controlled(0.005) as ctl:
+            while not ctl.stopped:
+                pass
+        for _ in range(1000):  # bytecode boundaries where a pending interrupt would be taken
+            pass

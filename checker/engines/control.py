@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Interrupted(KeyboardInterrupt):
@@ -159,8 +159,15 @@ def controlled(timeout: float | None = None, display: Display | None = None) -> 
         reader, writer = os.pipe()  # the signal's C handler writes here; the watcher reads
         os.set_blocking(writer, False)
 
-        def on_sigint(signum: int, frame: object) -> None:
+        me = sys._getframe()  # this generator's frame
+
+        def on_sigint(signum: int, frame: Any) -> None:
             ctl.stop(ctl.stopped or "interrupted (Ctrl-C)")
+            # Taken as the body returns (entering our `__exit__`, or back in here): the work is over.
+            # Raising now would throw the stop at the caller, after the work already stopped.
+            exiting = getattr(getattr(frame and frame.f_locals.get("self"), "gen", None), "gi_frame", None) is me
+            if done.is_set() or frame is me or exiting:
+                return
             raise Interrupted(ctl.stopped or "interrupted (Ctrl-C)")
 
         restore = [signal.signal(signal.SIGINT, on_sigint), signal.set_wakeup_fd(writer, warn_on_full_buffer=False)]
@@ -206,7 +213,11 @@ def controlled(timeout: float | None = None, display: Display | None = None) -> 
         sys.unraisablehook = previous_hook
         if timer is not None:
             timer.cancel()
+            timer.join()  # `expire` has run to its end (its simulated Ctrl-C is pending), or never will
         if main:
+            with contextlib.suppress(KeyboardInterrupt):  # take a pending one here, with our handler
+                for _ in range(64):
+                    pass
             signal.signal(signal.SIGINT, restore[0])  # type: ignore[arg-type]
             signal.set_wakeup_fd(restore[1])  # type: ignore[arg-type]
             with contextlib.suppress(OSError):

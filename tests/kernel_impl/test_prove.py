@@ -146,7 +146,7 @@ def test_prove_on_the_command_line() -> None:
     r = runner.invoke(cli, ["refine", "--impl", "tests.kernel_impl.mutants:WriteChecksReadRight", "--prove",
                             "--handler", "write", "--jobs", "1"])
     assert r.exit_code == 1, r.output
-    assert "refuted write: the call succeeded, but the spec does not allow write(t=" in r.output
+    assert "refuted write: " in r.output and "write(t=" in r.output
     assert "replayed on the real implementation" in r.output and "slots[0] = {cap:" in r.output
     r = runner.invoke(cli, ["refine", "--impl", "ftverify.kernel_impl:Kernel", "--prove", "--handler", "read",
                             "--json", "--jobs", "1"])
