@@ -227,7 +227,9 @@ def prove(adapter: type[Adapter], chk: Checker | None = None, handlers: Sequence
         res = HandlerResult(name)
         report.results.append(res)
         if report.stopped:
-            res.reason = report.stopped
+            res.reason = f"not started ({report.stopped})"
+            if on_result is not None:
+                on_result(res)
             continue
         control.current().begin(f"handler {name}")
         started = time.monotonic()

@@ -189,3 +189,23 @@ def test_the_recheck_catches_a_missing_path(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setattr(IP.Paths, "explore", lossy)
     (res,) = IP.prove(KernelAdapter, handlers=["read"]).results
     assert res.verdict == "unknown" and "do not cover every start state" in res.reason, res
+
+
+def test_a_stop_leaves_every_handler_in_the_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftverify.checker.engines import control
+
+    calls = {"n": 0}
+    explore = IP.Paths.explore
+
+    def stop_in_second(self: Paths, run: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] > 7:  # read has 7 calls: stop in the next handler
+            raise control.Interrupted("interrupted (Ctrl-C)")
+        yield from explore(self, run)
+
+    monkeypatch.setattr(IP.Paths, "explore", stop_in_second)
+    shown: list[IP.HandlerResult] = []
+    rep = IP.prove(KernelAdapter, handlers=["read", "write", "send"], on_result=shown.append)
+    assert [r.verdict for r in shown] == ["proved", "unknown", "unknown"]
+    assert shown[1].reason == "interrupted (Ctrl-C)" and shown[2].reason == "not started (interrupted (Ctrl-C))"
+    assert rep.stopped == "interrupted (Ctrl-C)"
