@@ -260,8 +260,8 @@ class LazyCSpace(MutableMapping[int, Any]):
 class LazyChildren(MutableSequence[CTE]):
     """An entry's child list, read from the symbolic state only as far as it is looked at:
     appending and removing a known entry do not look, `if children` asks one question
-    ("has it any child?"), `children[-1]` and `children[0]` ask about the candidates from
-    one end; anything else reads the whole list (in slot order, then what was appended)."""
+    ("has it any child?"), `children[-1]` asks about the candidates from the end; anything
+    else reads the whole list (in slot order, then what was appended)."""
 
     def __init__(self, owner: SymbolicKernel, start: int) -> None:
         self.owner, self.start = owner, start
@@ -323,15 +323,12 @@ class LazyChildren(MutableSequence[CTE]):
         return False
 
     def __getitem__(self, i: Any) -> Any:
-        if self.items is None and i == -1 and self.appended:
-            return self.appended[-1]
-        if self.items is None and i in (0, -1) and (i == -1 or not self.appended):
-            order = self._candidates()
-            for x in reversed(order) if i == -1 else order:
+        if self.items is None and i == -1:  # the last: what was appended, else scan from the end
+            if self.appended:
+                return self.appended[-1]
+            for x in reversed(self._candidates()):
                 if self._is_child(x):
                     return self._child(x)
-            if i == 0 and self.appended:
-                return self.appended[0]
             raise IndexError("list index out of range")
         return self._all()[i]
 

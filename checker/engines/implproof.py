@@ -336,7 +336,6 @@ class _Prover:
         self.spec = _Spec(enc)
         base = [enc.type_cur] + [enc.good(p.pred) for p in chk.model.invariants()]
         self.base = [b for b in base if b is not True]
-        self.arith = enc.arith.name
 
     def handler(self, res: HandlerResult, calls: list[tuple[Any, ...]], recheck: _Recheck | None) -> None:
         paths = Paths(self.base)
