@@ -263,8 +263,9 @@ class Checker:
 
     def allows(self, s: int, inst: Instance) -> bool:
         """Does the spec's guard of `inst` hold in s? (An action whose guard fails to evaluate
-        counts as enabled: drawn, it fails in the spec, which is reported.)"""
-        key = (s, id(inst))
+        counts as enabled: drawn, it fails in the spec, which is reported.) Asked of the bits the
+        guards read only: states that differ in registers share the answer."""
+        key = (s & self.control_mask, id(inst))
         hit = self._guard.get(key)
         if hit is None:
             try:
