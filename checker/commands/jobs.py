@@ -108,6 +108,22 @@ def _worker_init(queue: Any) -> None:
     control.adopt(control.Control(None, _Relay(queue)))
 
 
+def _wait(fut: Any, notes: Any, latest: dict[int, str]) -> Any:
+    """A worker's result, showing the workers' progress notes meanwhile; Interrupted on a stop."""
+    ctl = control.current()
+    while True:
+        try:
+            return fut.get(timeout=0.2)
+        except multiprocessing.TimeoutError:
+            if ctl.stopped:
+                raise control.Interrupted(ctl.stopped) from None
+            while not notes.empty():
+                pid, task, note = notes.get()
+                latest[pid] = f"{task}: {note}" if note else task  # per worker, its task and last note
+            if latest:
+                ctl.note(" | ".join(latest[p] for p in sorted(latest)))
+
+
 def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | None,
                  on_result: Callable[[int, Result | None, str], None], describe: Callable[[int], str]) -> None:
     """Run the obligations `indices` of `proof` on `jobs` worker processes; `on_result(i, r, "")`
@@ -130,18 +146,7 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
             if i not in results:
                 g = next(g for g in todo if i in g)
                 ctl.begin(f"{proof.name}: {describe(i)} ({len(results)} of {len(indices)} done, {jobs} jobs)")
-                while True:
-                    try:
-                        got = pending[g].get(timeout=0.2)
-                        break
-                    except multiprocessing.TimeoutError:
-                        if ctl.stopped:
-                            raise control.Interrupted(ctl.stopped) from None
-                        while not notes.empty():
-                            pid, task, note = notes.get()
-                            latest[pid] = f"{task}: {note}" if note else task
-                        if latest:
-                            ctl.note(" | ".join(latest[p] for p in sorted(latest)))
+                got = _wait(pending[g], notes, latest)
                 results.update(zip(g, got, strict=True))
             on_result(i, results[i], "")
             reported.add(i)
@@ -188,7 +193,6 @@ def prove_handlers(target: str, spec: str | None, consts: dict[str, int], handle
     terminates the pool: the handlers not finished are `unknown`."""
     from ftverify.checker.engines.implproof import HandlerResult, ProofReport
 
-    ctl = control.current()
     report = ProofReport()
     mp = multiprocessing.get_context("spawn")
     notes = mp.SimpleQueue()
@@ -198,18 +202,7 @@ def prove_handlers(target: str, spec: str | None, consts: dict[str, int], handle
         pending = [pool.apply_async(run_handler_job, (HandlerJob(target, spec, tuple(sorted(consts.items())), h),))
                    for h in handlers]
         for fut in pending:
-            while True:
-                try:
-                    res = fut.get(timeout=0.2)
-                    break
-                except multiprocessing.TimeoutError:
-                    if ctl.stopped:
-                        raise control.Interrupted(ctl.stopped) from None
-                    while not notes.empty():
-                        pid, task, note = notes.get()
-                        latest[pid] = f"{task}: {note}" if note else task
-                    if latest:
-                        ctl.note(" | ".join(latest[p] for p in sorted(latest)))
+            res = _wait(fut, notes, latest)
             report.results.append(res)
             on_result(res)
     except control.Interrupted as e:
