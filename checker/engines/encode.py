@@ -398,6 +398,8 @@ class CheckedBVArith(Arith):
         return a % self.val(d)  # bvsmod: 0..d-1
 
     def shl(self, a: z3.ExprRef, k: int) -> z3.ExprRef:
+        if k == 0:
+            return a  # nothing can overflow (and the bound 2**(W-1) below would not fit in W bits)
         if k >= self.W - 1:
             raise WidthTooSmall(f"<< {k}")
         self._no(z3.And(a >= -(1 << (self.W - 1 - k)), a < (1 << (self.W - 1 - k))))
