@@ -49,7 +49,7 @@ from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Instance, Interpreter, Label
 from ftverify.spec.layout import StateLayout
 from ftverify.spec.typecheck import load_model
-from ftverify.spec.types import format_value
+from ftverify.spec.types import IntT, MapT, RecordT, format_value
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,7 @@ class Checker:
         self._successor: dict[tuple[int, int], int | None] = {}  # (state, instance) -> successor, None: refused
         self._guard: dict[tuple[int, int], bool] = {}
         self._invariant: dict[int, str | None] = {}
+        self.links = _links(self.layout)
 
     def encode(self, state: dict[str, Any]) -> int:
         try:
@@ -276,6 +277,20 @@ class Checker:
                 self._guard.clear()
             self._guard[key] = hit
         return hit
+
+    def link_depth(self, s: int) -> int:
+        """The longest chain of links in s: a map whose values (or a field of them) point at its
+        own keys, as a derivation tree's `parent` does, followed until it leaves the keys. Deep
+        structures are where the corner cases of linked data are (0 if the spec has none)."""
+        deepest = 0
+        for cells in self.links:
+            nxt = {key: ((s >> off) & mask) + lo for key, off, mask, lo in cells}
+            for k in nxt:
+                n, at = 0, k
+                while at in nxt and n <= len(nxt):
+                    n, at = n + 1, nxt[at]
+                deepest = max(deepest, n - 1)
+        return deepest
 
     def check(self, pre: dict[str, Any], step: Step, post: dict[str, Any]) -> str | None:
         """Why (pre, step, post) is not a step of the spec, or None."""
@@ -385,6 +400,7 @@ class Outcome:
 # spec-enabled calls (the common case a shrunk trace should consist of).
 ENABLED, REFUSED = 154, 226  # selector < ENABLED: an enabled action; < REFUSED: a refused one; else any call
 _SWARM_BITS = 16
+DEEP_SHARE = 0.3  # runs that go on from a deep, rarely visited place with one to three calls
 
 
 class Runner:
@@ -501,11 +517,18 @@ class Runner:
         """Coverage-guided runs, as a fuzzer keeps a corpus: a run that reaches a spec state no
         run reached before is kept, and most runs replay a prefix of a kept run and go on from
         there, so that the search keeps pushing into new spec states instead of retreading those
-        near the initial one. Each new call prefers an action instance not yet tried in its spec
-        state; swarm and the enabled/refused/any mix are as in `pick`."""
+        near the initial one. The run to go on from is the best of eight drawn from the corpus:
+        the one ending in the deepest linked structure (`Checker.link_depth`), then in the place
+        runs have passed through least often (rare places first, as fuzzers schedule); these
+        runs (DEEP_SHARE of them) add only one to three calls, so that a deep place is tried
+        with many single calls. The other runs go on from any kept run with up to `max_calls`.
+        Each new call prefers an action instance not yet tried in its spec state; swarm and the
+        enabled/refused/any mix are as in `pick`."""
         tried: set[tuple[int, int]] = set()
-        seen: set[int] = set()
-        corpus: list[list[tuple[Any, ...]]] = []
+        hits: dict[int, int] = {}  # runs that passed through each place
+        depth: dict[int, int] = {}  # the link depth of each place
+        matching: dict[tuple[int, int, bool], list[Instance]] = {}  # (place, action, want) -> its instances
+        corpus: list[tuple[list[tuple[Any, ...]], int]] = []  # a kept run and the place it ends in
         everything = self._swarm(0)
         # Novelty is judged on the variables the guards read: a new register value is not a new
         # place to explore from, a new capability layout is.
@@ -516,18 +539,27 @@ class Runner:
             not tried in this place before, if there is one."""
             order = list(pools)
             rng.shuffle(order)
+            place = s & relevant
             for untried in (True, False):
                 for pool in order:
-                    cands = [i for i in pool if self.chk.allows(s, i) == want and self.call_of(i) is not None
-                             and not (untried and (s & relevant, id(i)) in tried)]
+                    key = (place, id(pool), want)
+                    cands = matching.get(key)
+                    if cands is None:
+                        cands = matching[key] = [i for i in pool if self.chk.allows(s, i) == want
+                                                 and self.call_of(i) is not None]
+                    if untried:
+                        cands = [i for i in cands if (place, id(i)) not in tried]
                     if cands:
                         return rng.choice(cands)
             return None
 
         def call(s: int, k: int) -> tuple[Any, ...] | None:
-            if s & relevant not in seen:
-                seen.add(s & relevant)
-                run[1] = k  # this run found a new state: keep it up to here
+            place = s & relevant
+            seen = hits.get(place, 0)
+            hits[place] = seen + 1
+            if not seen:  # a new place: keep the run up to here
+                depth[place] = self.chk.link_depth(s)
+                run[0] = (performed[:k], place)
             if k < len(prefix):
                 return prefix[k]
             if k >= len(prefix) + n:
@@ -549,20 +581,23 @@ class Runner:
         for _ in range(runs):
             if control.current().stopped:
                 break
+            deep = rng.random() < DEEP_SHARE
             if corpus and rng.random() < 0.9:
-                base = rng.choice(corpus)
+                base = min((rng.choice(corpus) for _ in range(8)), key=lambda e: (-depth[e[1]], hits[e[1]]))[0] \
+                    if deep else rng.choice(corpus)[0]
                 prefix = base if rng.random() < 0.7 else base[:rng.randint(len(base) // 2, len(base))]
             else:
                 prefix = []
-            swarm, n = self._swarm(rng.getrandbits(_SWARM_BITS)), rng.randint(1, max_calls)
+            swarm = self._swarm(rng.getrandbits(_SWARM_BITS))
+            n = rng.randint(1, min(3, max_calls) if deep else max_calls)
             performed: list[tuple[Any, ...]] = list(prefix)
-            run = [None, -1]
+            run: list[tuple[list[tuple[Any, ...]], int] | None] = [None]  # the last new place this run reached
             out.runs += 1
             div = self.perform(call, out)
             if div is not None:
                 return div
-            if run[1] > len(prefix):
-                corpus.append(performed[:run[1]])
+            if run[0] is not None:
+                corpus.append(run[0])
         return None
 
     def perform(self, next_call: Callable[[int, int], tuple[Any, ...] | None], out: Outcome) -> Divergence | None:
@@ -703,6 +738,28 @@ def _generate(adapter: type[Adapter], examples: int, max_calls: int, seed: int |
         except RefinementFailure as e:
             # hypothesis re-raises its shrunk example last; deleting calls may shorten it further
             found(e.divergence)
+
+
+def _links(layout: StateLayout) -> list[list[tuple[int, int, int, int]]]:
+    """Every map over an integer range whose values, or a field of them, range over a superset
+    of its keys: the links `Checker.link_depth` follows, as (key, bit offset, mask, lowest value)
+    of each pointer cell."""
+    found = []
+    for sl in layout.slots:
+        t = sl.type
+        if not (isinstance(t, MapT) and isinstance(t.key, IntT)):
+            continue
+        key = t.key
+        fields = [None] if isinstance(t.value, IntT) else \
+            [f for f, _ in t.value.fields] if isinstance(t.value, RecordT) else []
+        for f in fields:
+            paths = [f"{sl.name}[{k}]" + ("" if f is None else f".{f}") for k in range(key.lo, key.hi + 1)]
+            by_path = {c.path: c for c in layout.cells() if c.var == sl.name}
+            cells = [by_path[p] for p in paths if p in by_path]
+            if len(cells) == key.hi - key.lo + 1 and all(
+                    isinstance(c.type, IntT) and c.type.lo <= key.lo and c.type.hi >= key.hi for c in cells):
+                found.append([(key.lo + i, c.offset, (1 << c.width) - 1, c.type.lo) for i, c in enumerate(cells)])
+    return found
 
 
 # ---------------------------------------------------------------- bounded exhaustive

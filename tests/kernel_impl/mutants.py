@@ -73,8 +73,8 @@ class WriteChecksReadRight(Kernel):
 class DeleteOrphansGrandchildren(Kernel):
     """Deleting a capability that is itself at depth two or more of the derivation tree makes
     its children roots instead of moving them up to its parent. Six calls at least (a chain of
-    three derivations across two threads, then the delete): the default random test finds it
-    with some seeds only (bench/refinement_testing.py)."""
+    three derivations across two threads, then the delete): the search finds it by going on
+    from the deepest derivation trees it has built (bench/refinement_testing.py: with most seeds)."""
 
     def _unlink(self, cte: CTE) -> None:
         if cte.parent is not None and cte.parent.parent is not None:
