@@ -82,7 +82,7 @@ def expected_of(r: Result) -> tuple[Verdict, int | None]:
     return r.verdict, len(r.trace) if r.trace is not None else None
 
 
-def check_agreement(model: Model, budget: int, engines: tuple[str, ...] = ("bmc", "kind", "pdr", "induction"),
+def check_agreement(model: Model, budget: int, engines: tuple[str, ...] = ("bmc", "kind", "pdr", "induction", "infer"),
                     timeout: float = 20.0, tally: Agreement | None = None) -> None:
     """Assert that every engine's verdict agrees with exhaustive exploration.
 

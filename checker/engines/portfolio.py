@@ -1,9 +1,10 @@
 """One entry point over every engine: prove one property, or all of a model's.
 
 `auto` explores explicitly when the state space is small enough to finish,
-and otherwise runs a portfolio: a short BMC (most bugs are shallow), then PDR,
-then k-induction, each with a share of the time budget; the result says which
-engine gave the verdict.
+and otherwise runs a portfolio: invariants inferred from the states seen and kept
+by Houdini (`infer`), a larger exploration, a short BMC (most bugs are shallow),
+then PDR, then k-induction, each with a share of the time budget; the result says
+which engine gave the verdict.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
-ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction")
-AUTO_EXPLICIT_STATES = 300_000  # states auto explores (about a second) before switching to the symbolic engines
+ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction", "infer")
+AUTO_FIRST_STATES = 20_000  # states auto explores first (a fraction of a second)
+AUTO_EXPLICIT_STATES = 300_000  # states auto explores, after `infer`, before the other symbolic engines
 DEFAULT_DEPTH = 20
 
 
@@ -43,7 +45,9 @@ class EngineOptions:
 def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, opts: EngineOptions,
                    using: list[tuple[str, M.Expr]] | None = None, interp: Interpreter | None = None,
                    exploration: explicit.Exploration | None = None) -> Result:
-    """The verdict on one property (an invariant, `reachable`, `recovers` or `type_ok`) by one method."""
+    """The verdict on one property (an invariant, `reachable`, `recovers` or `type_ok`) by one method.
+    `exploration`: one already made (the explicit engine's verdict is read from it; `auto`
+    and `infer` start from the states it saw)."""
     interp = interp or Interpreter(model, budget)
     prop = model.property(name) if name != "type_ok" else None
     kind = prop.kind if prop is not None else "type_ok"
@@ -82,8 +86,12 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
 
             return check_inductive(model, budget, prop, using or [], opts.timeout, interp=interp,
                                    type_ok=prop is None)
+        if method == "infer":
+            from ftverify.checker.engines.infer import infer
+
+            return infer(model, budget, name, opts.timeout, interp, exploration.parent if exploration else ())
         if method == "auto":
-            return _auto(model, budget, name, opts, using, interp)
+            return _auto(model, budget, name, opts, using, interp, exploration)
     except EncodingError as e:
         return Result(name, kind, Verdict.UNKNOWN, method, message=f"cannot encode the model: {e}",
                       seconds=time.perf_counter() - start)
@@ -93,15 +101,42 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
 
 
 def _auto(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
-          interp: Interpreter) -> Result:
+          interp: Interpreter, first: explicit.Exploration | None = None) -> Result:
     start = time.perf_counter()
     # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
-    r = explicit.report_of(_auto_exploration(interp, opts, [name]), [name]).results[0]
+    ex = first or _auto_exploration(interp, opts, [name], AUTO_FIRST_STATES)
+    r = explicit.report_of(ex, [name]).results[0]
     if r.verdict != Verdict.UNKNOWN:
         return r
     prop = model.property(name) if name != "type_ok" else None
     if prop is not None and prop.kind == "recovers":
         return prove_property(model, budget, name, "explicit", opts, interp=interp)
+    r = _infer_from(model, budget, name, opts, interp, ex)
+    if r is not None:
+        return r
+    if not ex.complete and len(ex.parent) < AUTO_EXPLICIT_STATES:
+        r = explicit.report_of(_auto_exploration(interp, opts, [name], AUTO_EXPLICIT_STATES), [name]).results[0]
+        if r.verdict != Verdict.UNKNOWN:
+            return r
+    return _auto_symbolic(model, budget, name, opts, using, interp, start)
+
+
+def _infer_from(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, interp: Interpreter,
+                ex: explicit.Exploration) -> Result | None:
+    """`infer` from the states an exploration saw, with a quarter of the time left: the proof if
+    it found one (invariants over pairs of components are quick when they suffice)."""
+    prop = model.property(name) if name != "type_ok" else None
+    if prop is None or prop.kind != "invariant":
+        return None
+    total = _time_for(opts)
+    r = prove_property(model, budget, name, "infer", EngineOptions(timeout=total / 4 if total else None),
+                       interp=interp, exploration=ex)
+    return r if r.verdict == Verdict.PROVED else None
+
+
+def _auto_symbolic(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions,
+                   using: list[tuple[str, M.Expr]] | None, interp: Interpreter, start: float) -> Result:
+    """The symbolic part of `auto`: a short BMC, then PDR, then k-induction."""
     total = _time_for(opts)
 
     def share(fraction: float) -> float | None:
@@ -185,12 +220,33 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
                 results = [stopped(n, withheld(e)) for n in wanted]
             wanted = []
         elif engine == "auto":
-            rep = explicit.report_of(_auto_exploration(interp, opts, names), names)
+            # The stages of `_auto`, each for every property still open: a small exploration,
+            # `infer`, a larger exploration; then the symbolic engines one property at a time.
+            ex = _auto_exploration(interp, opts, names)
+            rep = explicit.report_of(ex, names)
             if all(r.verdict != Verdict.UNKNOWN for r in rep.results) or ctl.stopped:
                 rep.engine = "auto"
                 return rep
             results = [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
             wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
+            for n in list(wanted):
+                ctl.begin(f"{model.name}: {n} (auto: infer)")
+                r = _infer_from(model, budget, n, opts, interp, ex)
+                if r is not None:
+                    results.append(r)
+                    wanted.remove(n)
+            if wanted and not ex.complete:
+                ctl.begin(f"{model.name} (auto: explicit)")
+                rep = explicit.report_of(_auto_exploration(interp, opts, wanted, AUTO_EXPLICIT_STATES), wanted)
+                results += [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
+                wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
+            for n in wanted:
+                ctl.begin(f"{model.name}: {n} (auto)")
+                prop = model.property(n) if n != "type_ok" else None
+                results.append(prove_property(model, budget, n, "explicit", opts, interp=interp)
+                               if prop is not None and prop.kind == "recovers"
+                               else _auto_symbolic(model, budget, n, opts, None, interp, time.perf_counter()))
+            wanted = []
     except control.Interrupted as e:
         results += [stopped(n, e.reason) for n in wanted if n not in {r.property for r in results}]
         wanted = []
@@ -209,9 +265,10 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
     return Report(model.name, model.file, budget, results, engine, seconds=time.perf_counter() - start)
 
 
-def _auto_exploration(interp: Interpreter, opts: EngineOptions, names: list[str] | None = None) -> explicit.Exploration:
+def _auto_exploration(interp: Interpreter, opts: EngineOptions, names: list[str] | None = None,
+                      states: int = AUTO_FIRST_STATES) -> explicit.Exploration:
     """A capped exploration that stops as soon as the properties asked for are decided."""
-    cap = min(AUTO_EXPLICIT_STATES, opts.max_states or AUTO_EXPLICIT_STATES)
+    cap = min(states, opts.max_states or states)
     total = _time_for(opts)
     timeout = total / 4 if total else None
     return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, wanted=names)

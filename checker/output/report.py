@@ -120,6 +120,9 @@ def format_cti(cti: CTI, indent: str = "    ") -> str:
     return "\n".join(lines)
 
 
+INFERRED_SHOWN = 8  # conjuncts of an inferred invariant printed (they can be hundreds)
+
+
 def format_invariant(r: Result, indent: str = "    ") -> str:
     """An invariant found by PDR, as helper invariants a user can paste into the spec."""
     assert r.invariant is not None
@@ -139,6 +142,13 @@ def _extras(r: Result, where: str, shown: set[Any] | None = None) -> list[str]:
     if r.invariant is not None and r.verdict in (Verdict.PROVED, Verdict.VIOLATED) and r.engine == "pdr":
         what = "unreachability" if r.kind == "reachable" else r.property
         out += ["", f"inductive invariant proving {what} (found by PDR, re-checked):", format_invariant(r)]
+    elif r.invariant is not None and r.verdict == Verdict.PROVED and r.engine == "infer":
+        shown_parts = r.invariant[:INFERRED_SHOWN]
+        more = len(r.invariant) - len(shown_parts)
+        out += ["", f"inductive invariant proving {r.property} (inferred, re-checked by induction):"]
+        out += [f"    invariant {r.property}_{i}: {text}" for i, text in enumerate(shown_parts, 1)]
+        if more:
+            out.append(f"    ... and {more} more (--json lists them all)")
     elif r.invariant is not None and r.verdict == Verdict.PROVED and shown is not None and "inv" not in shown:
         shown.add("inv")  # one induction can prove several properties: say it once
         out += ["", f"inductive invariant (re-checked): {' && '.join(r.invariant)}"]

@@ -1,0 +1,64 @@
+"""`infer`: pairwise invariants from reachable states, kept by Houdini, proved by induction."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftverify.checker.engines import infer as I
+from ftverify.checker.engines.portfolio import EngineOptions, prove_property
+from ftverify.checker.output.result import Verdict
+from ftverify.spec.typecheck import check_text, load_model
+
+from tests.conftest import run_cli
+
+PHILOSOPHERS = Path(__file__).parents[2] / "bench" / "philosophers.ftv"
+
+COUNTER = """
+spec Counter
+var x: 0..7
+var on: bool
+init { x == 0 && !on }
+action start when !on { on := true }
+action tick when on && x < 5 { x := x + 1 }
+action reset when on { x := 0; on := false }
+invariant small: x <= 5
+invariant never_three: x != 3
+"""
+
+
+def test_philosophers_mutual_exclusion_is_proved_by_inferred_invariants() -> None:
+    model = load_model(str(PHILOSOPHERS), {"N": 6})
+    r = prove_property(model, 0, "excl", "infer", EngineOptions(progress=None))
+    assert r.verdict == Verdict.PROVED, r.message
+    assert r.engine == "infer" and "re-checked by induction" in r.message
+    assert r.invariant and any("fork[0]" in t for t in r.invariant)
+
+
+def test_auto_decides_a_large_instance_by_inference() -> None:
+    model = load_model(str(PHILOSOPHERS), {"N": 13})  # 5.5 million reachable states
+    r = prove_property(model, 0, "excl", "auto", EngineOptions(progress=None))
+    assert r.verdict == Verdict.PROVED and r.engine == "infer", r.message
+
+
+def test_a_violated_or_unprovable_invariant_is_unknown_never_proved() -> None:
+    model = check_text(COUNTER, "<counter>")
+    assert prove_property(model, 0, "small", "infer", EngineOptions(progress=None)).verdict == Verdict.PROVED
+    r = prove_property(model, 0, "never_three", "infer", EngineOptions(progress=None))
+    assert r.verdict == Verdict.UNKNOWN and "do not imply" in r.message
+
+
+def test_the_verdict_rests_on_the_induction_check_not_on_houdini(monkeypatch) -> None:
+    """With Houdini made to keep every candidate and samples of the initial state only, the
+    clauses claim x stays 0: they imply the property, but they are not inductive. The
+    induction check must refuse them."""
+    model = check_text(COUNTER, "<counter>")
+    monkeypatch.setattr(I, "houdini", lambda enc, comps, cands, deadline: cands)
+    monkeypatch.setattr(I, "sample", lambda interp, known, deadline: interp.initial_states())
+    r = I.infer(model, 0, "never_three")
+    assert r.verdict == Verdict.UNKNOWN and "not confirmed by the inductiveness check" in r.message
+
+
+def test_cli_engine_infer() -> None:
+    code, out, _ = run_cli("prove", str(PHILOSOPHERS), "--const", "N=5", "--engine", "infer")
+    assert code == 0, out
+    assert "inferred, re-checked by induction" in out and "invariant excl_1:" in out
