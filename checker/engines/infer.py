@@ -124,8 +124,13 @@ def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: 
     search), and those of random walks from the initial states."""
     states = set(list(known)[-KNOWN:])
     rng = random.Random(seed)
-    inits = interp.initial_states()
+    try:
+        inits = interp.initial_states()
+    except SpecError:  # too many to enumerate: the given states only
+        return list(states)
     insts = interp.instances
+    if not inits or not insts:
+        return list(states | set(inits))
     end = time.monotonic() + 1.0  # walks are a cheap complement, not the search
     for _ in range(WALKS):
         if time.monotonic() > end or deadline.expired() or control.current().stopped:

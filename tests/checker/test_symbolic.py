@@ -171,4 +171,4 @@ def test_auto_falls_back_to_symbolic_engines_on_large_models():
                  "invariant first_small: c[0] <= 3\ninvariant never_two_at_once: !(c[0] == 3 && c[1] == 9)\n")
     rep = prove_all(m, 0, "auto", EngineOptions(timeout=60, progress=None))
     r = {x.property: x for x in rep.results}
-    assert r["first_small"].verdict == Verdict.PROVED and r["first_small"].engine in ("pdr", "kind", "bmc")
+    assert r["first_small"].verdict == Verdict.PROVED and r["first_small"].engine in ("infer", "pdr", "kind", "bmc")
