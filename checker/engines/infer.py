@@ -122,7 +122,8 @@ def _key_text(t: Type, v: int) -> str:
 def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: int = 0) -> list[int]:
     """Reachable states: those given (the last KNOWN of them: the deepest of a breadth-first
     search), and those of random walks from the initial states."""
-    states = set(list(known)[-KNOWN:])
+    last = getattr(known, "last", None)  # a layered search's parents give their deepest layers cheaply
+    states = set(last(KNOWN) if last is not None else list(known)[-KNOWN:])
     rng = random.Random(seed)
     try:
         inits = interp.initial_states()

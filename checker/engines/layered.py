@@ -59,6 +59,16 @@ class VisitedSet:
         self.table = np.full(1 << bits, EMPTY, dtype=U64)
         self.count = 0
 
+    def last(self, n: int) -> list[int]:
+        """The last n states found (the deepest layers first), without walking the others."""
+        out: list[int] = []
+        for k in range(len(self.layers) - 1, -1, -1):
+            layer = self._layer(k)
+            out += [int(s) for s in layer[-(n - len(out)):]]
+            if len(out) >= n:
+                return out
+        return out + list(self.prefix)[-(n - len(out)):]
+
     def nbytes(self) -> int:
         return int(self.table.nbytes)
 

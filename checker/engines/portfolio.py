@@ -1,10 +1,10 @@
 """One entry point over every engine: prove one property, or all of a model's.
 
-`auto` explores explicitly when the state space is small enough to finish,
-and otherwise runs a portfolio: invariants inferred from the states seen and kept
-by Houdini (`infer`), a larger exploration, a short BMC (most bugs are shallow),
-then PDR, then k-induction, each with a share of the time budget; the result says
-which engine gave the verdict.
+`auto` explores explicitly when the state space is small enough to finish in
+about a second, and otherwise runs a portfolio: invariants inferred from the
+states seen and kept by Houdini (`infer`), a longer exploration, a short BMC
+(most bugs are shallow), then PDR, then k-induction, each with a share of the
+time budget; the result says which engine gave the verdict.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
 ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction", "infer")
-AUTO_FIRST_STATES = 20_000  # states auto explores first (a fraction of a second)
-AUTO_EXPLICIT_STATES = 300_000  # states auto explores, after `infer`, before the other symbolic engines
+AUTO_FIRST_SECONDS = 1.0  # auto's first exploration (then `infer`) ...
+AUTO_EXPLORE_SECONDS = 5.0  # ... and its second (then BMC, PDR, k-induction), without --timeout
 DEFAULT_DEPTH = 20
 
 
@@ -104,7 +104,7 @@ def _auto(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, us
           interp: Interpreter, first: explicit.Exploration | None = None) -> Result:
     start = time.perf_counter()
     # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
-    ex = first or _auto_exploration(interp, opts, [name], AUTO_FIRST_STATES)
+    ex = first or _auto_exploration(interp, opts, [name], AUTO_FIRST_SECONDS)
     r = explicit.report_of(ex, [name]).results[0]
     if r.verdict != Verdict.UNKNOWN:
         return r
@@ -114,8 +114,8 @@ def _auto(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, us
     r = _infer_from(model, budget, name, opts, interp, ex)
     if r is not None:
         return r
-    if not ex.complete and len(ex.parent) < AUTO_EXPLICIT_STATES:
-        r = explicit.report_of(_auto_exploration(interp, opts, [name], AUTO_EXPLICIT_STATES), [name]).results[0]
+    if _stopped_by_time(ex):  # give it longer
+        r = explicit.report_of(_auto_exploration(interp, opts, [name], AUTO_EXPLORE_SECONDS), [name]).results[0]
         if r.verdict != Verdict.UNKNOWN:
             return r
     return _auto_symbolic(model, budget, name, opts, using, interp, start)
@@ -222,7 +222,7 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
         elif engine == "auto":
             # The stages of `_auto`, each for every property still open: a small exploration,
             # `infer`, a larger exploration; then the symbolic engines one property at a time.
-            ex = _auto_exploration(interp, opts, names)
+            ex = _auto_exploration(interp, opts, names, AUTO_FIRST_SECONDS)
             rep = explicit.report_of(ex, names)
             if all(r.verdict != Verdict.UNKNOWN for r in rep.results) or ctl.stopped:
                 rep.engine = "auto"
@@ -235,9 +235,9 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
                 if r is not None:
                     results.append(r)
                     wanted.remove(n)
-            if wanted and not ex.complete:
+            if wanted and _stopped_by_time(ex):
                 ctl.begin(f"{model.name} (auto: explicit)")
-                rep = explicit.report_of(_auto_exploration(interp, opts, wanted, AUTO_EXPLICIT_STATES), wanted)
+                rep = explicit.report_of(_auto_exploration(interp, opts, wanted, AUTO_EXPLORE_SECONDS), wanted)
                 results += [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
                 wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
             for n in wanted:
@@ -265,13 +265,18 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
     return Report(model.name, model.file, budget, results, engine, seconds=time.perf_counter() - start)
 
 
-def _auto_exploration(interp: Interpreter, opts: EngineOptions, names: list[str] | None = None,
-                      states: int = AUTO_FIRST_STATES) -> explicit.Exploration:
-    """A capped exploration that stops as soon as the properties asked for are decided."""
-    cap = min(states, opts.max_states or states)
+def _stopped_by_time(ex: explicit.Exploration) -> bool:
+    return not ex.complete and ex.reason.startswith("timeout")
+
+
+def _auto_exploration(interp: Interpreter, opts: EngineOptions, names: list[str] | None,
+                      seconds: float) -> explicit.Exploration:
+    """An exploration that stops as soon as the properties asked for are decided, after `seconds`
+    (at most a quarter of the time left), or at --max-states. No cap on states otherwise: the
+    data-parallel search runs only without one, and it explores about a million states a second."""
     total = _time_for(opts)
-    timeout = total / 4 if total else None
-    return explicit.explore(interp, explicit.Limits(cap, timeout), progress=opts.progress, wanted=names)
+    timeout = min(seconds, total / 4) if total else seconds
+    return explicit.explore(interp, explicit.Limits(opts.max_states, timeout), progress=opts.progress, wanted=names)
 
 
 def _induction_all(model: M.Model, budget: BudgetLike, wanted: list[str], opts: EngineOptions,
