@@ -59,16 +59,6 @@ class VisitedSet:
         self.table = np.full(1 << bits, EMPTY, dtype=U64)
         self.count = 0
 
-    def last(self, n: int) -> list[int]:
-        """The last n states found (the deepest layers first), without walking the others."""
-        out: list[int] = []
-        for k in range(len(self.layers) - 1, -1, -1):
-            layer = self._layer(k)
-            out += [int(s) for s in layer[-(n - len(out)):]]
-            if len(out) >= n:
-                return out
-        return out + list(self.prefix)[-(n - len(out)):]
-
     def nbytes(self) -> int:
         return int(self.table.nbytes)
 
@@ -369,6 +359,18 @@ class LayeredParents(Mapping[int, "int | None"]):
         yield from self.prefix
         for k in range(len(self.layers)):
             yield from (int(s) for s in self._layer(k))
+
+    def last(self, n: int) -> list[int]:
+        """The last n states found (the deepest layers first), without walking the others."""
+        out: list[int] = []
+        if n <= 0:
+            return out
+        for k in range(len(self.layers) - 1, -1, -1):
+            layer = self._layer(k)
+            out += [int(s) for s in layer[-(n - len(out)):]]
+            if len(out) >= n:
+                return out
+        return out + list(self.prefix)[-(n - len(out)):]
 
     def nbytes(self) -> int:
         return sum(p.nbytes for parts in self.layers for p in parts)

@@ -62,3 +62,16 @@ def test_cli_engine_infer() -> None:
     code, out, _ = run_cli("prove", str(PHILOSOPHERS), "--const", "N=5", "--engine", "infer")
     assert code == 0, out
     assert "inferred, re-checked by induction" in out and "invariant excl_1:" in out
+
+
+def test_a_layered_search_hands_over_its_deepest_states_without_walking_the_rest() -> None:
+    from ftverify.checker.engines import explicit
+    from ftverify.checker.engines.layered import LayeredParents
+    from ftverify.spec.interp import Interpreter
+
+    model = load_model(str(PHILOSOPHERS), {"N": 9})  # 46,763 states
+    ex = explicit.explore(Interpreter(model, 0), progress=None)
+    assert isinstance(ex.parent, LayeredParents)  # the data-parallel search ran
+    every = list(ex.parent)
+    assert set(ex.parent.last(1000)) == set(every[-1000:])
+    assert set(ex.parent.last(len(every) + 5)) == set(every)
