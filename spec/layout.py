@@ -179,12 +179,13 @@ def _cells_of(var: str, path: str, t: Type, off: int, out: list[Cell]) -> None:
         case MapT(k, vt):
             wv = width(vt)
             for i, key in enumerate(domain_values(k)):
-                _cells_of(var, f"{path}[{_key_text(k, key)}]", vt, off + i * wv, out)
+                _cells_of(var, f"{path}[{key_text(k, key)}]", vt, off + i * wv, out)
         case _:
             out.append(Cell(var, path, t, off, width(t)))
 
 
-def _key_text(t: Type, v: int) -> str:
+def key_text(t: Type, v: int) -> str:
+    """A map key or set element (a value of `domain_values(t)`) as written in a cell's path."""
     if isinstance(t, EnumT):
         return t.members[v]
     if isinstance(t, BoolT):

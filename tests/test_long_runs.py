@@ -53,7 +53,7 @@ def test_timeout_bounds_the_whole_command() -> None:
     assert "not started (timeout after 4 s)" in out and err.strip() == ""  # --quiet: nothing on stderr
 
 
-@pytest.mark.parametrize("engine", ["pdr", "kind", "bmc", "induction"])
+@pytest.mark.parametrize("engine", ["pdr", "kind", "bmc", "induction", "infer"])
 def test_every_engine_keeps_the_time_limit(engine: str) -> None:
     spec = str(MODELS / "kernel" / "abstract.ftv")
     t = time.monotonic()

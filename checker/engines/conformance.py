@@ -745,6 +745,7 @@ def _links(layout: StateLayout) -> list[list[tuple[int, int, int, int]]]:
     of its keys: the links `Checker.link_depth` follows, as (key, bit offset, mask, lowest value)
     of each pointer cell."""
     found = []
+    by_path = {c.path: c for c in layout.cells()}
     for sl in layout.slots:
         t = sl.type
         if not (isinstance(t, MapT) and isinstance(t.key, IntT)):
@@ -754,7 +755,6 @@ def _links(layout: StateLayout) -> list[list[tuple[int, int, int, int]]]:
             [f for f, _ in t.value.fields] if isinstance(t.value, RecordT) else []
         for f in fields:
             paths = [f"{sl.name}[{k}]" + ("" if f is None else f".{f}") for k in range(key.lo, key.hi + 1)]
-            by_path = {c.path: c for c in layout.cells() if c.var == sl.name}
             cells = [by_path[p] for p in paths if p in by_path]
             if len(cells) == key.hi - key.lo + 1 and all(
                     isinstance(c.type, IntT) and c.type.lo <= key.lo and c.type.hi >= key.hi for c in cells):

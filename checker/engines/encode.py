@@ -31,7 +31,7 @@ from ftverify.checker.output.result import EncodingError  # defined without z3, 
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Label
-from ftverify.spec.layout import StateLayout
+from ftverify.spec.layout import StateLayout, key_text
 from ftverify.spec.types import (
     BVT,
     BoolT,
@@ -556,12 +556,12 @@ class Encoding:
             case RecordT(fields):
                 return tuple(self._tree(f"{path}.{n}", ft, tag, leaves) for n, ft in fields)
             case MapT(k, v):
-                return tuple(self._tree(f"{path}[{_key_text(k, key)}]", v, tag, leaves)
+                return tuple(self._tree(f"{path}[{key_text(k, key)}]", v, tag, leaves)
                              for key in domain_values(k))
             case SetT(e):
                 out = []
                 for key in domain_values(e):
-                    b = z3.Bool(f"{path}{{{_key_text(e, key)}}}{tag}")
+                    b = z3.Bool(f"{path}{{{key_text(e, key)}}}{tag}")
                     leaves.append(b)
                     out.append(b)
                 return tuple(out)
@@ -1255,14 +1255,6 @@ def _is_value(x: z3.ExprRef) -> bool:
 
 def _resize(b: z3.ExprRef, frm: int, to: int) -> z3.ExprRef:
     return z3.ZeroExt(to - frm, b) if to > frm else z3.Extract(to - 1, 0, b)
-
-
-def _key_text(t: Type, v: int) -> str:
-    if isinstance(t, EnumT):
-        return t.members[v]
-    if isinstance(t, BoolT):
-        return "true" if v else "false"
-    return str(v)
 
 
 def _plain_key(t: Type, v: int) -> Any:

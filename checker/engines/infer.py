@@ -40,7 +40,7 @@ from ftverify.spec.compile import EvalError
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Instance, Interpreter
 from ftverify.spec.typecheck import parse_expression
-from ftverify.spec.types import BoolT, EnumT, IntT, MapT, RecordT, Type, domain_values, width
+from ftverify.spec.types import BoolT, EnumT, IntT, Type
 
 MAX_DOMAIN = 64  # values of a component taken part in candidates
 MAX_CANDIDATES = 20_000
@@ -86,37 +86,16 @@ class Component:
 
 
 def components(enc: Encoding) -> list[Component]:
-    """The scalar leaves with small domains (bool, enum, small ranges), in layout order."""
-    out: list[Component] = []
-
-    def walk(text: str, t: Type, v: Any, off: int) -> None:
-        match t:
-            case RecordT(fields):
-                for (n, ft), x in zip(fields, v, strict=True):
-                    walk(f"{text}.{n}", ft, x, off)
-                    off += width(ft)
-            case MapT(k, vt):
-                w = width(vt)
-                for i, (key, x) in enumerate(zip(domain_values(k), v, strict=True)):
-                    walk(f"{text}[{_key_text(k, key)}]", vt, x, off + i * w)
-            case BoolT() | EnumT() | IntT():
-                c = Component(text, t, off, width(t), v)
-                if c.size <= MAX_DOMAIN:
-                    out.append(c)
-            case _:  # bit-vectors, sets, queues: not taken part in candidates
-                pass
-
-    for sl in enc.layout.slots:
-        walk(sl.name, sl.type, enc.cur.tree[sl.name], sl.offset)
+    """The scalar leaves with small domains (bool, enum, small ranges), in layout order: the
+    layout's cells, each with the leaf of the encoding that bears its path as its name."""
+    leaf = {str(x): x for x in enc.cur.leaves}
+    out = []
+    for c in enc.layout.cells():
+        if isinstance(c.type, BoolT | EnumT | IntT) and c.path in leaf:
+            comp = Component(c.path, c.type, c.offset, c.width, leaf[c.path])
+            if comp.size <= MAX_DOMAIN:
+                out.append(comp)
     return out
-
-
-def _key_text(t: Type, v: int) -> str:
-    if isinstance(t, EnumT):
-        return t.members[v]
-    if isinstance(t, BoolT):
-        return "true" if v else "false"
-    return str(v)
 
 
 def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: int = 0) -> list[int]:
@@ -313,8 +292,9 @@ def infer(model: M.Model, budget: BudgetLike, name: str, timeout: float | None =
     if r != z3.unsat:
         return unknown(f"the {len(kept):,} inductive clauses inferred from {len(states):,} reachable states do "
                        "not imply the property" if r == z3.sat else "solver gave up", **stats)
+    printed = texts(comps, kept)
     helpers = []
-    for i, text in enumerate(texts(comps, kept)):
+    for i, text in enumerate(printed):
         try:
             helpers.append((f"inferred_{i}", parse_expression(model, text, "<inferred invariant>")))
         except SpecError as e:  # a component's printed name does not parse back: an engine bug
@@ -324,7 +304,7 @@ def infer(model: M.Model, budget: BudgetLike, name: str, timeout: float | None =
     if r2.verdict != Verdict.PROVED:
         return unknown(f"the inferred invariant was not confirmed by the inductiveness check: {r2.message}",
                        **stats)
-    return Result(name, kind, Verdict.PROVED, "infer", invariant=[text for text in texts(comps, kept)],
+    return Result(name, kind, Verdict.PROVED, "infer", invariant=printed,
                   seconds=time.perf_counter() - start,
                   message=f"inductive invariant inferred ({len(kept):,} clauses over pairs of state components, "
                           f"from {len(states):,} reachable states) and re-checked by induction",

@@ -102,23 +102,43 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
 
 def _auto(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]] | None,
           interp: Interpreter, first: explicit.Exploration | None = None) -> Result:
-    start = time.perf_counter()
-    # Explicit first: exact and fast on small spaces; the cap on states bounds its cost.
+    # Explicit first: exact and fast on small spaces; its time limit bounds its cost.
     ex = first or _auto_exploration(interp, opts, [name], AUTO_FIRST_SECONDS)
     r = explicit.report_of(ex, [name]).results[0]
     if r.verdict != Verdict.UNKNOWN:
         return r
-    prop = model.property(name) if name != "type_ok" else None
-    if prop is not None and prop.kind == "recovers":
-        return prove_property(model, budget, name, "explicit", opts, interp=interp)
-    r = _infer_from(model, budget, name, opts, interp, ex)
-    if r is not None:
-        return r
-    if _stopped_by_time(ex):  # give it longer
-        r = explicit.report_of(_auto_exploration(interp, opts, [name], AUTO_EXPLORE_SECONDS), [name]).results[0]
-        if r.verdict != Verdict.UNKNOWN:
-            return r
-    return _auto_symbolic(model, budget, name, opts, using, interp, start)
+    out: list[Result] = []
+    _auto_rest(model, budget, [name], opts, using, interp, ex, out)
+    return out[0]
+
+
+def _auto_rest(model: M.Model, budget: BudgetLike, names: list[str], opts: EngineOptions,
+               using: list[tuple[str, M.Expr]] | None, interp: Interpreter, ex: explicit.Exploration,
+               out: list[Result]) -> None:
+    """`auto` after its first exploration `ex`, for the properties it left open, each result
+    appended to `out` as it comes: `recovers` by a whole exploration; `infer`; a longer
+    exploration; then the symbolic engines one property at a time."""
+    ctl = control.current()
+    wanted = []
+    for n in names:
+        prop = model.property(n) if n != "type_ok" else None
+        if prop is not None and prop.kind == "recovers":
+            out.append(prove_property(model, budget, n, "explicit", opts, interp=interp))
+            continue
+        ctl.begin(f"{model.name}: {n} (auto: infer)")
+        r = _infer_from(model, budget, n, opts, interp, ex)
+        if r is not None:
+            out.append(r)
+        else:
+            wanted.append(n)
+    if wanted and _stopped_by_time(ex):  # give the exploration longer
+        ctl.begin(f"{model.name} (auto: explicit)")
+        rep = explicit.report_of(_auto_exploration(interp, opts, wanted, AUTO_EXPLORE_SECONDS), wanted)
+        out += [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
+        wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
+    for n in wanted:
+        ctl.begin(f"{model.name}: {n} (auto)")
+        out.append(_auto_symbolic(model, budget, n, opts, using, interp, time.perf_counter()))
 
 
 def _infer_from(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, interp: Interpreter,
@@ -220,8 +240,7 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
                 results = [stopped(n, withheld(e)) for n in wanted]
             wanted = []
         elif engine == "auto":
-            # The stages of `_auto`, each for every property still open: a small exploration,
-            # `infer`, a larger exploration; then the symbolic engines one property at a time.
+            # `_auto`'s stages, each for every property still open, so that they share explorations.
             ex = _auto_exploration(interp, opts, names, AUTO_FIRST_SECONDS)
             rep = explicit.report_of(ex, names)
             if all(r.verdict != Verdict.UNKNOWN for r in rep.results) or ctl.stopped:
@@ -229,23 +248,7 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
                 return rep
             results = [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
             wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
-            for n in list(wanted):
-                ctl.begin(f"{model.name}: {n} (auto: infer)")
-                r = _infer_from(model, budget, n, opts, interp, ex)
-                if r is not None:
-                    results.append(r)
-                    wanted.remove(n)
-            if wanted and _stopped_by_time(ex):
-                ctl.begin(f"{model.name} (auto: explicit)")
-                rep = explicit.report_of(_auto_exploration(interp, opts, wanted, AUTO_EXPLORE_SECONDS), wanted)
-                results += [r for r in rep.results if r.verdict != Verdict.UNKNOWN]
-                wanted = [r.property for r in rep.results if r.verdict == Verdict.UNKNOWN]
-            for n in wanted:
-                ctl.begin(f"{model.name}: {n} (auto)")
-                prop = model.property(n) if n != "type_ok" else None
-                results.append(prove_property(model, budget, n, "explicit", opts, interp=interp)
-                               if prop is not None and prop.kind == "recovers"
-                               else _auto_symbolic(model, budget, n, opts, None, interp, time.perf_counter()))
+            _auto_rest(model, budget, wanted, opts, None, interp, ex, results)
             wanted = []
     except control.Interrupted as e:
         results += [stopped(n, e.reason) for n in wanted if n not in {r.property for r in results}]
