@@ -289,21 +289,28 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
 @click.option("--no-cache", is_flag=True,
               help="Prove every obligation of a proof script afresh: neither serve nor store verdicts of the "
                    "proof cache (~/.cache/ftverify/proofs.sqlite).")
+@click.option("--recheck-cache", is_flag=True,
+              help="Re-validate every verdict served from the proof cache from its certificate first (replay "
+                   "its trace, re-check its inductive invariant); verdicts without one are proved afresh.")
 @_quiet_option
 @_common_consts
 def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
           max_states: int | None, timeout: float | None, obligation_timeout: float | None, depth: int | None,
-          as_json: bool, itf: str | None, jobs: int | None, no_cache: bool, quiet: bool, consts: tuple[str, ...]) -> None:
+          as_json: bool, itf: str | None, jobs: int | None, no_cache: bool, recheck_cache: bool, quiet: bool,
+          consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
     from ftverify.checker.engines.control import controlled
     from ftverify.checker.output.progress import StatusLine
     from ftverify.checker.output.report import format_total, results_json
 
+    if no_cache and recheck_cache:
+        raise click.UsageError("--recheck-cache re-checks verdicts served from the cache: not with --no-cache")
     if itf is not None and not Path(itf).is_dir():
         check_output(itf, "--itf")
     opts = P.Options(engine=engine, faults=faults, max_states=max_states, timeout=obligation_timeout, depth=depth,
                      properties=list(properties) or None, consts=_parse_consts(consts),
-                     progress=None if quiet else sys.stderr, use_cache=not no_cache, jobs=jobs or os.cpu_count() or 1)
+                     progress=None if quiet else sys.stderr, use_cache=not no_cache, jobs=jobs or os.cpu_count() or 1,
+                     recheck_cache=recheck_cache)
     paths = _expand_or_exit(files)
     codes = []
     reports: list[Any] = []
@@ -337,7 +344,7 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
             echo(f"warning: proof cache not used ({cache.problem}); every obligation is proved", err=True)
         try:
             prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout, cache=cache,
-                                                 jobs=opts.jobs))
+                                                 jobs=opts.jobs, recheck_cache=opts.recheck_cache))
         finally:
             if cache is not None:
                 cache.close()
@@ -575,89 +582,76 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
               help="Exploration limit.")
 @click.option("--show", type=click.IntRange(min=0), default=1, show_default=True,
               help="Witness traces shown per outcome and fault (all of them are in the JSON).")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes for the campaigns (one per file and budget), results in order "
+                   "(default: the machine's cores; 1 runs them in this process).")
 @_timeout_option
 @_quiet_option
 @_common_consts
 def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: str | None, chart_path: str | None,
-           max_states: int, show: int, timeout: float | None, quiet: bool, consts: tuple[str, ...]) -> None:
+           max_states: int, show: int, jobs: int | None, timeout: float | None, quiet: bool,
+           consts: tuple[str, ...]) -> None:
     """Inject every fault at every reachable state of each spec in FILES and classify the outcome:
     masked, detected and recovered, detected and fail-stop, detected but still wrong, unrecovered,
     silent data corruption (docs/faults.md defines each)."""
+    from ftverify.checker.commands import faults as F
     from ftverify.checker.engines import campaign as FC
-    from ftverify.checker.engines.explicit import Limits
 
     const_map = _parse_consts(consts)
     for path, what in ((json_path, "--json"), (chart_path, "--chart")):
         check_output(path, what)
     if chart_path and Path(chart_path).suffix.lower() not in (".svg", ".png"):
         usage_error(f"--chart {chart_path}: expected a .svg or .png file")
-    camps: list[Any] = []
-
-    def one(path: str) -> int:
-        from ftverify.checker.engines.control import current
-
-        model = load_model(path, const_map)
-        code = EXIT_OK
-        for spec in budgets or (None,):
-            budget = budget_for(model, spec)
-            if current().stopped:
-                echo(f"{model.name} ({path}), fault budget {budget}: not started ({current().stopped})\n")
-                code = EXIT_UNKNOWN
-                continue
-            current().begin(f"{model.name}, faults {budget}")
-            c = FC.run(model, budget, Limits(max_states=max_states), progress=None if quiet else sys.stderr)
-            camps.append(c)
-            echo(_campaign_text(c, path, show))
-            if c.nothing or not c.complete:
-                code = max(code, EXIT_UNKNOWN)
-        return code
-
     paths = _expand_or_exit(files)
-    codes = [_controlled(timeout, quiet, lambda: _combine([_guarded(lambda f=f: one(f), f) for f in paths]))]
+    todo: list[F.CampaignJob] = []
+    codes = []
+
+    def load(path: str) -> int:  # every file and budget is checked before any campaign starts
+        model = load_model(path, const_map)
+        for spec in budgets or (None,):
+            budget_for(model, spec)
+        todo.extend(F.CampaignJob(path, tuple(sorted(const_map.items())), spec, max_states, show,
+                                  json_path is not None, not quiet) for spec in budgets or (None,))
+        return EXIT_OK
+
+    codes += [_guarded(lambda f=f: load(f), f) for f in paths]
+    outcomes: list[F.CampaignOutcome] = []
+
+    def arrived(job: F.CampaignJob, outcome: F.CampaignOutcome | None, why: str) -> None:
+        if outcome is None:
+            echo(f"{job.path}, fault budget {job.budget or 'of the spec'}: {why}, nothing classified\n")
+            codes.append(EXIT_UNKNOWN)
+            return
+        outcomes.append(outcome)
+        echo(outcome.text)
+        codes.append(EXIT_OK if outcome.decided else EXIT_UNKNOWN)
+
+    def run() -> int:
+        F.run_campaigns(todo, jobs or os.cpu_count() or 1, arrived)
+        return EXIT_OK
+
+    codes.append(_controlled(timeout, quiet, run))
 
     def write() -> int:
         if json_path:
             from ftverify.checker.output.report import document
 
-            write_file(json_path, dumps(document("faults", {"campaigns": FC.to_json(camps)})) + "\n")
+            write_file(json_path, dumps(document("faults", {"campaigns": [o.json for o in outcomes]})) + "\n")
         if chart_path:
+            rows = [o.coverage for o in outcomes]
             if Path(chart_path).suffix.lower() == ".svg":
-                write_file(chart_path, FC.chart_svg(camps))
+                write_file(chart_path, FC.chart_svg(rows))
             else:
                 try:
-                    FC.chart_png(camps, chart_path)
+                    FC.chart_png(rows, chart_path)
                 except RuntimeError as e:
                     raise BadInput(str(e)) from None
                 echo(f"wrote {chart_path}", err=True)
         return EXIT_OK
 
-    if camps:
+    if outcomes:
         codes.append(_guarded(write))
     sys.exit(_combine(codes))
-
-
-def _campaign_text(c: Any, path: str, show: int) -> str:
-    from ftverify.checker.engines import campaign as FC
-    from ftverify.checker.output.report import format_trace
-
-    head = f"{c.model} ({path}), fault budget {c.budget}"
-    if c.nothing:
-        return f"{head}: no fault can be injected: {c.nothing}\n"
-    if not c.complete and not c.injections:
-        return "\n".join([f"{head}: {c.states:,} states explored"] + [f"  note: {n}" for n in c.notes]) + "\n"
-    lines = [f"{head}: {len(c.injections):,} fault injections over {c.states:,} states ({c.seconds:.2f} s)"]
-    rows = [[o, f"{c.counts[o]:,}", f"{100 * c.share(o):.1f}%"] for o in FC.OUTCOMES]
-    lines.append(table(rows, ["outcome", "injections", "share"]))
-    lines.append(f"  masked or detected and handled: {100 * c.masked_or_detected:.1f}%")
-    lines += [f"  note: {note}" for note in c.notes]
-    for (outcome, fault), injs in FC.groups(c).items():
-        if outcome == FC.MASKED:
-            continue
-        lines.append(f"  {outcome} after FAULT {fault}: {len(injs):,} injection(s)")
-        for inj in injs[:show]:
-            lines.append(f"    e.g. FAULT {inj.fault}: {inj.decided_by}; a shortest trace:")
-            lines.append(format_trace(c.trace(inj), indent="      "))
-    return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------- graph

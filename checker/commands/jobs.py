@@ -7,14 +7,12 @@ that share work in one process (several theorems over the same conjuncts by
 induction, explicit theorems over one exploration) travel as one job.
 
 Workers ignore SIGINT: the parent decides what a Ctrl-C means (it terminates the
-pool; the obligations still running become `unknown`, the rest are not started).
+pool; the obligations still running become `unknown`, the rest are not started);
+see engines/workers.py.
 """
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from ftverify.checker.engines import control
+from ftverify.checker.engines.workers import in_order, pool, wait
 from ftverify.checker.output.result import Result
 
 
@@ -81,49 +80,6 @@ def groups(proof: Any, indices: list[int]) -> list[tuple[int, ...]]:
     return [tuple(by_key[k]) for k in order]
 
 
-class _Relay:
-    """A worker's progress display: its notes go to the parent (at most four a second)."""
-
-    def __init__(self, queue: Any) -> None:
-        self.queue = queue
-        self.live = lambda: None
-        self.sent = 0.0
-        self.task = ""
-
-    def show(self, task: str, note: str) -> None:
-        now = time.monotonic()
-        if task != self.task or now - self.sent >= 0.25:
-            self.task, self.sent = task, now
-            self.queue.put((os.getpid(), task, note))
-
-    def clear(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-def _worker_init(queue: Any) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what a Ctrl-C means
-    control.adopt(control.Control(None, _Relay(queue)))
-
-
-def _wait(fut: Any, notes: Any, latest: dict[int, str]) -> Any:
-    """A worker's result, showing the workers' progress notes meanwhile; Interrupted on a stop."""
-    ctl = control.current()
-    while True:
-        try:
-            return fut.get(timeout=0.2)
-        except multiprocessing.TimeoutError:
-            if ctl.stopped:
-                raise control.Interrupted(ctl.stopped) from None
-            while not notes.empty():
-                pid, task, note = notes.get()
-                latest[pid] = f"{task}: {note}" if note else task  # per worker, its task and last note
-            if latest:
-                ctl.note(" | ".join(latest[p] for p in sorted(latest)))
-
-
 def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | None,
                  on_result: Callable[[int, Result | None, str], None], describe: Callable[[int], str]) -> None:
     """Run the obligations `indices` of `proof` on `jobs` worker processes; `on_result(i, r, "")`
@@ -135,23 +91,21 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
     results: dict[int, Result] = {}
     reported: set[int] = set()
     workers = min(jobs, len(todo))
-    mp = multiprocessing.get_context("spawn")
-    notes = mp.SimpleQueue()  # progress from the workers
-    pool = mp.Pool(workers, initializer=_worker_init, initargs=(notes,))
-    latest: dict[int, str] = {}  # per worker, its obligation and its engine's last note
+    workers_pool, notes = pool(workers)
+    latest: dict[int, tuple[str, str]] = {}  # per worker, its obligation and its engine's last note
     pending: dict[tuple[int, ...], Any] = {}
     try:
-        pending = {g: pool.apply_async(run_job, (Job(proof.file, consts, g, timeout),)) for g in todo}
+        pending = {g: workers_pool.apply_async(run_job, (Job(proof.file, consts, g, timeout),)) for g in todo}
         for i in indices:
             if i not in results:
                 g = next(g for g in todo if i in g)
                 ctl.begin(f"{proof.name}: {describe(i)} ({len(results)} of {len(indices)} done, {jobs} jobs)")
-                got = _wait(pending[g], notes, latest)
+                got = wait(pending[g], notes, latest)
                 results.update(zip(g, got, strict=True))
             on_result(i, results[i], "")
             reported.add(i)
     except control.Interrupted as e:
-        pool.terminate()
+        workers_pool.terminate()
         # The pool hands out jobs in order, one per worker: the first unfinished ones were running.
         unfinished = [g for g in todo if g in pending and not pending[g].ready()]
         running = set(unfinished[:workers])
@@ -164,8 +118,8 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
                 g = next(g for g in todo if i in g)
                 on_result(i, None, e.reason if g in running else f"not started ({e.reason})")
     finally:
-        pool.terminate()
-        pool.join()
+        workers_pool.terminate()
+        workers_pool.join()
 
 
 # ---------------------------------------------------------------- `refine --impl --prove --jobs N`
@@ -194,24 +148,15 @@ def prove_handlers(target: str, spec: str | None, consts: dict[str, int], handle
     from ftverify.checker.engines.implproof import HandlerResult, ProofReport
 
     report = ProofReport()
-    mp = multiprocessing.get_context("spawn")
-    notes = mp.SimpleQueue()
-    pool = mp.Pool(min(jobs, len(handlers)), initializer=_worker_init, initargs=(notes,))
-    latest: dict[int, str] = {}
-    try:
-        pending = [pool.apply_async(run_handler_job, (HandlerJob(target, spec, tuple(sorted(consts.items())), h),))
-                   for h in handlers]
-        for fut in pending:
-            res = _wait(fut, notes, latest)
-            report.results.append(res)
-            on_result(res)
-    except control.Interrupted as e:
-        report.stopped = e.reason
-        for h in handlers[len(report.results):]:
-            res = HandlerResult(h, reason=e.reason)
-            report.results.append(res)
-            on_result(res)
-    finally:
-        pool.terminate()
-        pool.join()
+
+    def arrived(_: int, res: Any) -> None:
+        report.results.append(res)
+        on_result(res)
+
+    todo = [HandlerJob(target, spec, tuple(sorted(consts.items())), h) for h in handlers]
+    report.stopped = in_order(run_handler_job, todo, jobs, arrived) or None
+    for h in handlers[len(report.results):]:
+        res = HandlerResult(h, reason=report.stopped or "")
+        report.results.append(res)
+        on_result(res)
     return report

@@ -22,7 +22,7 @@ from typing import TextIO
 from ftverify.checker.commands.proofcache import ProofCache
 from ftverify.checker.engines import control, explicit
 from ftverify.checker.engines.portfolio import EngineOptions, init_is_empty, prove_property
-from ftverify.checker.output.result import Result, Verdict
+from ftverify.checker.output.result import EngineBug, RecheckUnfinished, Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec import syntax as S
 from ftverify.spec.budget import BudgetLike, FaultBudget, budget_for
@@ -135,6 +135,8 @@ class ProofContext:
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
     empty_init: dict[tuple[int, int], bool] = field(default_factory=dict)  # init admits no state
     cache: ProofCache | None = None  # decisive verdicts from earlier runs (see proofcache.py)
+    recheck_cache: bool = False  # re-validate each cached verdict from its certificate before serving it
+    certified: dict[tuple[int, int, frozenset[str]], str] = field(default_factory=dict)  # certificates re-checked
     jobs: int = 1  # worker processes for the obligations (see jobs.py)
 
     def vacuous(self, model: M.Model, budget: BudgetLike) -> bool:
@@ -177,6 +179,47 @@ def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext) -> Result:
     return result
 
 
+def recheck_certificate(ob: Obligation, r: Result, ctx: ProofContext) -> str:
+    """Re-validate a cached verdict from its certificate, independently of the engine that found
+    it: a trace is replayed on the interpreter; an inductive invariant (the conjuncts an
+    induction used, or the .ftv clauses PDR or infer printed) is re-checked by fresh solvers over
+    the overflow-checked encoding. Returns how, or "" when the verdict has no certificate to
+    re-check (a bounded or explicit verdict, a refinement): the caller proves it again.
+    Raises EngineBug when the certificate fails, RecheckUnfinished when time runs out."""
+    from ftverify.checker.engines.induction import recheck_inductive
+    from ftverify.checker.engines.replay import replay
+    from ftverify.checker.engines.symbolic import Deadline
+    from ftverify.spec.typecheck import parse_expression
+
+    model, prop = ob.model, ob.theorem.prop
+    goal = None if prop == "type_ok" else model.property(prop)
+    if r.trace is not None:
+        replay(Interpreter(model, ob.budget), r.trace, goal, witness=goal is not None and goal.kind == "reachable")
+        return "trace replayed"
+    if r.verdict != Verdict.PROVED or not r.invariant or (goal is not None and goal.kind != "invariant"):
+        return ""
+    names = {p.name for p in model.properties}
+    helpers: list[tuple[str, M.Expr]] = []
+    for k, text in enumerate(r.invariant):
+        if text in names:
+            helpers.append((text, model.property(text).pred))
+        elif text != "type_ok":
+            try:
+                helpers.append((f"clause_{k + 1}", parse_expression(model, text, "<cached invariant>")))
+            except SpecError:
+                return ""  # printed in SMT-LIB: not a certificate this check can read
+    key = (id(model), ob.budget, frozenset(r.invariant))
+    if key not in ctx.certified:
+        recheck_inductive(model, ob.budget, goal, helpers, "type_ok" in r.invariant or goal is None, "checked",
+                          Deadline(ctx.timeout))
+        ctx.certified[key] = "invariant re-checked"
+    return ctx.certified[key]
+
+
+def echo_warning(text: str) -> None:
+    print(f"warning: {text}", file=sys.stderr)
+
+
 def _unknown(ob: Obligation, why: str) -> Result:
     thm = ob.theorem
     kind = "refinement" if thm.method == "refinement" else \
@@ -212,6 +255,25 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
         keys[i] = ctx.cache.key(ob.model, ob.budget, thm.prop, thm.method, thm.using, thm.depth)
         t0 = time.monotonic()
         cached = ctx.cache.get(keys[i], lambda ob=ob: StateLayout(ob.model, ob.budget))
+        if cached is not None and ctx.recheck_cache:
+            ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: re-checking the cached verdict's certificate")
+            try:
+                how = recheck_certificate(ob, cached, ctx)
+            except control.Interrupted as e:
+                results[i] = _unknown(ob, f"{e.reason} while re-checking the cached verdict")
+                continue
+            except RecheckUnfinished as e:
+                results[i] = _unknown(ob, f"the cached verdict's re-check did not finish: {e}")
+                continue
+            except EngineBug as e:  # a stored verdict that no longer stands: prove it again
+                echo_warning(f"{proof.name}: {ob.name}: the cached verdict failed its re-check ({e}); "
+                             "proving it afresh")
+                cached = None
+            else:
+                if how:
+                    cached.stats = {**cached.stats, "rechecked": how}
+                else:
+                    cached = None  # no certificate to re-check: proved afresh
         if cached is not None:
             cached.cached = True
             cached.stats = {**cached.stats, "first_seconds": round(cached.seconds, 3)}

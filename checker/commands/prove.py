@@ -37,6 +37,7 @@ class Options:
     progress: TextIO | None = sys.stderr
     use_cache: bool = True  # proof scripts: serve and store decisive verdicts (checker/commands/proofcache.py)
     jobs: int = 1  # proof scripts: worker processes for the obligations (checker/commands/jobs.py)
+    recheck_cache: bool = False  # proof scripts: re-validate cached verdicts from their certificates
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:

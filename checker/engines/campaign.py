@@ -114,6 +114,10 @@ class Campaign:
         """The injections that end well: masked, or detected and handled (recovered or stopped)."""
         return sum(self.share(o) for o in (MASKED, RECOVERED, FAIL_STOP))
 
+    def coverage(self) -> Coverage:
+        return Coverage(f"{self.model}, faults {self.budget} ({len(self.injections)})", dict(self.counts),
+                        len(self.injections))
+
     def trace(self, inj: Injection) -> Trace:
         """The witness of a non-masked injection as a trace from an initial state (`run`
         has replayed every witness on the interpreter already)."""
@@ -122,6 +126,19 @@ class Campaign:
             path, steps = self._graph.full_path(inj)
             self._traces[key] = trace_of_steps(self._graph.interp, path, steps)
         return self._traces[key]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """A campaign's share of injections per outcome, as a chart draws it (small enough to
+    come back from a worker process)."""
+
+    label: str
+    counts: dict[str, int]
+    total: int
+
+    def share(self, outcome: str) -> float:
+        return self.counts.get(outcome, 0) / self.total if self.total else 0.0
 
 
 def definition(model: M.Model, name: str) -> Any:
@@ -494,11 +511,7 @@ def to_json(camps: list[Campaign]) -> list[dict[str, Any]]:
     return out
 
 
-def _label(c: Campaign) -> str:
-    return f"{c.model}, faults {c.budget} ({len(c.injections)})"
-
-
-def chart_svg(camps: list[Campaign], title: str = "Fault coverage") -> str:
+def chart_svg(camps: list[Coverage], title: str = "Fault coverage") -> str:
     """A stacked horizontal bar per campaign (share of injections per outcome), as plain SVG."""
     row, left, width = 34, 260, 460
     height = 70 + row * len(camps) + 60
@@ -507,13 +520,13 @@ def chart_svg(camps: list[Campaign], title: str = "Fault coverage") -> str:
              f'<text x="{left}" y="24" font-size="15" font-weight="bold">{_x(title)}</text>']
     for i, c in enumerate(camps):
         y = 50 + i * row
-        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{_x(_label(c))}</text>')
+        parts.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{_x(c.label)}</text>')
         x = float(left)
         for o in OUTCOMES:
             w = width * c.share(o)
             if w > 0:
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="24" fill="{COLOURS[o]}">'
-                             f'<title>{_x(o)}: {c.counts[o]} of {len(c.injections)}</title></rect>')
+                             f'<title>{_x(o)}: {c.counts.get(o, 0)} of {c.total}</title></rect>')
                 if w > 34:
                     parts.append(f'<text x="{x + w / 2:.1f}" y="{y + 16}" text-anchor="middle" fill="white">'
                                  f'{100 * c.share(o):.0f}%</text>')
@@ -534,7 +547,7 @@ def _x(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def chart_png(camps: list[Campaign], path: str, title: str = "Fault coverage") -> None:
+def chart_png(camps: list[Coverage], path: str, title: str = "Fault coverage") -> None:
     try:
         import matplotlib
 
@@ -544,7 +557,7 @@ def chart_png(camps: list[Campaign], path: str, title: str = "Fault coverage") -
         raise RuntimeError("a PNG chart needs matplotlib (pip install 'ftverify[plots]'); "
                            "an .svg chart needs nothing") from None
     fig, ax = plt.subplots(figsize=(8.5, 0.45 * len(camps) + 1.8))
-    names = [_label(c) for c in camps]
+    names = [c.label for c in camps]
     lefts = [0.0] * len(camps)
     for o in OUTCOMES:
         shares = [100 * c.share(o) for c in camps]

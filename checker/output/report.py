@@ -161,6 +161,8 @@ def _detail(r: Result) -> str:
     if r.cached:
         first = r.stats.get("first_seconds")
         parts.append("from the proof cache" + (f" (first found in {first:.2f} s)" if first is not None else ""))
+        if r.stats.get("rechecked"):
+            parts.append(str(r.stats["rechecked"]))
     if r.verdict == Verdict.HOLDS and r.depth is not None:
         parts.append(f"to depth {r.depth}")
     if r.verdict == Verdict.PROVED and r.depth is not None and r.engine == "kind" and r.trace is None:

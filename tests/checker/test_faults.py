@@ -4,6 +4,7 @@ outcome, the misclassifications the old campaign made, witnesses, and per-fault 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,23 @@ def test_the_campaign_agrees_with_a_naive_classifier_on_generated_specs(text: st
     assume(camp.complete and not camp.nothing)
     got = {(i.state, str(i.fault), i.target): i.outcome for i in camp.injections}
     assert got == classify(m, budget)
+
+
+def test_campaigns_on_worker_processes_print_and_write_what_one_process_does(tmp_path: Path) -> None:
+    files = []
+    for outcome in (FC.RECOVERED, FC.WRONG):
+        files.append(tmp_path / f"{outcome.split()[-1]}.ftv")
+        files[-1].write_text(OUTCOME_SPECS[outcome])
+    outs = {}
+    for jobs in ("1", "2"):
+        js, chart = tmp_path / f"c{jobs}.json", tmp_path / f"c{jobs}.svg"
+        code, out, _ = run_cli("faults", *map(str, files), "--faults", "1", "--faults", "2", "--jobs", jobs,
+                               "--json", str(js), "--chart", str(chart), "--quiet")
+        doc = json.loads(js.read_text())
+        for c in doc["campaigns"]:
+            c.pop("seconds")
+        outs[jobs] = (code, re.sub(r"\(\d+\.\d+ s\)", "", out), doc["campaigns"], chart.read_text())
+    assert outs["1"] == outs["2"]
+    assert outs["2"][0] == 3  # under budget 2 nothing is left to inject: no verdict
+    assert [c["faults"] for c in outs["2"][2]] == [1, 2, 1, 2]
+    assert outs["2"][1].count("fault injections") == 3 and outs["2"][1].count("no fault can be injected") == 1

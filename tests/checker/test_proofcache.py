@@ -124,3 +124,45 @@ def test_an_unusable_cache_is_said_and_everything_is_proved(tmp_path: Path, monk
     code, out, err = run_cli("prove", write(tmp_path), "--quiet", "--jobs", "1")
     assert code == 0 and "proof cache not used" in err and "file is not a database" in err
     assert "from the proof cache" not in out and bad.read_text() == "garbage"
+
+
+def forge(db: Path, change) -> None:
+    """Rewrite every stored verdict with `change(d)` (a cache written by someone else, or damaged)."""
+    con = sqlite3.connect(db)
+    for key, value in con.execute("SELECT key, value FROM verdicts").fetchall():
+        d = json.loads(value)
+        change(d)
+        con.execute("UPDATE verdicts SET value = ? WHERE key = ?", (json.dumps(d), key))
+    con.commit()
+    con.close()
+
+
+def test_recheck_cache_revalidates_certificates_and_proves_forged_verdicts_afresh(tmp_path: Path,
+                                                                                monkeypatch) -> None:
+    db = tmp_path / "cache.sqlite"
+    monkeypatch.setenv("FTVERIFY_PROOF_CACHE", str(db))
+    path = write(tmp_path)
+    assert run_cli("prove", path, "--quiet", "--jobs", "1")[0] == 0
+    code, out, _ = run_cli("prove", path, "--quiet", "--recheck-cache")
+    assert code == 0 and out.count("from the proof cache") == 3
+    assert out.count("invariant re-checked") == 2 and out.count("trace replayed") == 1
+
+    def tamper(d: dict) -> None:
+        if d["invariant"]:  # an invariant that is true initially but not inductive
+            d["invariant"] = [*d["invariant"], "x == 0"]
+        if "path" in d:  # a trace whose last step leads elsewhere than it says
+            d["path"][-1] = d["path"][0]
+
+    forge(db, tamper)
+    code, out, _ = run_cli("prove", path, "--quiet")  # without the flag the forged verdicts are served
+    assert out.count("from the proof cache") == 3
+    code, out, err = run_cli("prove", path, "--quiet", "--recheck-cache")
+    assert code == 0 and "from the proof cache" not in out
+    assert err.count("failed its re-check") == 3
+    code, out, _ = run_cli("prove", path, "--quiet", "--recheck-cache")  # the fresh proofs replaced them
+    assert code == 0 and out.count("from the proof cache") == 3
+
+
+def test_recheck_cache_goes_with_the_cache() -> None:
+    code, _, err = run_cli("prove", "proofs/classic.ftv", "--no-cache", "--recheck-cache")
+    assert code == 2 and "not with --no-cache" in err

@@ -1,0 +1,97 @@
+"""`ftverify faults`: one fault-coverage campaign per spec file and fault budget, run in this
+process or, with several campaigns and `--jobs N`, on worker processes (results in order).
+
+A campaign job names its work (the file, its constants, the budget), not objects, so that
+any process can load and run it; what comes back is what the command prints and writes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ftverify.checker.engines import campaign as FC
+from ftverify.checker.engines import control
+from ftverify.checker.engines.explicit import Limits
+from ftverify.checker.output.report import format_trace, table
+from ftverify.spec.budget import budget_for
+from ftverify.spec.syntax import BudgetSpec
+from ftverify.spec.typecheck import load_model
+
+
+@dataclass(frozen=True)
+class CampaignJob:
+    path: str
+    consts: tuple[tuple[str, int], ...]
+    budget: BudgetSpec | None  # None: the spec's own
+    max_states: int
+    show: int  # witness traces shown per outcome and fault
+    want_json: bool
+    progress: bool
+
+
+@dataclass
+class CampaignOutcome:
+    text: str
+    coverage: FC.Coverage
+    json: dict[str, Any] | None
+    decided: bool  # something was injected and the campaign finished
+
+
+def run_campaign(job: CampaignJob) -> CampaignOutcome:
+    model = load_model(job.path, dict(job.consts))
+    budget = budget_for(model, job.budget)
+    control.current().begin(f"{model.name}, faults {budget}")
+    c = FC.run(model, budget, Limits(max_states=job.max_states), progress=sys.stderr if job.progress else None)
+    return CampaignOutcome(campaign_text(c, job.path, job.show), c.coverage(),
+                           FC.to_json([c])[0] if job.want_json else None, not c.nothing and c.complete)
+
+
+def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[CampaignJob, CampaignOutcome | None, str],
+                                                                         None]) -> None:
+    """Run the campaigns, `on_result(job, outcome, "")` in order; after a stop (Ctrl-C, the time
+    limit) each campaign not finished gets `on_result(job, None, why)`."""
+    ctl = control.current()
+    if jobs > 1 and len(todo) > 1:
+        from ftverify.checker.engines.workers import in_order
+
+        done = 0
+
+        def arrived(k: int, outcome: CampaignOutcome) -> None:
+            nonlocal done
+            on_result(todo[k], outcome, "")
+            done = k + 1
+
+        ctl.begin(f"{len(todo)} campaigns on {min(jobs, len(todo))} worker processes")
+        stopped = in_order(run_campaign, todo, jobs, arrived)
+        for job in todo[done:]:
+            on_result(job, None, stopped)
+        return
+    for job in todo:
+        if ctl.stopped:
+            on_result(job, None, f"not started ({ctl.stopped})")
+        else:
+            on_result(job, run_campaign(job), "")
+
+
+def campaign_text(c: FC.Campaign, path: str, show: int) -> str:
+    head = f"{c.model} ({path}), fault budget {c.budget}"
+    if c.nothing:
+        return f"{head}: no fault can be injected: {c.nothing}\n"
+    if not c.complete and not c.injections:
+        return "\n".join([f"{head}: {c.states:,} states explored"] + [f"  note: {n}" for n in c.notes]) + "\n"
+    lines = [f"{head}: {len(c.injections):,} fault injections over {c.states:,} states ({c.seconds:.2f} s)"]
+    rows = [[o, f"{c.counts[o]:,}", f"{100 * c.share(o):.1f}%"] for o in FC.OUTCOMES]
+    lines.append(table(rows, ["outcome", "injections", "share"]))
+    lines.append(f"  masked or detected and handled: {100 * c.masked_or_detected:.1f}%")
+    lines += [f"  note: {note}" for note in c.notes]
+    for (outcome, fault), injs in FC.groups(c).items():
+        if outcome == FC.MASKED:
+            continue
+        lines.append(f"  {outcome} after FAULT {fault}: {len(injs):,} injection(s)")
+        for inj in injs[:show]:
+            lines.append(f"    e.g. FAULT {inj.fault}: {inj.decided_by}; a shortest trace:")
+            lines.append(format_trace(c.trace(inj), indent="      "))
+    return "\n".join(lines) + "\n"
