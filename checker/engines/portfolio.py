@@ -2,9 +2,11 @@
 
 `auto` explores explicitly when the state space is small enough to finish in
 about a second, and otherwise runs a portfolio: invariants inferred from the
-states seen and kept by Houdini (`infer`), a longer exploration, a short BMC
-(most bugs are shallow), then PDR, then k-induction, each with a share of the
-time budget; the result says which engine gave the verdict.
+states seen and kept by Houdini (`infer`), a longer exploration, then BMC, PDR
+and k-induction racing on worker processes (the first decisive verdict wins),
+or, on one core, a short BMC (most bugs are shallow), then PDR, then
+k-induction, each with a share of the time budget; the result says which engine
+gave the verdict.
 """
 
 from __future__ import annotations
@@ -156,8 +158,11 @@ def _infer_from(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptio
 
 def _auto_symbolic(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions,
                    using: list[tuple[str, M.Expr]] | None, interp: Interpreter, start: float) -> Result:
-    """The symbolic part of `auto`: a short BMC, then PDR, then k-induction."""
+    """The symbolic part of `auto`: BMC, PDR and k-induction racing on worker processes where the
+    machine has cores to spare, else a short BMC, then PDR, then k-induction."""
     total = _time_for(opts)
+    if _can_race(model, using):
+        return _race(model, budget, name, opts, using or [], total)
 
     def share(fraction: float) -> float | None:
         if total is None:
@@ -172,6 +177,71 @@ def _auto_symbolic(model: M.Model, budget: BudgetLike, name: str, opts: EngineOp
     if r.verdict != Verdict.UNKNOWN:
         return r
     return prove_property(model, budget, name, "kind", EngineOptions(opts.depth, share(1.0)), using, interp)
+
+
+RACERS = ("bmc", "pdr", "kind")
+
+
+@dataclass(frozen=True)
+class EngineJob:
+    """One engine on one property, named (file, constants, helpers by name) so that any process
+    can load it."""
+
+    task: str  # the engine, as the progress line shows it
+    file: str
+    consts: tuple[tuple[str, int], ...]
+    budget: BudgetLike
+    prop: str
+    depth: int | None
+    timeout: float | None
+    using: tuple[str, ...]
+
+
+def run_engine(job: EngineJob) -> Result:
+    from ftverify.spec.typecheck import load_model
+
+    control.current().begin(job.task)
+    model = load_model(job.file, dict(job.consts))
+    using = [(h, model.property(h).pred) for h in job.using]
+    return prove_property(model, job.budget, job.prop, job.task, EngineOptions(job.depth, job.timeout), using)
+
+
+def _can_race(model: M.Model, using: list[tuple[str, M.Expr]] | None) -> bool:
+    """Racing needs cores to spare, a process allowed to start workers, and a model and helpers
+    that a worker can load by name (a spec file, helpers that are its properties)."""
+    import os
+
+    from ftverify.checker.engines.workers import can_start_processes
+
+    names = {p.name for p in model.properties}
+    return (len(os.sched_getaffinity(0)) > 1 and can_start_processes() and os.path.isfile(model.file)
+            and all(n in names for n, _ in using or []))
+
+
+def _race(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, using: list[tuple[str, M.Expr]],
+          total: float | None) -> Result:
+    """BMC, PDR and k-induction at once, one process each: the first proof or violation (each
+    re-checked or replayed by its engine, as always) wins and the others are stopped."""
+    from ftverify.checker.engines.workers import race
+
+    helpers = tuple(n for n, _ in using)
+    jobs = [EngineJob(m, model.file, model.consts, budget, name, opts.depth if m != "pdr" else None, total, helpers)
+            for m in RACERS]
+    results, winner, notes = race(run_engine, jobs, lambda r: r.verdict in (Verdict.PROVED, Verdict.VIOLATED))
+    if winner is not None:
+        r = results[winner]
+        others = [f"{j.task} ({notes[j.task]})" if notes.get(j.task) else j.task
+                  for j, res in zip(jobs, results, strict=True) if res is None]
+        if others:
+            r.message = f"{r.message}; first of {len(jobs)} engines racing (stopped: {', '.join(others)})"
+        return r
+    # None decisive: what k-induction says, and what the others reached.
+    r = results[-1]
+    reached = [f"{j.task}: {res.verdict}" + (f" to depth {res.depth}" if res.verdict == Verdict.HOLDS else "")
+               + (f" ({res.message})" if res.message and res.verdict != Verdict.HOLDS else "")
+               for j, res in zip(jobs[:-1], results[:-1], strict=True)]
+    r.message = "; ".join([r.message, *reached]) if r.message else "; ".join(reached)
+    return r
 
 
 def init_is_empty(model: M.Model, budget: BudgetLike, interp: Interpreter | None = None) -> bool:
