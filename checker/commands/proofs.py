@@ -183,8 +183,9 @@ def recheck_certificate(ob: Obligation, r: Result, ctx: ProofContext) -> str:
     """Re-validate a cached verdict from its certificate, independently of the engine that found
     it: a trace is replayed on the interpreter; an inductive invariant (the conjuncts an
     induction used, or the .ftv clauses PDR or infer printed) is re-checked by fresh solvers over
-    the overflow-checked encoding. Returns how, or "" when the verdict has no certificate to
-    re-check (a bounded or explicit verdict, a refinement): the caller proves it again.
+    the overflow-checked encoding; a refinement's obligations likewise. Returns how, or "" when
+    the verdict has no certificate to re-check (a bounded or explicit verdict): the caller
+    proves it again.
     Raises EngineBug when the certificate fails, RecheckUnfinished when time runs out."""
     from ftverify.checker.engines.induction import recheck_inductive
     from ftverify.checker.engines.replay import replay
@@ -192,6 +193,13 @@ def recheck_certificate(ob: Obligation, r: Result, ctx: ProofContext) -> str:
     from ftverify.spec.typecheck import parse_expression
 
     model, prop = ob.model, ob.theorem.prop
+    if ob.theorem.method == "refinement":
+        if r.verdict != Verdict.PROVED:
+            return ""
+        from ftverify.checker.engines import refine
+
+        refine.recheck(model, refine.find(model, prop), ob.budget, Deadline(ctx.timeout))
+        return "refinement re-checked"
     goal = None if prop == "type_ok" else model.property(prop)
     if r.trace is not None:
         replay(Interpreter(model, ob.budget), r.trace, goal, witness=goal is not None and goal.kind == "reachable")
@@ -268,6 +276,10 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
             except EngineBug as e:  # a stored verdict that no longer stands: prove it again
                 echo_warning(f"{proof.name}: {ob.name}: the cached verdict failed its re-check ({e}); "
                              "proving it afresh")
+                cached = None
+            except Exception as e:  # a bug of the re-check itself: the verdict is not served
+                echo_warning(f"{proof.name}: {ob.name}: internal error while re-checking the cached verdict "
+                             f"({type(e).__name__}: {e}); proving it afresh")
                 cached = None
             else:
                 if how:

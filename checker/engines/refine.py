@@ -443,6 +443,17 @@ def _path_to(model: M.Model, budget: BudgetLike, conc: Interpreter, mm: Mismatch
                   f"{len(un.states) - 1} steps)")
 
 
+def recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: Deadline) -> None:
+    """A proved refinement's independent half alone (to re-validate a stored verdict): the
+    assumed invariants and every obligation, over the overflow-checked encoding."""
+    if ref.invariants:
+        from ftverify.checker.engines.induction import recheck_inductive
+
+        helpers = [(n, model.property(n).pred) for n in ref.invariants[1:]]
+        recheck_inductive(model, budget, model.property(ref.invariants[0]), helpers, False, "checked", deadline)
+    _recheck(model, ref, budget, deadline)
+
+
 def _recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: Deadline) -> None:
     """The same obligations over a fresh encoding in uniform-width bit-vectors whose
     freedom from overflow the solver proves first (the proof used per-term widths),

@@ -147,3 +147,13 @@ def test_a_kernel_refinement_bug_is_found_with_a_trace(tmp_path: Path) -> None:
     assert rep.mismatch.label.action == "revoke_done" and rep.mismatch.trace is not None
     steps = [s.action for s in rep.mismatch.trace.steps]
     assert len(steps) == 3 and "revoke_start" in steps  # breadth-first: a shortest way to a finished revoke
+
+
+def test_recheck_cache_rechecks_a_cached_refinement(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("FTVERIFY_PROOF_CACHE", str(tmp_path / "cache.sqlite"))
+    write_pair(tmp_path, CONCRETE)
+    script = tmp_path / "p.ftv"
+    script.write_text('proof P\nuse "concrete.ftv" as c\ntheorem refines: c.counter by refinement\n')
+    assert run_cli("prove", str(script), "--quiet")[0] == 0
+    code, out, _ = run_cli("prove", str(script), "--quiet", "--recheck-cache")
+    assert code == 0 and "from the proof cache" in out and "refinement re-checked" in out
