@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from ftverify.checker.commands.common import echo
 from ftverify.checker.commands.proofcache import ProofCache
 from ftverify.checker.engines import control, explicit
 from ftverify.checker.engines.portfolio import EngineOptions, init_is_empty, prove_property
@@ -224,10 +225,6 @@ def recheck_certificate(ob: Obligation, r: Result, ctx: ProofContext) -> str:
     return ctx.certified[key]
 
 
-def echo_warning(text: str) -> None:
-    print(f"warning: {text}", file=sys.stderr)
-
-
 def _unknown(ob: Obligation, why: str) -> Result:
     thm = ob.theorem
     kind = "refinement" if thm.method == "refinement" else \
@@ -274,12 +271,12 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
                 results[i] = _unknown(ob, f"the cached verdict's re-check did not finish: {e}")
                 continue
             except EngineBug as e:  # a stored verdict that no longer stands: prove it again
-                echo_warning(f"{proof.name}: {ob.name}: the cached verdict failed its re-check ({e}); "
-                             "proving it afresh")
+                echo(f"warning: {proof.name}: {ob.name}: the cached verdict failed its re-check ({e}); "
+                             "proving it afresh", err=True)
                 cached = None
             except Exception as e:  # a bug of the re-check itself: the verdict is not served
-                echo_warning(f"{proof.name}: {ob.name}: internal error while re-checking the cached verdict "
-                             f"({type(e).__name__}: {e}); proving it afresh")
+                echo(f"warning: {proof.name}: {ob.name}: internal error while re-checking the cached verdict "
+                             f"({type(e).__name__}: {e}); proving it afresh", err=True)
                 cached = None
             else:
                 if how:
