@@ -30,6 +30,7 @@ class Job:
     consts: tuple[tuple[str, int], ...]
     indices: tuple[int, ...]
     timeout: float | None  # per obligation (the command's deadline is the parent's to keep)
+    rechecks: tuple[tuple[int, Result], ...] = ()  # cached verdicts to re-validate instead (--recheck-cache)
 
 
 @cache
@@ -41,17 +42,18 @@ def _proof(path: str, consts: tuple[tuple[str, int], ...]) -> Any:
 
 def run_job(job: Job) -> list[Result]:
     """Discharge the job's obligations in this process, in order."""
-    from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge
+    from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge, revalidate
 
     proof = _proof(job.path, job.consts)
     ctx = ProofContext(progress=None, timeout=job.timeout)
+    rechecks = dict(job.rechecks)
     out = []
     for i in job.indices:
         ob = proof.obligations[i]
         control.current().begin(ob.name)
         t0 = time.monotonic()
         try:
-            result = discharge(ob, ob.budget, ctx)
+            result = revalidate(ob, rechecks[i], ctx) if i in rechecks else discharge(ob, ob.budget, ctx)
         except Exception as e:  # one obligation's failure is its own unknown, not the job's
             result = _unknown(ob, f"internal error: {type(e).__name__}: {e}")
         result.seconds = time.monotonic() - t0
@@ -81,7 +83,8 @@ def groups(proof: Any, indices: list[int]) -> list[tuple[int, ...]]:
 
 
 def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | None,
-                 on_result: Callable[[int, Result | None, str], None], describe: Callable[[int], str]) -> None:
+                 on_result: Callable[[int, Result | None, str], None], describe: Callable[[int], str],
+                 rechecks: dict[int, Result] | None = None) -> None:
     """Run the obligations `indices` of `proof` on `jobs` worker processes; `on_result(i, r, "")`
     is called in script order. A stop (Ctrl-C, the command's deadline) terminates the pool: each
     obligation of an unfinished job gets `on_result(i, None, why)`."""
@@ -95,7 +98,8 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
     latest: dict[int, tuple[str, str]] = {}  # per worker, its obligation and its engine's last note
     pending: dict[tuple[int, ...], Any] = {}
     try:
-        pending = {g: workers_pool.apply_async(run_job, (Job(proof.file, consts, g, timeout),)) for g in todo}
+        pending = {g: workers_pool.apply_async(run_job, (Job(proof.file, consts, g, timeout, tuple(
+            (i, rechecks[i]) for i in g if rechecks and i in rechecks)),)) for g in todo}
         for i in indices:
             if i not in results:
                 g = next(g for g in todo if i in g)

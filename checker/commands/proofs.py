@@ -180,6 +180,28 @@ def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext) -> Result:
     return result
 
 
+def revalidate(ob: Obligation, cached: Result, ctx: ProofContext) -> Result:
+    """A cached verdict re-validated from its certificate (`--recheck-cache`); proved afresh when
+    it has none, or when it fails (then `stats["recheck_failed"]` says why)."""
+    try:
+        how = recheck_certificate(ob, cached, ctx)
+    except RecheckUnfinished as e:
+        return _unknown(ob, f"the cached verdict's re-check did not finish: {e}")
+    except EngineBug as e:  # a stored verdict that no longer stands
+        failed = f"the cached verdict failed its re-check ({e})"
+    except Exception as e:  # a bug of the re-check itself: the verdict is not served
+        failed = f"internal error while re-checking the cached verdict ({type(e).__name__}: {e})"
+    else:
+        if how:
+            cached.cached = True
+            cached.stats = {**cached.stats, "rechecked": how, "first_seconds": round(cached.seconds, 3)}
+            return cached
+        return discharge(ob, ob.budget, ctx)  # no certificate to re-check
+    fresh = discharge(ob, ob.budget, ctx)
+    fresh.stats = {**fresh.stats, "recheck_failed": failed}
+    return fresh
+
+
 def recheck_certificate(ob: Obligation, r: Result, ctx: ProofContext) -> str:
     """Re-validate a cached verdict from its certificate, independently of the engine that found
     it: a trace is replayed on the interpreter; an inductive invariant (the conjuncts an
@@ -253,6 +275,7 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
     n = len(proof.obligations)
     results: dict[int, Result] = {}
     keys: dict[int, str] = {}
+    rechecks: dict[int, Result] = {}  # cached verdicts to re-validate from their certificates (--recheck-cache)
     for i, ob in enumerate(proof.obligations):
         if ctx.cache is None or ctl.stopped:
             break
@@ -261,28 +284,8 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
         t0 = time.monotonic()
         cached = ctx.cache.get(keys[i], lambda ob=ob: StateLayout(ob.model, ob.budget))
         if cached is not None and ctx.recheck_cache:
-            ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: re-checking the cached verdict's certificate")
-            try:
-                how = recheck_certificate(ob, cached, ctx)
-            except control.Interrupted as e:
-                results[i] = _unknown(ob, f"{e.reason} while re-checking the cached verdict")
-                continue
-            except RecheckUnfinished as e:
-                results[i] = _unknown(ob, f"the cached verdict's re-check did not finish: {e}")
-                continue
-            except EngineBug as e:  # a stored verdict that no longer stands: prove it again
-                echo(f"warning: {proof.name}: {ob.name}: the cached verdict failed its re-check ({e}); "
-                             "proving it afresh", err=True)
-                cached = None
-            except Exception as e:  # a bug of the re-check itself: the verdict is not served
-                echo(f"warning: {proof.name}: {ob.name}: internal error while re-checking the cached verdict "
-                             f"({type(e).__name__}: {e}); proving it afresh", err=True)
-                cached = None
-            else:
-                if how:
-                    cached.stats = {**cached.stats, "rechecked": how}
-                else:
-                    cached = None  # no certificate to re-check: proved afresh
+            rechecks[i] = cached  # re-validated below, with the obligations to prove
+            continue
         if cached is not None:
             cached.cached = True
             cached.stats = {**cached.stats, "first_seconds": round(cached.seconds, 3)}
@@ -292,7 +295,9 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
 
     def store(i: int, result: Result) -> None:
         ob = proof.obligations[i]
-        if ctx.cache is not None and i in keys:
+        if "recheck_failed" in result.stats:
+            echo(f"warning: {proof.name}: {ob.name}: {result.stats['recheck_failed']}; proved afresh", err=True)
+        if ctx.cache is not None and i in keys and not result.cached:
             ctx.cache.put(keys[i], result, lambda: StateLayout(ob.model, ob.budget))
         results[i] = result
 
@@ -306,7 +311,7 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
                 store(i, result)
 
         J.run_parallel(proof, todo, ctx.jobs, ctx.timeout, arrived,
-                       lambda i: f"{proof.obligations[i].name}")
+                       lambda i: f"{proof.obligations[i].name}", rechecks)
     else:
         for i in todo:
             ob = proof.obligations[i]
@@ -316,7 +321,7 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
                 continue
             ctl.begin(f"{proof.name} [{i + 1}/{n}] {ob.name}: {ob.alias}.{ob.theorem.prop} by {ob.theorem.method}")
             try:
-                result = discharge(ob, ob.budget, ctx)
+                result = revalidate(ob, rechecks[i], ctx) if i in rechecks else discharge(ob, ob.budget, ctx)
             except control.Interrupted as e:
                 result = _unknown(ob, e.reason)
             result.seconds = time.monotonic() - t0
