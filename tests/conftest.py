@@ -17,6 +17,14 @@ from ftverify.spec.typecheck import check_text, parse_expression
 # cache would hide what a test runs; tests/checker/test_proofcache.py turns it on where it is tested.
 os.environ["FTVERIFY_PROOF_CACHE"] = "off"
 
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The long tests (marked slow) first: the parallel workers start them at once and fill in
+    around them with the short ones, instead of one of them finishing the suite alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 CLASSIC = MODELS / "classic"

@@ -99,6 +99,14 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
                       seconds=time.perf_counter() - start)
     except (EngineBug, RecheckUnfinished) as e:
         return Result(name, kind, Verdict.UNKNOWN, method, message=withheld(e), seconds=time.perf_counter() - start)
+    except Exception as e:
+        # A stop cancels Z3 (see control.py): a call outside `check`, such as building a term or
+        # evaluating a model, then raises instead of returning unknown. That is the stop, not a bug.
+        z3 = sys.modules.get("z3")
+        stopped = control.current().stopped
+        if stopped and z3 is not None and isinstance(e, z3.Z3Exception):
+            raise control.Interrupted(stopped) from None
+        raise
     raise ValueError(f"unknown method {method}")
 
 

@@ -23,6 +23,7 @@ CHUNKS = 4
 SPECS_PER_CHUNK = 90  # about 80 pass the type checker: over 300 specs in all
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("chunk", range(CHUNKS))
 def test_symbolic_engines_agree_with_explicit(chunk):
     @seed(chunk)
