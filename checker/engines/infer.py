@@ -98,11 +98,16 @@ def components(enc: Encoding) -> list[Component]:
     return out
 
 
-def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: int = 0) -> list[int]:
+def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: int = 0,
+           complete: bool = False) -> list[int]:
     """Reachable states: those given (the last KNOWN of them: the deepest of a breadth-first
-    search), and those of random walks from the initial states."""
+    search), and those of random walks from the initial states, unless the given states are
+    every reachable state (`complete`) and all of them were taken."""
     last = getattr(known, "last", None)  # a layered search's parents give their deepest layers cheaply
-    states = set(last(KNOWN) if last is not None else list(known)[-KNOWN:])
+    given = last(KNOWN) if last is not None else list(known)[-KNOWN:]
+    states = set(given)
+    if complete and len(given) < KNOWN:
+        return list(states)  # nothing a walk could add
     rng = random.Random(seed)
     try:
         inits = interp.initial_states()
@@ -259,8 +264,9 @@ def texts(comps: list[Component], kept: list[Candidate]) -> list[str]:
 
 
 def infer(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = None,
-          interp: Interpreter | None = None, known: Iterable[int] = ()) -> Result:
-    """Prove an invariant by inferred pairwise invariants (see the module's doc)."""
+          interp: Interpreter | None = None, known: Iterable[int] = (), complete: bool = False) -> Result:
+    """Prove an invariant by inferred pairwise invariants (see the module's doc); `known`: reachable
+    states already found (`complete`: every one of them)."""
     start = time.perf_counter()
     interp = interp or Interpreter(model, budget)
     prop = model.property(name) if name != "type_ok" else None
@@ -278,7 +284,7 @@ def infer(model: M.Model, budget: BudgetLike, name: str, timeout: float | None =
     if not comps:
         return unknown("no state component with a small domain to infer invariants over")
     control.note("sampling reachable states")
-    states = sample(interp, known, deadline)
+    states = sample(interp, known, deadline, complete=complete)
     cands = candidates(comps, states)
     stats = {"samples": len(states), "candidates": len(cands)}
     kept = houdini(enc, comps, cands, deadline)

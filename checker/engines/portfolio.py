@@ -91,7 +91,8 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
         if method == "infer":
             from ftverify.checker.engines.infer import infer
 
-            return infer(model, budget, name, opts.timeout, interp, exploration.parent if exploration else ())
+            return infer(model, budget, name, opts.timeout, interp, exploration.parent if exploration else (),
+                         complete=exploration is not None and exploration.complete)
         if method == "auto":
             return _auto(model, budget, name, opts, using, interp, exploration)
     except EncodingError as e:
