@@ -53,7 +53,7 @@ def test_the_verdict_rests_on_the_induction_check_not_on_houdini(monkeypatch) ->
     induction check must refuse them."""
     model = check_text(COUNTER, "<counter>")
     monkeypatch.setattr(I, "houdini", lambda enc, comps, cands, deadline: cands)
-    monkeypatch.setattr(I, "sample", lambda interp, known, deadline: interp.initial_states())
+    monkeypatch.setattr(I, "sample", lambda interp, known, deadline, **_: interp.initial_states())
     r = I.infer(model, 0, "never_three")
     assert r.verdict == Verdict.UNKNOWN and "not confirmed by the inductiveness check" in r.message
 
