@@ -604,14 +604,16 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
         usage_error(f"--chart {chart_path}: expected a .svg or .png file")
     paths = _expand_or_exit(files)
     todo: list[F.CampaignJob] = []
+    loaded: dict[str, Any] = {}
     codes = []
 
     def load(path: str) -> int:  # every file and budget is checked before any campaign starts
-        model = load_model(path, const_map)
+        consts = tuple(sorted(const_map.items()))
+        model = loaded[path] = load_model(path, const_map)
         for spec in budgets or (None,):
             budget_for(model, spec)
-        todo.extend(F.CampaignJob(path, tuple(sorted(const_map.items())), spec, max_states, show,
-                                  json_path is not None, not quiet) for spec in budgets or (None,))
+        todo.extend(F.CampaignJob(path, consts, spec, max_states, show, json_path is not None, not quiet)
+                    for spec in budgets or (None,))
         return EXIT_OK
 
     codes += [_guarded(lambda f=f: load(f), f) for f in paths]
@@ -627,7 +629,7 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
         codes.append(EXIT_OK if outcome.decided else EXIT_UNKNOWN)
 
     def run() -> int:
-        F.run_campaigns(todo, jobs or os.cpu_count() or 1, arrived)
+        F.run_campaigns(todo, jobs or os.cpu_count() or 1, arrived, loaded)
         return EXIT_OK
 
     codes.append(_controlled(timeout, quiet, run))

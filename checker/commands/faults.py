@@ -16,6 +16,7 @@ from ftverify.checker.engines import campaign as FC
 from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Limits
 from ftverify.checker.output.report import format_trace, table
+from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
 from ftverify.spec.syntax import BudgetSpec
 from ftverify.spec.typecheck import load_model
@@ -40,8 +41,9 @@ class CampaignOutcome:
     decided: bool  # something was injected and the campaign finished
 
 
-def run_campaign(job: CampaignJob) -> CampaignOutcome:
-    model = load_model(job.path, dict(job.consts))
+def run_campaign(job: CampaignJob, model: M.Model | None = None) -> CampaignOutcome:
+    """One campaign; `model`: the job's spec if this process has loaded it already."""
+    model = model or load_model(job.path, dict(job.consts))
     budget = budget_for(model, job.budget)
     control.current().begin(f"{model.name}, faults {budget}")
     c = FC.run(model, budget, Limits(max_states=job.max_states), progress=sys.stderr if job.progress else None)
@@ -50,9 +52,10 @@ def run_campaign(job: CampaignJob) -> CampaignOutcome:
 
 
 def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[CampaignJob, CampaignOutcome | None, str],
-                                                                         None]) -> None:
+                                                                         None], loaded: dict[str, M.Model]) -> None:
     """Run the campaigns, `on_result(job, outcome, "")` in order; after a stop (Ctrl-C, the time
-    limit) each campaign not finished gets `on_result(job, None, why)`."""
+    limit) each campaign not finished gets `on_result(job, None, why)`. `loaded`: the specs by
+    path, as the command loaded them (worker processes load their own)."""
     ctl = control.current()
     if jobs > 1 and len(todo) > 1:
         from ftverify.checker.engines.workers import in_order
@@ -73,7 +76,7 @@ def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[Campa
         if ctl.stopped:
             on_result(job, None, f"not started ({ctl.stopped})")
         else:
-            on_result(job, run_campaign(job), "")
+            on_result(job, run_campaign(job, loaded.get(job.path)), "")
 
 
 def campaign_text(c: FC.Campaign, path: str, show: int) -> str:

@@ -234,8 +234,7 @@ def _race(model: M.Model, budget: BudgetLike, name: str, opts: EngineOptions, us
     from ftverify.checker.engines.workers import race
 
     helpers = tuple(n for n, _ in using)
-    jobs = [EngineJob(m, model.file, model.consts, budget, name, opts.depth if m != "pdr" else None, total, helpers)
-            for m in RACERS]
+    jobs = [EngineJob(m, model.file, model.consts, budget, name, opts.depth, total, helpers) for m in RACERS]
     results, winner, notes = race(run_engine, jobs, lambda r: r.verdict in (Verdict.PROVED, Verdict.VIOLATED))
     if winner is not None:
         r = results[winner]
