@@ -170,6 +170,21 @@ class Var(msgspec.Struct, frozen=True):
     span: Span
 
 
+class Rate(msgspec.Struct, frozen=True):
+    """An exponential rate: `factor` times the named rates' values (so that a sweep of a
+    named rate re-weights the chain without reloading the spec)."""
+
+    factor: float
+    names: tuple[str, ...]
+    span: Span
+
+    def value(self, rates: dict[str, float]) -> float:
+        v = self.factor
+        for n in self.names:
+            v *= rates[n]
+        return v
+
+
 class Action(msgspec.Struct, frozen=True):
     name: str
     is_fault: bool
@@ -178,6 +193,7 @@ class Action(msgspec.Struct, frozen=True):
     body: tuple[Stmt, ...]
     span: Span
     budget: int | str | None = None  # a fault's own budget: a count, "unbounded", or None (the shared one)
+    rate: Rate | None = None  # each instance's rate in `ftverify dependability`; None: immediate
 
 
 class Property(msgspec.Struct, frozen=True):
@@ -226,6 +242,7 @@ class Model:
     # The type checker that built the model, to type further expressions in its
     # scope (helper invariants of proof scripts, refinement mappings).
     checker: Any = field(default=None, compare=False, repr=False)
+    rates: tuple[tuple[str, float], ...] = ()  # the named rates (`rate mu = 2.5`) and their values
 
     @property
     def has_faults(self) -> bool:

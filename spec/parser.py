@@ -184,12 +184,29 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return str(tok)
 
     def action_decl(
-        self, meta: Any, kind: str, name: Token, params: Any, budget: Any, guard: Any, body: tuple[S.Stmt, ...]
+        self, meta: Any, kind: str, name: Token, params: Any, budget: Any, rate: Any, guard: Any,
+        body: tuple[S.Stmt, ...]
     ) -> S.ActionDecl:
         if budget is not None and kind != "fault":
             raise SpecError(self._t(name), f"action {name} has a budget: only a fault has one",
                             hint="write `fault NAME budget N ...`, or drop the budget")
-        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body, budget)
+        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body, budget, rate)
+
+    def rate_decl(self, meta: Any, name: Token, value: Token) -> S.RateDecl:
+        return S.RateDecl(self._t(name), str(name), float(value))
+
+    def rate_number(self, meta: Any, tok: Token) -> Token:
+        if tok.type == "INT" and not str(tok).isdigit():
+            raise SpecError(self._t(tok), f"a rate is a decimal number, not {tok}")
+        return tok
+
+    def action_rate(self, meta: Any, *factors: S.RateFactor) -> tuple[S.RateFactor, ...]:
+        return factors
+
+    def rate_factor(self, meta: Any, tok: Token) -> S.RateFactor:
+        if tok.type in ("INT", "DECIMAL"):
+            return S.RateFactor(self._t(tok), float(tok), None)
+        return S.RateFactor(self._t(tok), None, str(tok))
 
     def fault_budget(self, meta: Any, value: Any) -> S.Expr | str:
         return "unbounded" if isinstance(value, Token) and value.type == "UNBOUNDED" else value

@@ -237,11 +237,17 @@ def decl(d: S.Decl) -> list[str]:
             return [f"proc {n}({_params(ps)}) {{", *stmts(b, "  "), "}"]
         case S.InitDecl(pred=p):
             return [f"init {{ {expr(p)} }}"]
-        case S.ActionDecl(name=n, is_fault=f, params=ps, guard=g, body=b):
+        case S.ActionDecl(name=n, is_fault=f, params=ps, guard=g, body=b, budget=budget, rate=rate):
             head = f"{'fault' if f else 'action'} {n}({_params(ps)})"
+            if budget is not None:
+                head += f" budget {budget if isinstance(budget, str) else expr(budget)}"
+            if rate is not None:
+                head += " rate " + " * ".join(f.name if f.name is not None else repr(f.value) for f in rate)
             if g is not None:
                 head += f" when {expr(g)}"
             return [head + " {", *stmts(b, "  "), "}"]
+        case S.RateDecl(name=n, value=v):
+            return [f"rate {n} = {v!r}"]
         case S.PropertyDecl(kind="recovers", name=n, pred=p, target=t):
             assert t is not None
             return [f"recovers {n}: from {expr(p)} to {expr(t)}"]

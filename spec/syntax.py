@@ -238,6 +238,11 @@ class InitDecl(Node):
     pred: Expr
 
 
+class RateFactor(Node):
+    value: float | None  # a number, or
+    name: str | None  # a named rate or an integer constant
+
+
 class ActionDecl(Node):
     name: str
     is_fault: bool
@@ -245,6 +250,12 @@ class ActionDecl(Node):
     guard: Expr | None
     body: tuple[Stmt, ...]
     budget: Expr | str | None = None  # a fault's own budget: a constant, "unbounded", or None (the shared one)
+    rate: tuple[RateFactor, ...] | None = None  # the rate's factors; None: immediate
+
+
+class RateDecl(Node):
+    name: str
+    value: float
 
 
 class PropertyDecl(Node):
@@ -276,7 +287,7 @@ class RefinementDecl(Node):
 
 Decl = (
     Import | ConstDecl | TypeDecl | EnumDecl | VarDecl | DefDecl | ProcDecl | InitDecl | ActionDecl
-    | PropertyDecl | RefinementDecl
+    | PropertyDecl | RefinementDecl | RateDecl
 )
 
 

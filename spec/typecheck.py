@@ -115,6 +115,7 @@ class Checker(ExprChecker):
         kind = {
             S.ConstDecl: "const", S.TypeDecl: "type", S.EnumDecl: "enum", S.VarDecl: "var",
             S.DefDecl: "def", S.ProcDecl: "proc", S.ActionDecl: "action", S.PropertyDecl: "property",
+            S.RateDecl: "rate",
         }.get(type(d))
         if kind is None:
             return  # init and refinement declarations are not names
@@ -164,9 +165,14 @@ class Checker(ExprChecker):
         enums = tuple(t for t in self.types.values() if isinstance(t, EnumT))
         consts = tuple((n, c.value) for n, c in self.const_values.items())
         refinements = tuple(self._refinement(d, actions, props) for d in decls if isinstance(d, S.RefinementDecl))
+        rates = tuple((n, d.node.value) for n, d in self.decls.items() if d.kind == "rate")
+        for n, v in rates:
+            if not v > 0:
+                raise SpecError(self.decls[n].span, f"rate {n} is {v:g}: a rate must be positive",
+                                hint="an action that never happens needs no rate: leave it out of the spec")
         return M.Model(root.name, file, tuple(self.vars.values()), init, tuple(actions), tuple(props),
                        enums, consts, refinements, root.span,
-                       tuple((n, d.span) for n, d in self.decls.items()), self)
+                       tuple((n, d.span) for n, d in self.decls.items()), self, rates)
 
     def _refinement(self, r: S.RefinementDecl, actions: list[M.Action], props: list[M.Property]) -> M.Refinement:
         """A refinement mapping: the abstract spec it refines, how every abstract variable is
@@ -272,7 +278,32 @@ class Checker(ExprChecker):
             assert isinstance(a.budget, S.Node)
             raise SpecError(a.budget.span, f"the budget of fault {a.name} is {budget}, outside "
                                            f"0..{M.MAX_FAULT_BUDGET}", hint="a lossy fault can be `unbounded`")
-        return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span, budget)
+        rate = self._rate(a) if a.rate is not None else None
+        return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span, budget, rate)
+
+    def _rate(self, a: S.ActionDecl) -> M.Rate:
+        """An action's rate: numbers and integer constants multiplied out, named rates kept by name."""
+        assert a.rate is not None
+        factor, names = 1.0, []
+        for f in a.rate:
+            if f.name is None:
+                assert f.value is not None
+                factor *= f.value
+                continue
+            d = self.decls.get(f.name)
+            if d is not None and d.kind == "rate":
+                names.append(f.name)
+            elif d is not None and d.kind == "const":
+                factor *= self._const_int(S.Name(f.span, f.name), f"the rate of {a.name}")
+            else:
+                rates = [n for n, x in self.decls.items() if x.kind == "rate"]
+                what = f"`{f.name}` is a {d.kind}" if d else f"unknown rate `{f.name}`"
+                raise SpecError(f.span, f"{what}: a rate is a product of numbers, named rates and integer constants",
+                                hint=_suggest(f.name, rates) or "declare it: `rate NAME = NUMBER`")
+        if not factor > 0:
+            raise SpecError(a.rate[0].span, f"the rate of {a.name} is {factor:g}: a rate must be positive",
+                            hint="an action that never happens needs no rate: leave it out of the spec")
+        return M.Rate(factor, tuple(names), a.rate[0].span)
 
     def _property(self, p: S.PropertyDecl) -> M.Property:
         pred = self._bool(p.pred, Scope(), f"{p.kind} {p.name}")
