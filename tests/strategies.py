@@ -8,7 +8,10 @@ wrap-around, sets, queues that overflow, fault budgets, short-circuit evaluation
 and what an encoding's choice of integer widths gets wrong: shifts and products
 by large constants, literals wider than every variable, negative ranges, more
 than 64 action instances or actions, more than 48 bits of state, several
-parameters of several types; and faults with budgets of their own.
+parameters of several types; and faults with budgets of their own. Some carry
+rates (`rate r0 = 2.5`, `action a0 rate r0 * 3 ...`), which every engine but the
+Markov chain of `dependability` ignores; `specs(rated=True)` gives one to most
+actions and faults, for the chain's own differential test.
 """
 
 from __future__ import annotations
@@ -213,10 +216,26 @@ def _init_value(draw: st.DrawFn, v: VarKind) -> str | None:
     return f"len({v.name}) == 0"
 
 
+RATES = ("0.5", "2", "1e-2", "3.25")
+
+
+def _rate(draw: st.DrawFn, rated: bool) -> str:
+    """A rate clause (or none: an immediate action), over the named rates r0 and r1."""
+    if not draw(st.integers(0, 4 if rated else 1)):
+        return ""
+    factors = draw(st.lists(st.sampled_from(["r0", "r1", "2", "0.5", "K"]), min_size=1, max_size=2))
+    return " rate " + " * ".join(factors)
+
+
 @st.composite
-def specs(draw: st.DrawFn) -> str:
+def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     vs = draw(variables())
     lines = ["spec Generated", f"enum E {{ {', '.join(ENUM)} }}"]
+    if rated is None:
+        rated = draw(st.integers(0, 3)) == 0 or None
+    if rated is not None:
+        lines += [f"rate r0 = {draw(st.sampled_from(RATES))}", f"rate r1 = {draw(st.sampled_from(RATES))}",
+                  f"const K = {draw(st.integers(1, 3))}"]
     lines += [f"var {v.name}: {v.type}" for v in vs]
     inits = [x for x in (_init_value(draw, v) for v in vs) if x is not None]
     if draw(st.integers(0, 5)) == 0:
@@ -235,12 +254,14 @@ def specs(draw: st.DrawFn) -> str:
         guard = g.bool_expr(draw)
         body = "; ".join(g.assignment(draw) for _ in range(draw(st.integers(1, 2))))
         params = ", ".join(f"{n}: {t}" for n, t, _ in g.params)
-        lines.append(f"action a{i}{f'({params})' if params else ''} when {guard} {{ {body} }}")
+        rate = _rate(draw, rated) if rated is not None else ""
+        lines.append(f"action a{i}{f'({params})' if params else ''}{rate} when {guard} {{ {body} }}")
     for i in range(draw(st.integers(0, 2))):
         g = Gen(vs, False)
         # a fault draws on the shared budget, or has a budget of its own (a count, or none at all)
         budget = draw(st.sampled_from(["", "", "", " budget 1", " budget 2", " budget unbounded"]))
-        lines.append(f"fault f{i}{budget} when {g.bool_expr(draw)} {{ {g.assignment(draw)} }}")
+        rate = _rate(draw, rated) if rated is not None else ""
+        lines.append(f"fault f{i}{budget}{rate} when {g.bool_expr(draw)} {{ {g.assignment(draw)} }}")
     g = Gen(vs, False)
     for i in range(draw(st.integers(1, 2))):
         lines.append(f"invariant inv{i}: {g.bool_expr(draw)}")
@@ -251,6 +272,34 @@ def specs(draw: st.DrawFn) -> str:
         lines.append(f"recovers rec: from {g.bool_expr(draw)} to {g.bool_expr(draw)}")
     if draw(st.integers(0, 2)) == 0:
         lines.append(f"def detected: bool = {g.bool_expr(draw)}")
-    if draw(st.integers(0, 3)) == 0:
+    if rated or draw(st.integers(0, 3)) == 0:
         lines.append(f"def up: bool = {g.bool_expr(draw)}")
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
+def chain_specs(draw: st.DrawFn) -> str:
+    """Small specs with rates whose chains are rich: most actions move, some are immediate
+    (vanishing states, random choices between them), several bottom components, up and down
+    states (for the Markov chain's differential test)."""
+    lines = ["spec Chain", "enum E { A, B, C }", f"rate r0 = {draw(st.sampled_from(RATES))}",
+             f"rate r1 = {draw(st.sampled_from(RATES))}", "var x: 0..3", "var y: E",
+             f"init {{ x == {draw(st.integers(0, 3))} && y == {draw(st.sampled_from(ENUM))} }}"]
+
+    def guard() -> str:
+        parts = [f"x {draw(st.sampled_from(['==', '!=', '<', '>']))} {draw(st.integers(0, 3))}",
+                 f"y {draw(st.sampled_from(['==', '!=']))} {draw(st.sampled_from(ENUM))}", "true"]
+        return draw(st.sampled_from(parts)) + (f" && {draw(st.sampled_from(parts))}" if draw(st.booleans()) else "")
+
+    def body(param: bool) -> str:
+        x = draw(st.sampled_from(["(x + 1) % 4", "(x + 3) % 4", "0", "3", "p" if param else "2"]))
+        y = draw(st.sampled_from([*ENUM, "if x > 1 then A else B"]))
+        return draw(st.sampled_from([f"x := {x}", f"y := {y}", f"x := {x}; y := {y}"]))
+
+    for i in range(draw(st.integers(2, 5))):
+        kind = draw(st.sampled_from(["action", "action", "fault"]))
+        param = draw(st.integers(0, 3)) == 0
+        rate = "" if draw(st.integers(0, 3)) == 0 else " rate " + draw(st.sampled_from(["r0", "r1", "2 * r0", "0.5"]))
+        lines.append(f"{kind} a{i}{'(p: 0..3)' if param else ''}{rate} when {guard()} {{ {body(param)} }}")
+    lines.append(f"def up: bool = {guard()}")
     return "\n".join(lines) + "\n"
