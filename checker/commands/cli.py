@@ -656,6 +656,99 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
     sys.exit(_combine(codes))
 
 
+# ---------------------------------------------------------------- dependability
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--up", default="up", show_default=True, metavar="EXPR",
+              help="When the system is up: an expression over the state (by default the spec's `def up: bool`).")
+@click.option("--rate", "rates", multiple=True, metavar="NAME=RATE",
+              help="Override a named rate of the spec (repeatable).")
+@click.option("--sweep", default=None, metavar="NAME=LO:HI[:log|lin][:POINTS]",
+              help="Recompute the measures for values of a named rate (log-spaced by default, 25 points) or "
+                   "of an integer constant (each integer in the range, at most POINTS).")
+@click.option("--time", "horizon", type=click.FloatRange(min=0, min_open=True), default=None, metavar="T",
+              help="Reliability R(t) up to T (default: twice the MTTF).")
+@click.option("--points", type=click.IntRange(min=2), default=101, show_default=True,
+              help="Times at which R(t) is computed (evenly spaced from 0 to T).")
+@click.option("--json", "json_path", default=None, metavar="FILE", help="Write every figure as JSON (docs/json.md).")
+@click.option("--plot", "plot_path", default=None, metavar="FILE.svg|FILE.png",
+              help="Draw R(t) of every spec, or with --sweep the unavailability against the swept value.")
+@click.option("--export", "export_prefix", default=None, metavar="PREFIX",
+              help="Write each chain in the explicit format of PRISM and Storm: PREFIX.tra and PREFIX.lab "
+                   "(PREFIX-SPEC.tra ... with several files).")
+@click.option("--max-states", type=click.IntRange(min=1), default=None, help="Exploration limit.")
+@_timeout_option
+@_quiet_option
+@_common_consts
+def dependability(files: tuple[str, ...], up: str, rates: tuple[str, ...], sweep: str | None,
+                  horizon: float | None, points: int, json_path: str | None, plot_path: str | None,
+                  export_prefix: str | None, max_states: int | None, timeout: float | None, quiet: bool,
+                  consts: tuple[str, ...]) -> None:
+    """Forecast the dependability of the specs in FILES from the rates of their actions and faults:
+    steady-state availability, MTTF, MTTR and the reliability curve R(t) of the continuous-time
+    Markov chain of each (faults recur: no fault budget). docs/dependability.md explains the model."""
+    from ftverify.checker.commands import dependability as D
+    from ftverify.checker.engines.ctmc import ChainError, Incomplete
+
+    const_map = _parse_consts(consts)
+    try:
+        rate_map = D.parse_rates(rates)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--rate") from None
+    try:
+        sweep_spec = D.parse_sweep(sweep) if sweep is not None else None
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--sweep") from None
+    for path, what in ((json_path, "--json"), (plot_path, "--plot"), (export_prefix, "--export")):
+        check_output(path, what)
+    if plot_path and Path(plot_path).suffix.lower() not in (".svg", ".png"):
+        usage_error(f"--plot {plot_path}: expected a .svg or .png file")
+    paths = _expand_or_exit(files)
+    req = D.Request(paths, up, rate_map, const_map, horizon, points, sweep_spec, max_states, export_prefix is not None)
+    done: list[D.Analysis] = []
+    codes = []
+
+    def one(path: str) -> int:
+        try:
+            a = D.analyse(path, req)
+        except ChainError as e:
+            raise BadInput(f"{path}: {e}") from None
+        except Incomplete as e:
+            echo(f"stopped: {path}: {e}", err=True)
+            return EXIT_UNKNOWN
+        done.append(a)
+        echo(D.text(a, up))
+        if export_prefix:
+            prefix = export_prefix if len(paths) == 1 else f"{export_prefix}-{a.name}"
+            assert a.explicit is not None
+            tra, lab = a.explicit
+            write_file(prefix + ".tra", tra)
+            write_file(prefix + ".lab", lab)
+        return EXIT_OK
+
+    def run() -> int:
+        return _combine([_guarded(lambda f=f: one(f), f) for f in paths])
+
+    codes.append(_controlled(timeout, quiet, run))
+
+    def write() -> int:
+        if json_path:
+            from ftverify.checker.output.report import document
+
+            write_file(json_path, dumps(document("dependability", {"specs": [a.to_json() for a in done]})) + "\n")
+        if plot_path:
+            try:
+                D.plot(done, plot_path, sweep_spec)
+            except RuntimeError as e:
+                raise BadInput(str(e)) from None
+            echo(f"wrote {plot_path}", err=True)
+        return EXIT_OK
+
+    if done:
+        codes.append(_guarded(write))
+    sys.exit(_combine(codes))
+
+
 # ---------------------------------------------------------------- graph
 @cli.command()
 @click.argument("file")
