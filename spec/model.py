@@ -194,14 +194,15 @@ class Action(msgspec.Struct, frozen=True):
     span: Span
     budget: int | str | None = None  # a fault's own budget: a count, "unbounded", or None (the shared one)
     rate: Rate | None = None  # each instance's rate in `ftverify dependability`; None: immediate
+    fairness: str | None = None  # "weak" or "strong" for each instance, for liveness; None: not fair
 
 
 class Property(msgspec.Struct, frozen=True):
-    kind: str  # "invariant", "reachable", "recovers"
+    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually"
     name: str
-    pred: Expr  # for recovers: the `from` condition
+    pred: Expr  # for recovers: the `from` condition; leadsto: P of P ~> Q; eventually: `init`
     span: Span
-    target: Expr | None = None  # for recovers: the `to` condition
+    target: Expr | None = None  # for recovers: the `to` condition; leadsto and eventually: Q
 
 
 class RefinementMap(msgspec.Struct, frozen=True):

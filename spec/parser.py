@@ -184,13 +184,20 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
         return str(tok)
 
     def action_decl(
-        self, meta: Any, kind: str, name: Token, params: Any, budget: Any, rate: Any, guard: Any,
-        body: tuple[S.Stmt, ...]
+        self, meta: Any, fairness: str | None, kind: str, name: Token, params: Any, budget: Any, rate: Any,
+        guard: Any, body: tuple[S.Stmt, ...]
     ) -> S.ActionDecl:
         if budget is not None and kind != "fault":
             raise SpecError(self._t(name), f"action {name} has a budget: only a fault has one",
                             hint="write `fault NAME budget N ...`, or drop the budget")
-        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body, budget, rate)
+        if fairness is not None and kind == "fault":
+            raise SpecError(self._t(name), f"fault {name} is declared fair: a fault is never fair",
+                            hint="nothing may rely on a fault happening; fairness belongs to recovery actions")
+        return S.ActionDecl(self._t(name), str(name), kind == "fault", params or (), guard, body, budget, rate,
+                            fairness)
+
+    def fairness(self, meta: Any, *toks: Token) -> str:
+        return "strong" if len(toks) == 2 else "weak"
 
     def rate_decl(self, meta: Any, name: Token, value: Token) -> S.RateDecl:
         return S.RateDecl(self._t(name), str(name), float(value))
@@ -219,6 +226,12 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     def recovers_decl(self, meta: Any, name: Token, src: S.Expr, dst: S.Expr) -> S.PropertyDecl:
         return S.PropertyDecl(self._t(name), "recovers", str(name), src, dst)
+
+    def leadsto_decl(self, meta: Any, name: Token, src: S.Expr, dst: S.Expr) -> S.PropertyDecl:
+        return S.PropertyDecl(self._t(name), "leadsto", str(name), src, dst)
+
+    def eventually_decl(self, meta: Any, name: Token, dst: S.Expr) -> S.PropertyDecl:
+        return S.PropertyDecl(self._t(name), "eventually", str(name), S.BoolLit(self._t(name), True), dst)
 
     def refinement_decl(self, meta: Any, name: Token, path: Token, *items: Any) -> S.RefinementDecl:
         maps = tuple(i for i in items if isinstance(i, S.RefineMap))

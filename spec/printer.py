@@ -237,8 +237,9 @@ def decl(d: S.Decl) -> list[str]:
             return [f"proc {n}({_params(ps)}) {{", *stmts(b, "  "), "}"]
         case S.InitDecl(pred=p):
             return [f"init {{ {expr(p)} }}"]
-        case S.ActionDecl(name=n, is_fault=f, params=ps, guard=g, body=b, budget=budget, rate=rate):
-            head = f"{'fault' if f else 'action'} {n}({_params(ps)})"
+        case S.ActionDecl(name=n, is_fault=f, params=ps, guard=g, body=b, budget=budget, rate=rate, fairness=fair):
+            head = {"weak": "fair ", "strong": "strong fair ", None: ""}[fair]
+            head += f"{'fault' if f else 'action'} {n}({_params(ps)})"
             if budget is not None:
                 head += f" budget {budget if isinstance(budget, str) else expr(budget)}"
             if rate is not None:
@@ -248,6 +249,12 @@ def decl(d: S.Decl) -> list[str]:
             return [head + " {", *stmts(b, "  "), "}"]
         case S.RateDecl(name=n, value=v):
             return [f"rate {n} = {v!r}"]
+        case S.PropertyDecl(kind="leadsto", name=n, pred=p, target=t):
+            assert t is not None
+            return [f"leadsto {n}: {expr(p)} ~> {expr(t)}"]
+        case S.PropertyDecl(kind="eventually", name=n, target=t):
+            assert t is not None
+            return [f"eventually {n}: {expr(t)}"]
         case S.PropertyDecl(kind="recovers", name=n, pred=p, target=t):
             assert t is not None
             return [f"recovers {n}: from {expr(p)} to {expr(t)}"]

@@ -251,6 +251,7 @@ class ActionDecl(Node):
     body: tuple[Stmt, ...]
     budget: Expr | str | None = None  # a fault's own budget: a constant, "unbounded", or None (the shared one)
     rate: tuple[RateFactor, ...] | None = None  # the rate's factors; None: immediate
+    fairness: str | None = None  # "weak" (`fair action`), "strong" (`strong fair action`) or None
 
 
 class RateDecl(Node):
@@ -259,7 +260,7 @@ class RateDecl(Node):
 
 
 class PropertyDecl(Node):
-    kind: str  # "invariant", "reachable", "recovers"
+    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually"
     name: str
     pred: Expr
     target: Expr | None = None  # the `to` of a recovers property; `pred` is its `from`

@@ -161,7 +161,7 @@ class Checker(ExprChecker):
         if not actions:
             raise SpecError(root.span, f"spec {root.name} declares no actions",
                             hint="declare at least one `action NAME { ... }`")
-        props = [self._property(d.node) for d in self.decls.values() if d.kind == "property"]
+        props = [self._property(d.node, init) for d in self.decls.values() if d.kind == "property"]
         enums = tuple(t for t in self.types.values() if isinstance(t, EnumT))
         consts = tuple((n, c.value) for n, c in self.const_values.items())
         refinements = tuple(self._refinement(d, actions, props) for d in decls if isinstance(d, S.RefinementDecl))
@@ -279,7 +279,7 @@ class Checker(ExprChecker):
             raise SpecError(a.budget.span, f"the budget of fault {a.name} is {budget}, outside "
                                            f"0..{M.MAX_FAULT_BUDGET}", hint="a lossy fault can be `unbounded`")
         rate = self._rate(a) if a.rate is not None else None
-        return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span, budget, rate)
+        return M.Action(a.name, a.is_fault, tuple(params), guard, body, a.span, budget, rate, a.fairness)
 
     def _rate(self, a: S.ActionDecl) -> M.Rate:
         """An action's rate: numbers and integer constants multiplied out, named rates kept by name."""
@@ -305,8 +305,9 @@ class Checker(ExprChecker):
                             hint="an action that never happens needs no rate: leave it out of the spec")
         return M.Rate(factor, tuple(names), a.rate[0].span)
 
-    def _property(self, p: S.PropertyDecl) -> M.Property:
-        pred = self._bool(p.pred, Scope(), f"{p.kind} {p.name}")
+    def _property(self, p: S.PropertyDecl, init: M.Expr) -> M.Property:
+        # `eventually Q` is `init ~> Q`: a reachable state satisfying `init` is an initial state
+        pred = init if p.kind == "eventually" else self._bool(p.pred, Scope(), f"{p.kind} {p.name}")
         target = self._bool(p.target, Scope(), f"{p.kind} {p.name}") if p.target is not None else None
         return M.Property(p.kind, p.name, pred, p.span, target)
 
