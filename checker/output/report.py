@@ -65,6 +65,9 @@ def format_trace(trace: Trace, indent: str = "    ") -> str:
             for x in changing:
                 row.append(format_value(f[x]) if i == 0 or f[x] != flat[i - 1][x] else "")
             rows.append(row)
+        if trace.loop_step is not None:
+            back = ("FAULT " if trace.loop_step.is_fault else "") + f"{trace.loop_step}, back to {trace.loop}"
+            rows.append([str(len(flat)), back, *([""] * len(changing))])
         lines.append(table(rows, ["step", "action", *changing], indent))
         fixed = [x for x in leaves if x not in changing]
         if fixed:
@@ -76,10 +79,18 @@ def format_trace(trace: Trace, indent: str = "    ") -> str:
             diff = [f"{x} = {format_value(flat[i][x])}" for x in leaves if flat[i][x] != flat[i - 1][x]]
             lines.append(f"{indent}{i}  {labels[i]}")
             lines.append(indent + "     " + (_joined(diff) if diff else "(no change)"))
+        if trace.loop_step is not None:
+            lines.append(f"{indent}{len(flat)}  {trace.loop_step}, back to {trace.loop}")
     if trace.failing is not None:
         label, msg = trace.failing
         where = f"{len(flat)}  {('FAULT ' if label and label.is_fault else '')}{label}" if label else "  guard"
         lines.append(f"{indent}{where}  fails: {msg}")
+    if trace.loop is not None:
+        if trace.loop_step is None:
+            lines.append(f"{indent}then nothing more happens: the run stays in state {trace.loop} for ever "
+                         "(no fair action is enabled there)")
+        else:
+            lines.append(f"{indent}then states {trace.loop} to {len(flat) - 1} repeat for ever")
     return "\n".join(lines)
 
 
@@ -205,7 +216,12 @@ def format_report(rep: Report, *, show_traces: bool = True) -> str:
                 what = {"recovers": "a state from which recovery is impossible",
                         "type_ok": "a step that leaves its type"}.get(r.kind, "shortest counterexample")
                 out.append("")
-                out.append(f"violated: {r.property} ({r.kind}): {what}, {len(r.trace)} step(s)")
+                if r.trace.loop is not None:
+                    loop = len(r.trace.states) - r.trace.loop
+                    out.append(f"violated: {r.property} ({r.kind}): a fair run that never gets there: "
+                               f"{r.trace.loop} step(s), then a loop of {loop} state(s) for ever")
+                else:
+                    out.append(f"violated: {r.property} ({r.kind}): {what}, {len(r.trace)} step(s)")
                 if r.message:
                     out.append(f"  {r.message}")
             else:
@@ -247,6 +263,11 @@ def trace_json(t: Trace) -> dict[str, Any]:
         lab, msg = t.failing
         out["failing"] = {"action": lab.action if lab else None,
                           "args": {k: jsonable(v) for k, v in lab.args} if lab else {}, "error": msg}
+    if t.loop is not None:
+        lab = t.loop_step
+        out["loop"] = t.loop
+        out["loop_step"] = None if lab is None else {
+            "action": lab.action, "args": {k: jsonable(v) for k, v in lab.args}, "fault": lab.is_fault}
     return out
 
 
@@ -319,7 +340,7 @@ def trace_itf(t: Trace, source: str, description: str) -> dict[str, Any]:
     if t.failing is not None and t.failing[0] is not None:
         states[-1]["#meta"]["failing_step"] = str(t.failing[0])
         states[-1]["#meta"]["error"] = t.failing[1]
-    return {
+    out = {
         "#meta": {
             "format": "ITF",
             "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
@@ -330,6 +351,13 @@ def trace_itf(t: Trace, source: str, description: str) -> dict[str, Any]:
         "vars": list(t.states[0]),
         "states": states,
     }
+    if t.loop is not None:  # a lasso: after the last state comes states[loop], for ever
+        out["loop"] = t.loop
+        if t.loop_step is not None:
+            out["#meta"]["loop_step"] = {"action": t.loop_step.action,
+                                         "args": {k: _itf_value(v) for k, v in t.loop_step.args},
+                                         "fault": t.loop_step.is_fault}
+    return out
 
 
 def dumps(obj: Any) -> str:

@@ -62,6 +62,10 @@ class Trace:
     steps: list[Label]
     faults: list[int] = field(default_factory=list)  # faults used up to each state
     failing: tuple[Label | None, str] | None = None
+    # A lasso (a liveness violation): after the last state the run goes back to states[loop], by
+    # `loop_step` (None: it stays in the last state for ever, which is then states[loop])
+    loop: int | None = None
+    loop_step: Label | None = None
 
     def __len__(self) -> int:
         """The length of the trace: its number of steps, the failing one included."""
@@ -89,7 +93,7 @@ class CTI:
 @dataclass
 class Result:
     property: str
-    kind: str  # "invariant", "reachable", "recovers", "type_ok", "refinement", "theorem"
+    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually", "type_ok", "refinement", "theorem"
     verdict: Verdict
     engine: str
     trace: Trace | None = None
