@@ -26,6 +26,9 @@ class Agreement:
     scalar_only: int = 0  # other specs the vector compiler refused (the engine stays scalar on them)
 
 
+GRAPH_KINDS = ("recovers", "leadsto", "eventually")  # decided on the state graph, by the explicit engine only
+
+
 def check_layered(model: Model, budget: int, tally: Agreement | None = None) -> None:
     """Assert that the data-parallel search (run from the initial states) finds exactly what the
     scalar one does: the same states, transitions, depth, deadlocks, verdicts and warnings, and
@@ -33,8 +36,8 @@ def check_layered(model: Model, budget: int, tally: Agreement | None = None) -> 
     from ftverify.checker.engines.layered import LayeredParents
 
     tally = tally or Agreement()
-    # `recovers` needs the graph's edges, which only the scalar search records.
-    wanted = [p.name for p in model.properties if p.kind != "recovers"] + ["type_ok"]
+    # `recovers` and liveness need the graph's edges, which only the scalar search records.
+    wanted = [p.name for p in model.properties if p.kind not in GRAPH_KINDS] + ["type_ok"]
     scalar = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=False,
                               wanted=wanted)
     fast = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=True,
@@ -95,7 +98,7 @@ def check_agreement(model: Model, budget: int, engines: tuple[str, ...] = ("bmc"
     interp = Interpreter(model, budget)
     ex = explicit.explore(interp, progress=None, stop_when_decided=False)
     assert ex.complete
-    truth = {r.property: r for r in explicit.report_of(ex).results if r.kind != "recovers"}
+    truth = {r.property: r for r in explicit.report_of(ex).results if r.kind not in GRAPH_KINDS}
     depth = ex.depth + 1  # BMC to the diameter (+ the failing step of a type error) covers every state
     for name, want in truth.items():
         wv, wlen = expected_of(want)

@@ -11,7 +11,8 @@ than 64 action instances or actions, more than 48 bits of state, several
 parameters of several types; and faults with budgets of their own. Some carry
 rates (`rate r0 = 2.5`, `action a0 rate r0 * 3 ...`), which every engine but the
 Markov chain of `dependability` ignores; `specs(rated=True)` gives one to most
-actions and faults, for the chain's own differential test.
+actions and faults, for the chain's own differential test. Actions may be `fair` or
+`strong fair`, and `leadsto`/`eventually` properties use that fairness.
 """
 
 from __future__ import annotations
@@ -255,7 +256,8 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
         body = "; ".join(g.assignment(draw) for _ in range(draw(st.integers(1, 2))))
         params = ", ".join(f"{n}: {t}" for n, t, _ in g.params)
         rate = _rate(draw, rated) if rated is not None else ""
-        lines.append(f"action a{i}{f'({params})' if params else ''}{rate} when {guard} {{ {body} }}")
+        fair = draw(st.sampled_from(["", "", "fair ", "strong fair "]))
+        lines.append(f"{fair}action a{i}{f'({params})' if params else ''}{rate} when {guard} {{ {body} }}")
     for i in range(draw(st.integers(0, 2))):
         g = Gen(vs, False)
         # a fault draws on the shared budget, or has a budget of its own (a count, or none at all)
@@ -270,6 +272,10 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     # what fault campaigns read: a recovery obligation, a detection, a notion of being up
     if draw(st.integers(0, 2)) == 0:
         lines.append(f"recovers rec: from {g.bool_expr(draw)} to {g.bool_expr(draw)}")
+    if draw(st.integers(0, 2)) == 0:  # liveness under the actions' fairness
+        lines.append(f"leadsto live: {g.bool_expr(draw)} ~> {g.bool_expr(draw)}")
+    if draw(st.integers(0, 4)) == 0:
+        lines.append(f"eventually ev: {g.bool_expr(draw)}")
     if draw(st.integers(0, 2)) == 0:
         lines.append(f"def detected: bool = {g.bool_expr(draw)}")
     if rated or draw(st.integers(0, 3)) == 0:

@@ -1,0 +1,117 @@
+"""Liveness under fairness (checker/engines/liveness.py): `leadsto` and `eventually`, weak and
+strong fairness, stuttering, faults never fair, replayed lassos, and an independent decision on
+generated specs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from ftverify.checker.engines import explicit, liveness
+from ftverify.checker.engines.replay import ReplayError
+from ftverify.checker.output.result import Verdict
+from ftverify.spec.errors import SpecError
+from ftverify.spec.interp import Interpreter
+from hypothesis import HealthCheck, assume, given, seed, settings
+
+from tests import liveness_oracle
+from tests.conftest import model_of, run_cli
+from tests.strategies import specs
+
+RETRY = """spec Retry
+enum Srv { Up, Down, Restarting }
+var srv: Srv
+init { srv == Up }
+fault crash when srv == Up { srv := Down }
+fair action restart when srv == Down { srv := Restarting }
+FAIRNESS action come_up when srv == Restarting { srv := Up }
+action fail_restart when srv == Restarting { srv := Down }
+leadsto back: srv == Down ~> srv == Up
+recovers possible: from true to srv == Up
+"""
+
+
+def result(text: str, name: str, budget: int = 1):
+    m = model_of(text)
+    ex = explicit.explore(Interpreter(m, budget), progress=None, stop_when_decided=False)
+    return next(r for r in explicit.report_of(ex).results if r.property == name), m
+
+
+def test_a_retry_loop_recovers_possibly_but_not_under_weak_fairness() -> None:
+    r, _ = result(RETRY.replace("FAIRNESS", "fair"), "back")
+    assert r.verdict == Verdict.VIOLATED
+    tr = r.trace
+    assert [s.action for s in tr.steps] == ["crash", "restart"] and tr.loop == 1
+    assert tr.loop_step is not None and tr.loop_step.action == "fail_restart"
+    # `recovers` (some run recovers) holds all the same: what the fair property adds
+    assert result(RETRY.replace("FAIRNESS", "fair"), "possible")[0].verdict == Verdict.PROVED
+
+
+def test_strong_fairness_of_the_recovery_step_proves_it() -> None:
+    r, _ = result(RETRY.replace("FAIRNESS", "strong fair"), "back")
+    assert r.verdict == Verdict.PROVED
+
+
+def test_without_fairness_a_run_may_stutter_for_ever() -> None:
+    r, _ = result(RETRY.replace("FAIRNESS", "").replace("fair action restart", "action restart"), "back")
+    assert r.verdict == Verdict.VIOLATED
+    assert r.trace.loop == len(r.trace.states) - 1 and r.trace.loop_step is None  # stays in Down
+
+
+def test_nothing_may_rely_on_a_fault() -> None:
+    spec = ("spec F\nvar x: bool\ninit { !x }\nfault flip when !x { x := true }\n"
+            "fair action idle when !x { skip }\neventually set: x\n")
+    r, _ = result(spec, "set", budget=1)
+    assert r.verdict == Verdict.VIOLATED and r.trace.loop_step is not None and r.trace.loop_step.action == "idle"
+    with pytest.raises(SpecError, match="a fault is never fair"):
+        model_of("spec G\nvar x: bool\nfair fault flip { x := !x }\n")
+
+
+def test_eventually_is_leadsto_from_the_initial_states() -> None:
+    spec = ("spec E\nvar n: 0..3\ninit { n == 0 }\nfair action step when n < 3 { n := n + 1 }\n"
+            "eventually top: n == 3\n")
+    assert result(spec, "top", 0)[0].verdict == Verdict.PROVED
+    r, _ = result(spec.replace("fair action", "action"), "top", 0)
+    assert r.verdict == Verdict.VIOLATED and r.trace.loop == 0 and not r.trace.steps
+
+
+def test_a_forged_lasso_is_rejected() -> None:
+    r, m = result(RETRY.replace("FAIRNESS", "fair"), "back")
+    interp = Interpreter(m, 1)
+    liveness.validate(interp, r.trace, m.property("back"))
+    r.trace.loop_step = None  # "stays in Restarting": but come_up is enabled there all along
+    r.trace.loop = len(r.trace.states) - 1
+    with pytest.raises(ReplayError, match="not fair"):
+        liveness.validate(interp, r.trace, m.property("back"))
+
+
+def test_symbolic_engines_leave_liveness_to_the_graph(tmp_path: Path) -> None:
+    spec = tmp_path / "retry.ftv"
+    spec.write_text(RETRY.replace("FAIRNESS", "fair"))
+    code, out, _ = run_cli("prove", str(spec), "--engine", "bmc", "--property", "back", "-q")
+    assert code == 3 and "use the explicit engine" in out
+    itf = tmp_path / "t.itf.json"
+    code, out, _ = run_cli("prove", str(spec), "--property", "back", "--itf", str(itf), "-q")
+    assert code == 1 and "fail_restart, back to 1" in out and "then states 1 to 2 repeat for ever" in out
+    doc = json.loads(itf.read_text())
+    assert doc["loop"] == 1 and doc["#meta"]["loop_step"]["action"] == "fail_restart"
+
+
+@seed(11)
+@settings(max_examples=80, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(specs())
+def test_generated_specs_agree_with_an_independent_decision(text: str) -> None:
+    try:
+        m = model_of(text)
+    except SpecError:
+        assume(False)
+    live = [p for p in m.properties if p.kind in liveness.KINDS]
+    assume(live)
+    interp = Interpreter(m, 1 if m.has_faults else 0)
+    ex = explicit.explore(interp, progress=None, stop_when_decided=False)
+    assume(ex.complete and len(ex.parent) <= 3000)
+    got = {r.property: r for r in explicit.report_of(ex).results}
+    for p in live:  # every violation's lasso was validated inside the engine
+        assert (got[p.name].verdict == Verdict.VIOLATED) == liveness_oracle.violated(interp, p), p.name
