@@ -7,6 +7,7 @@ error (a bug in ftverify: please report it).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import time
@@ -703,14 +704,27 @@ def dependability(files: tuple[str, ...], up: str, rates: tuple[str, ...], sweep
         check_output(path, what)
     if plot_path and Path(plot_path).suffix.lower() not in (".svg", ".png"):
         usage_error(f"--plot {plot_path}: expected a .svg or .png file")
+    if plot_path and importlib.util.find_spec("matplotlib") is None:
+        usage_error("--plot needs matplotlib: pip install 'ftverify[plots]'")
     paths = _expand_or_exit(files)
     req = D.Request(paths, up, rate_map, const_map, horizon, points, sweep_spec, max_states, export_prefix is not None)
     done: list[D.Analysis] = []
-    codes = []
+    models: dict[str, Any] = {}
+
+    def prepare(path: str) -> int:  # every spec and option is checked before any chain is built
+        try:
+            models[path] = D.prepare(path, req)
+        except ChainError as e:
+            raise BadInput(f"{path}: {e}") from None
+        return EXIT_OK
+
+    codes = [_guarded(lambda f=f: prepare(f), f) for f in paths]
+    if any(c != EXIT_OK for c in codes):
+        sys.exit(_combine(codes))
 
     def one(path: str) -> int:
         try:
-            a = D.analyse(path, req)
+            a = D.analyse(models[path], req)
         except ChainError as e:
             raise BadInput(f"{path}: {e}") from None
         except Incomplete as e:

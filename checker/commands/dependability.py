@@ -11,6 +11,7 @@ import numpy as np
 from ftverify.checker.engines import control, ctmc
 from ftverify.checker.engines.explicit import Limits
 from ftverify.checker.output.report import table
+from ftverify.spec import model as M
 from ftverify.spec.typecheck import load_model
 
 
@@ -120,16 +121,28 @@ class Analysis:
                 "sweep": [{"value": v, **meas(m)} for v, m in self.sweep]}
 
 
-def analyse(path: str, req: Request) -> Analysis:
-    """Load, build and solve one spec (raises SpecError or ctmc.ChainError)."""
+def prepare(path: str, req: Request) -> M.Model:
+    """Load one spec and check the request against it (rates, sweep, `up`) before any work starts;
+    raises SpecError or ctmc.ChainError."""
     model = load_model(path, req.consts)
     sweep = req.sweep
+    if sweep is not None and sweep.name not in dict(model.consts):
+        if sweep.name not in dict(model.rates):
+            raise ctmc.ChainError(f"--sweep {sweep.name}: spec {model.name} has no rate or constant `{sweep.name}` "
+                                  f"(its rates: {', '.join(n for n, _ in model.rates) or 'none'})")
+        if sweep.lo <= 0:
+            raise ctmc.ChainError(f"--sweep {sweep.name}: a rate must be positive, and the sweep starts at "
+                                  f"{sweep.lo:g}")
+    ctmc.rate_values(model, req.rates)
+    ctmc.check(model, req.up)
+    return model
+
+
+def analyse(model: M.Model, req: Request) -> Analysis:
+    """Build and solve one spec's chain (raises ctmc.ChainError or ctmc.Incomplete)."""
+    path = model.file
+    sweep = req.sweep
     const_sweep = sweep is not None and sweep.name in dict(model.consts)
-    if sweep is not None and not const_sweep and sweep.name not in dict(model.rates):
-        raise ctmc.ChainError(f"--sweep {sweep.name}: spec {model.name} has no rate or constant `{sweep.name}` "
-                              f"(its rates: {', '.join(n for n, _ in model.rates) or 'none'})")
-    if sweep is not None and not const_sweep and sweep.lo <= 0:
-        raise ctmc.ChainError(f"--sweep {sweep.name}: a rate must be positive, and the sweep starts at {sweep.lo:g}")
     rates = ctmc.rate_values(model, req.rates)
     ctl = control.current()
     ctl.begin(f"{model.name}: building the chain")

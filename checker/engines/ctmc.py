@@ -101,12 +101,8 @@ class Chain:
 def build(model: M.Model, up: str = "up", limits: Limits | None = None,
           progress: TextIO | None = sys.stderr) -> Chain:
     """Explore the spec with recurring faults and build its chain; `up`: an expression over the
-    state (a `def up: bool` by default). Raises ChainError or SpecError."""
-    rated = [a.name for a in model.actions if a.rate is not None]
-    if not rated:
-        raise ChainError(f"spec {model.name} gives no action a rate: write `rate NAME = NUMBER` and "
-                         "`action NAME rate NAME ...` (docs/language.md, Rates)")
-    up_expr = _up(model, up)
+    state (a `def up: bool` by default). Raises ChainError, Incomplete or SpecError."""
+    up_expr = check(model, up)
     interp = Interpreter(model, recurring(model))
     ex = explore(interp, limits, record_edges=True, check_properties=False, stop_when_decided=False,
                  progress=progress)
@@ -175,6 +171,14 @@ def build(model: M.Model, up: str = "up", limits: Limits | None = None,
     return Chain(model, interp, states, up_mask, init, tpos[src[keep]], inst[keep], sp.csr_matrix(edge_target),
                  rate_of, n, ex.transitions, ex.seconds,
                  {"vanishing": nv, "tangible": nt})
+
+
+def check(model: M.Model, up: str = "up") -> M.Expr:
+    """What `build` needs before it explores: some rate, and `up` as a bool expression (returned)."""
+    if all(a.rate is None for a in model.actions):
+        raise ChainError(f"spec {model.name} gives no action a rate: write `rate NAME = NUMBER` and "
+                         "`action NAME rate NAME ...` (docs/language.md, Rates)")
+    return _up(model, up)
 
 
 def _up(model: M.Model, text: str) -> M.Expr:
