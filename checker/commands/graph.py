@@ -9,6 +9,7 @@ from typing import Any
 
 import networkx as nx
 from ftverify.checker.commands.common import BadInput, check_output
+from ftverify.checker.engines import liveness
 from ftverify.checker.engines import stategraph as G
 from ftverify.checker.engines.control import current
 from ftverify.checker.engines.explicit import Limits
@@ -114,6 +115,16 @@ def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Calla
                 doomed = G.doomed(sg, p)
                 if doomed:
                     candidates.append((f"counterexample to {p.name}", min(doomed)))
+            elif p.kind in liveness.KINDS and sg.complete:
+                r = liveness.check(sg.exploration, p)
+                if r.trace is not None and r.trace.loop is not None:
+                    tr, layout = r.trace, sg.interp.layout
+                    nodes = [sg.node_of(layout.encode(st, f)) for st, f in zip(tr.states, tr.faults, strict=True)]
+                    if tr.loop_step is not None:
+                        nodes.append(nodes[tr.loop])  # the step back into the loop
+                    echo(f"  highlighted: a fair run that never satisfies the right side of {p.name}: "
+                         f"{tr.loop} step(s) to the loop, which repeats for ever")
+                    return nodes
     if wanted in ("*", "deadlock"):
         dead = G.deadlocks(sg) if sg.complete else []
         if dead:

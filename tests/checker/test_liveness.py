@@ -96,6 +96,8 @@ def test_symbolic_engines_leave_liveness_to_the_graph(tmp_path: Path) -> None:
     assert code == 1 and "fail_restart, back to 1" in out and "then states 1 to 2 repeat for ever" in out
     doc = json.loads(itf.read_text())
     assert doc["loop"] == 1 and doc["#meta"]["loop_step"]["action"] == "fail_restart"
+    code, out, _ = run_cli("graph", str(spec), "--trace", "back", "-o", str(tmp_path / "g.dot"), "-q")
+    assert code == 0 and "highlighted: a fair run that never satisfies the right side of back" in out
 
 
 @seed(11)
