@@ -442,7 +442,9 @@ def vacuity_warnings(ex: Exploration) -> list[str]:
             counter = interp.layout.counter_of.get(a.name)
             if counter is not None and counter.cap == 0:
                 continue  # no budget for this fault: not a step of this check at all
-            if not _ever_enabled(ex, by_action.get(a.name, [])):
+            if a.name not in by_action:
+                continue  # switched off by its constants (a seeded bug's own action): no instance at all
+            if not _ever_enabled(ex, by_action[a.name]):
                 kind = "fault" if a.is_fault else "action"
                 out.append(f"{a.span}: {kind} {a.name} is never enabled in the {len(ex.parent):,} reachable "
                            "state(s): it is dead code here (a guard that can never hold?)")
