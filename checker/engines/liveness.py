@@ -78,7 +78,18 @@ def check(ex: Exploration, prop: M.Property) -> Result:
                 queue.append(j)
     region = list(parent)  # breadth-first order: nearer states first
     fair = {k: inst.action.fairness for k, inst in enumerate(interp.instances) if inst.action.fairness}
-    found = _fair_component(interp, states, region, succ, fair)
+    # the fair instances enabled in each candidate state: those with a step from it (a step that
+    # fails to evaluate records none, so where one does, the guards say)
+    enabled: dict[int, set[int]] = {i: set() for i in region}
+    for s, _, k in ex.edges:
+        i = ids[s]
+        if k in fair and i in enabled:
+            enabled[i].add(k)
+    for s in ex.failing:
+        i = ids.get(s, -1)
+        if i in enabled:
+            enabled[i] = {k for k in fair if _enabled(interp, k, s)}
+    found = _fair_component(region, succ, fair, enabled)
     if found is None:
         return Result(prop.name, prop.kind, Verdict.PROVED, "explicit",
                       message=f"no fair cycle avoids the right side after the left side ({len(region):,} "
@@ -90,8 +101,8 @@ def check(ex: Exploration, prop: M.Property) -> Result:
                   message="lasso replayed on the interpreter, its fairness re-checked state by state")
 
 
-def _fair_component(interp: Interpreter, states: list[int], region: list[int], succ: list[list[tuple[int, int]]],
-                    fair: dict[int, str | None]) -> tuple[set[int], int] | None:
+def _fair_component(region: list[int], succ: list[list[tuple[int, int]]], fair: dict[int, str | None],
+                    enabled: dict[int, set[int]]) -> tuple[set[int], int] | None:
     """A fair strongly connected set of region states and its state nearest to a start, or None."""
     order = {i: r for r, i in enumerate(region)}
     pending: list[list[int]] = [region]
@@ -100,7 +111,11 @@ def _fair_component(interp: Interpreter, states: list[int], region: list[int], s
         part = pending.pop()
         for comp in _sccs(part, succ):
             taken = {k for i in comp for j, k in succ[i] if j in comp}
-            enabled_in = {k: [i for i in comp if _enabled(interp, k, states[i])] for k in fair if k not in taken}
+            enabled_in: dict[int, list[int]] = {}  # fair instances not taken here -> where enabled
+            for i in comp:
+                for k in enabled[i]:
+                    if k not in taken:
+                        enabled_in.setdefault(k, []).append(i)
             strong_bad = [k for k, where in enabled_in.items() if fair[k] == "strong" and where]
             if strong_bad:
                 drop = {i for k in strong_bad for i in enabled_in[k]}
