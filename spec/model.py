@@ -197,6 +197,10 @@ class Action(msgspec.Struct, frozen=True):
     fairness: str | None = None  # "weak" or "strong" for each instance, for liveness; None: not fair
 
 
+LIVENESS_KINDS = ("leadsto", "eventually")  # decided on fair runs of the whole state graph
+GRAPH_KINDS = ("recovers", *LIVENESS_KINDS)  # the kinds only the explicit engine's whole graph decides
+
+
 class Property(msgspec.Struct, frozen=True):
     kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually"
     name: str

@@ -18,12 +18,8 @@ from ftverify.spec.budget import BudgetLike
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter
 
-
-def _holds(f: Callable[[int], object], s: int) -> bool:
-    try:
-        return bool(f(s))
-    except EvalError:
-        return False
+from tests import oracle_steps
+from tests.oracle_steps import holds
 
 
 def classify(model: M.Model, budget: BudgetLike | None) -> dict[tuple[int, str, int], str]:
@@ -63,16 +59,16 @@ def classify(model: M.Model, budget: BudgetLike | None) -> dict[tuple[int, str, 
         return found
 
     det_e, up_e = FC.definition(model, "detected"), FC.definition(model, "up")
-    det = {s: det_e is not None and _holds(it.predicate(det_e), s) for s in steps}
-    up = {s: up_e is None or _holds(it.predicate(up_e), s) for s in steps}
-    bad = {s: s in failing or (up[s] and any(not _holds(it.properties[p.name], s) for p in model.invariants()))
+    det = {s: det_e is not None and holds(it.predicate(det_e), s) for s in steps}
+    up = {s: up_e is None or holds(it.predicate(up_e), s) for s in steps}
+    bad = {s: s in failing or (up[s] and any(not holds(it.properties[p.name], s) for p in model.invariants()))
            for s in steps}
     recovers = [p for p in model.properties if p.kind == "recovers"]
     mask = (1 << it.layout.faults_offset) - 1
     if recovers:
         def stuck(s: int) -> bool:
-            return any(_holds(it.properties[p.name], s)
-                       and not any(_holds(it.targets[p.name], x) for x in reach(s, normal=True)) for p in recovers)
+            return any(holds(it.properties[p.name], s)
+                       and not any(holds(it.targets[p.name], x) for x in reach(s, normal=True)) for p in recovers)
     else:
         normal_values = {x & mask for s0 in it.initial_states() for x in reach(s0, normal=True)}
 
@@ -81,14 +77,8 @@ def classify(model: M.Model, budget: BudgetLike | None) -> dict[tuple[int, str, 
 
     out: dict[tuple[int, str, int], str] = {}
     for s in steps:
-        for inst in it.instances:
+        for _, inst, t in oracle_steps.steps(it, s):
             if not inst.label.is_fault:
-                continue
-            try:
-                if inst.guard is not None and not inst.guard(s):
-                    continue
-                t = inst.apply(s)
-            except EvalError:
                 continue
             c = it.layout.counter_of[inst.action.name]
             if c is not None and (t >> c.offset) & ((1 << c.width) - 1) != c.cap:

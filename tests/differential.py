@@ -12,8 +12,8 @@ from ftverify.checker.engines import explicit
 from ftverify.checker.engines.crosscheck import cross_check
 from ftverify.checker.engines.portfolio import EngineOptions, prove_property
 from ftverify.checker.output.result import Result, Verdict
+from ftverify.spec import model as M
 from ftverify.spec.interp import Interpreter
-from ftverify.spec.model import Model
 
 
 @dataclass
@@ -26,10 +26,7 @@ class Agreement:
     scalar_only: int = 0  # other specs the vector compiler refused (the engine stays scalar on them)
 
 
-GRAPH_KINDS = ("recovers", "leadsto", "eventually")  # decided on the state graph, by the explicit engine only
-
-
-def check_layered(model: Model, budget: int, tally: Agreement | None = None) -> None:
+def check_layered(model: M.Model, budget: int, tally: Agreement | None = None) -> None:
     """Assert that the data-parallel search (run from the initial states) finds exactly what the
     scalar one does: the same states, transitions, depth, deadlocks, verdicts and warnings, and
     traces of the same (shortest) lengths, each replayed on the interpreter by `report_of`."""
@@ -37,7 +34,7 @@ def check_layered(model: Model, budget: int, tally: Agreement | None = None) -> 
 
     tally = tally or Agreement()
     # `recovers` and liveness need the graph's edges, which only the scalar search records.
-    wanted = [p.name for p in model.properties if p.kind not in GRAPH_KINDS] + ["type_ok"]
+    wanted = [p.name for p in model.properties if p.kind not in M.GRAPH_KINDS] + ["type_ok"]
     scalar = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=False,
                               wanted=wanted)
     fast = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=True,
@@ -71,7 +68,7 @@ def check_layered(model: Model, budget: int, tally: Agreement | None = None) -> 
     assert [w for w, _ in got.warnings] == [w for w, _ in want.warnings]
 
 
-def check_encoding(model: Model, budget: int, states: int = 30, tally: Agreement | None = None) -> None:
+def check_encoding(model: M.Model, budget: int, states: int = 30, tally: Agreement | None = None) -> None:
     """Assert that the Z3 encoding (every integer representation) evaluates every guard,
     update and property as the interpreter does, on reachable and random states."""
     cc = cross_check(model, budget, states)
@@ -85,7 +82,7 @@ def expected_of(r: Result) -> tuple[Verdict, int | None]:
     return r.verdict, len(r.trace) if r.trace is not None else None
 
 
-def check_agreement(model: Model, budget: int, engines: tuple[str, ...] = ("bmc", "kind", "pdr", "induction", "infer"),
+def check_agreement(model: M.Model, budget: int, engines: tuple[str, ...] = ("bmc", "kind", "pdr", "induction", "infer"),
                     timeout: float = 20.0, tally: Agreement | None = None) -> None:
     """Assert that every engine's verdict agrees with exhaustive exploration.
 
@@ -98,7 +95,7 @@ def check_agreement(model: Model, budget: int, engines: tuple[str, ...] = ("bmc"
     interp = Interpreter(model, budget)
     ex = explicit.explore(interp, progress=None, stop_when_decided=False)
     assert ex.complete
-    truth = {r.property: r for r in explicit.report_of(ex).results if r.kind not in GRAPH_KINDS}
+    truth = {r.property: r for r in explicit.report_of(ex).results if r.kind not in M.GRAPH_KINDS}
     depth = ex.depth + 1  # BMC to the diameter (+ the failing step of a type error) covers every state
     for name, want in truth.items():
         wv, wlen = expected_of(want)

@@ -11,12 +11,7 @@ from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter
 
-
-def _holds(f, s: int) -> bool:  # type: ignore[no-untyped-def]
-    try:
-        return bool(f(s))
-    except EvalError:
-        return False
+from tests.oracle_steps import holds, steps
 
 
 def violated(interp: Interpreter, prop: M.Property) -> bool:
@@ -29,21 +24,15 @@ def violated(interp: Interpreter, prop: M.Property) -> bool:
     while queue:
         s = queue.popleft()
         graph.add_node(s)
-        for k, inst in enumerate(interp.instances):
-            try:
-                if inst.guard is not None and not inst.guard(s):
-                    continue
-                t = inst.apply(s)
-            except EvalError:
-                continue
+        for k, _, t in steps(interp, s):
             graph.add_edge(s, t, key=k)
             if t not in seen:
                 seen.add(t)
                 queue.append(t)
-    bad = {s for s in graph if not _holds(q, s)}
+    bad = {s for s in graph if not holds(q, s)}
     region: set[int] = set()
     for s in bad:
-        if _holds(p, s) and s not in region:
+        if holds(p, s) and s not in region:
             region |= {s} | {t for t in nx.descendants(graph.subgraph(bad), s)}
     fair = {k: inst.action.fairness for k, inst in enumerate(interp.instances) if inst.action.fairness}
 

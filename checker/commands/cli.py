@@ -154,6 +154,13 @@ def _budgets(values: Any) -> Any:
     return out[0] if single else tuple(out)
 
 
+def _write_document(path: str, command: str, payload: dict[str, Any]) -> None:
+    """A command's JSON document (docs/json.md) written to `path`."""
+    from ftverify.checker.output.report import document
+
+    write_file(path, dumps(document(command, payload)) + "\n")
+
+
 _timeout_option = click.option(
     "--timeout", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS",
     help="Wall-clock budget of the whole command: work still running then is unknown, the rest not started.")
@@ -637,9 +644,7 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
 
     def write() -> int:
         if json_path:
-            from ftverify.checker.output.report import document
-
-            write_file(json_path, dumps(document("faults", {"campaigns": [o.json for o in outcomes]})) + "\n")
+            _write_document(json_path, "faults", {"campaigns": [o.json for o in outcomes]})
         if chart_path:
             rows = [o.coverage for o in outcomes]
             if Path(chart_path).suffix.lower() == ".svg":
@@ -747,14 +752,9 @@ def dependability(files: tuple[str, ...], up: str, rates: tuple[str, ...], sweep
 
     def write() -> int:
         if json_path:
-            from ftverify.checker.output.report import document
-
-            write_file(json_path, dumps(document("dependability", {"specs": [a.to_json() for a in done]})) + "\n")
+            _write_document(json_path, "dependability", {"specs": [a.to_json() for a in done]})
         if plot_path:
-            try:
-                D.plot(done, plot_path, sweep_spec)
-            except RuntimeError as e:
-                raise BadInput(str(e)) from None
+            D.plot(done, plot_path, sweep_spec)
             echo(f"wrote {plot_path}", err=True)
         return EXIT_OK
 

@@ -211,14 +211,13 @@ def text(a: Analysis, up: str) -> str:
 
 
 def plot(analyses: list[Analysis], path: str, sweep: Sweep | None) -> None:
-    """R(t) of every spec, or with a sweep its unavailability against the swept value (.svg or .png)."""
-    try:
-        import matplotlib
+    """R(t) of every spec, or with a sweep its unavailability against the swept value (.svg or .png);
+    needs matplotlib (the command checks that it is installed before any work starts)."""
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise RuntimeError("a plot needs matplotlib (pip install 'ftverify[plots]')") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     if sweep is None:
         for a in analyses:

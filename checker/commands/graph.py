@@ -15,6 +15,7 @@ from ftverify.checker.engines.control import current
 from ftverify.checker.engines.explicit import Limits
 from ftverify.checker.output import render as R
 from ftverify.checker.output.report import format_trace, table
+from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model, parse_expression
@@ -115,7 +116,7 @@ def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Calla
                 doomed = G.doomed(sg, p)
                 if doomed:
                     candidates.append((f"counterexample to {p.name}", min(doomed)))
-            elif p.kind in liveness.KINDS and sg.complete:
+            elif p.kind in M.LIVENESS_KINDS and sg.complete:
                 r = liveness.check(sg.exploration, p)
                 if r.trace is not None and r.trace.loop is not None:
                     tr, layout = r.trace, sg.interp.layout

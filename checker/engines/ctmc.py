@@ -39,7 +39,7 @@ from ftverify.spec.compile import EvalError
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import parse_expression
-from ftverify.spec.types import BOOL
+from ftverify.spec.types import BOOL, format_value
 
 
 class ChainError(Exception):
@@ -195,7 +195,7 @@ def _up(model: M.Model, text: str) -> M.Expr:
 
 
 def _show(interp: Interpreter, s: int) -> str:
-    return "state " + ", ".join(f"{k} = {v}" for k, v in interp.decode(s).items())
+    return "state " + ", ".join(f"{k} = {format_value(v)}" for k, v in interp.decode(s).items())
 
 
 DIRECT_MAX = 200_000  # unknowns up to which systems are solved by sparse LU (exact; fill-in grows beyond)

@@ -101,8 +101,8 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
                   if p.kind == "invariant" and asked(p.name)]
     reachables = [(p.name, interp.properties[p.name]) for p in model.properties
                   if p.kind == "reachable" and asked(p.name)]
-    needs_graph = record_edges or any(p.kind in ("recovers", "leadsto", "eventually")
-                                      and (wanted is None or p.name in wanted) for p in model.properties)
+    needs_graph = record_edges or any(p.kind in M.GRAPH_KINDS and (wanted is None or p.name in wanted)
+                                      for p in model.properties)
     type_asked = wanted is None or "type_ok" in wanted
     instances = [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in enumerate(interp.instances)]
 
@@ -502,7 +502,7 @@ def _property_result(ex: Exploration, p: M.Property) -> Result:
             return Result(p.name, p.kind, Verdict.VIOLATED, "explicit",
                           message="unreachable: no reachable state satisfies it (the spec is vacuous here)")
         return Result(p.name, p.kind, Verdict.UNKNOWN, "explicit", message=_unknown_message(ex))
-    if p.kind in ("leadsto", "eventually"):
+    if p.kind in M.LIVENESS_KINDS:
         from ftverify.checker.engines import liveness
 
         return liveness.check(ex, p)

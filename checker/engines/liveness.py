@@ -34,8 +34,6 @@ from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter
 
-KINDS = ("leadsto", "eventually")
-
 
 def _enabled(interp: Interpreter, k: int, s: int) -> bool:
     inst = interp.instances[k]
@@ -175,10 +173,8 @@ def _lasso(ex: Exploration, states: list[int], parent: dict[int, tuple[int, int]
             goals.append(("off", k))
     path, steps = [entry], []
     for what, k in goals:
-        def reached(a: int, what: str = what, k: int = k) -> bool:
-            return what == "off" and not _enabled(interp, k, states[a])
-        if reached(path[-1]):
-            continue
+        if what == "off" and not _enabled(interp, k, states[path[-1]]):
+            continue  # disabled where the loop already is
         hop = _within(comp, succ, path[-1], lambda a, b, kk, what=what, k=k: (what == "edge" and kk == k)
                       or (what == "off" and not _enabled(interp, k, states[b])))
         for a, kk in hop:

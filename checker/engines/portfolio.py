@@ -62,7 +62,7 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
             ex = exploration or explicit.explore(interp, explicit.Limits(opts.max_states, opts.timeout),
                                                  progress=opts.progress, wanted=[name])
             return explicit.report_of(ex, [name]).results[0]
-        if kind in ("recovers", "leadsto", "eventually"):
+        if kind in M.GRAPH_KINDS:
             return Result(name, kind, Verdict.UNKNOWN, method,
                           message=f"{kind} is checked on the state graph: use the explicit engine")
         # The symbolic engines (and z3) are imported only when asked for: start-up stays short.
@@ -133,7 +133,7 @@ def _auto_rest(model: M.Model, budget: BudgetLike, names: list[str], opts: Engin
     wanted = []
     for n in names:
         prop = model.property(n) if n != "type_ok" else None
-        if prop is not None and prop.kind in ("recovers", "leadsto", "eventually"):
+        if prop is not None and prop.kind in M.GRAPH_KINDS:
             out.append(prove_property(model, budget, n, "explicit", opts, interp=interp))
             continue
         ctl.begin(f"{model.name}: {n} (auto: infer)")

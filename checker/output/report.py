@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ftverify.checker.output.result import CTI, Report, Result, Trace, Verdict
+from ftverify.spec.interp import Label
 from ftverify.spec.types import MapValue, format_value
 
 MAX_TABLE_COLUMNS = 7  # more changing leaves than this print as per-step lists
@@ -56,7 +57,7 @@ def format_trace(trace: Trace, indent: str = "    ") -> str:
     flat = [flatten_state(s) for s in trace.states]
     leaves = list(flat[0])
     changing = [x for x in leaves if any(f[x] != flat[0][x] for f in flat[1:])]
-    labels = ["(initial)"] + [("FAULT " if lab.is_fault else "") + str(lab) for lab in trace.steps]
+    labels = ["(initial)"] + [_step_text(lab) for lab in trace.steps]
     lines = []
     if len(changing) <= MAX_TABLE_COLUMNS:
         rows = []
@@ -66,8 +67,8 @@ def format_trace(trace: Trace, indent: str = "    ") -> str:
                 row.append(format_value(f[x]) if i == 0 or f[x] != flat[i - 1][x] else "")
             rows.append(row)
         if trace.loop_step is not None:
-            back = ("FAULT " if trace.loop_step.is_fault else "") + f"{trace.loop_step}, back to {trace.loop}"
-            rows.append([str(len(flat)), back, *([""] * len(changing))])
+            rows.append([str(len(flat)), f"{_step_text(trace.loop_step)}, back to {trace.loop}",
+                         *([""] * len(changing))])
         lines.append(table(rows, ["step", "action", *changing], indent))
         fixed = [x for x in leaves if x not in changing]
         if fixed:
@@ -80,10 +81,10 @@ def format_trace(trace: Trace, indent: str = "    ") -> str:
             lines.append(f"{indent}{i}  {labels[i]}")
             lines.append(indent + "     " + (_joined(diff) if diff else "(no change)"))
         if trace.loop_step is not None:
-            lines.append(f"{indent}{len(flat)}  {trace.loop_step}, back to {trace.loop}")
+            lines.append(f"{indent}{len(flat)}  {_step_text(trace.loop_step)}, back to {trace.loop}")
     if trace.failing is not None:
         label, msg = trace.failing
-        where = f"{len(flat)}  {('FAULT ' if label and label.is_fault else '')}{label}" if label else "  guard"
+        where = f"{len(flat)}  {_step_text(label)}" if label else "  guard"
         lines.append(f"{indent}{where}  fails: {msg}")
     if trace.loop is not None:
         if trace.loop_step is None:
@@ -92,6 +93,10 @@ def format_trace(trace: Trace, indent: str = "    ") -> str:
         else:
             lines.append(f"{indent}then states {trace.loop} to {len(flat) - 1} repeat for ever")
     return "\n".join(lines)
+
+
+def _step_text(lab: Label) -> str:
+    return ("FAULT " if lab.is_fault else "") + str(lab)
 
 
 def _joined(items: Iterable[str], width: int = 100) -> str:
@@ -124,7 +129,7 @@ def format_cti(cti: CTI, indent: str = "    ") -> str:
     used = cti.faults_text or str(cti.pre_faults)
     lines = [f"{indent}pre-state (satisfies every conjunct; need not be reachable), faults used {used}:"]
     lines.append(indent + "     " + _joined(f"{x} = {format_value(v)}" for x, v in pre.items()))
-    lines.append(f"{indent}step: {'FAULT ' if cti.label.is_fault else ''}{cti.label}")
+    lines.append(f"{indent}step: {_step_text(cti.label)}")
     diff = [f"{x} = {format_value(post[x])}" for x in post if post[x] != pre.get(x)]
     lines.append(f"{indent}post-state changes: " + (_joined(diff) if diff else "(none)"))
     lines.append(f"{indent}broken in the post-state: {', '.join(cti.broken)}")
@@ -252,11 +257,14 @@ def jsonable(v: Any) -> Any:
     return v
 
 
+def _label_json(lab: Label) -> dict[str, Any]:
+    return {"action": lab.action, "args": {k: jsonable(v) for k, v in lab.args}, "fault": lab.is_fault}
+
+
 def trace_json(t: Trace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "states": [jsonable(s) for s in t.states],
-        "steps": [{"action": lab.action, "args": {k: jsonable(v) for k, v in lab.args}, "fault": lab.is_fault}
-                  for lab in t.steps],
+        "steps": [_label_json(lab) for lab in t.steps],
         "length": len(t),
     }
     if t.failing is not None:
@@ -264,10 +272,8 @@ def trace_json(t: Trace) -> dict[str, Any]:
         out["failing"] = {"action": lab.action if lab else None,
                           "args": {k: jsonable(v) for k, v in lab.args} if lab else {}, "error": msg}
     if t.loop is not None:
-        lab = t.loop_step
         out["loop"] = t.loop
-        out["loop_step"] = None if lab is None else {
-            "action": lab.action, "args": {k: jsonable(v) for k, v in lab.args}, "fault": lab.is_fault}
+        out["loop_step"] = None if t.loop_step is None else _label_json(t.loop_step)
     return out
 
 
@@ -460,7 +466,7 @@ def format_mismatch(mm: Any, indent: str = "    ") -> str:
         pre = flatten_state(mm.pre)
         lines.append(f"{indent}concrete pre-state (satisfies the refinement's invariants; need not be reachable):")
         lines.append(indent + "     " + _joined(f"{x} = {format_value(v)}" for x, v in pre.items()))
-    lines.append(f"{indent}concrete step: {'FAULT ' if mm.label.is_fault else ''}{mm.label}")
+    lines.append(f"{indent}concrete step: {_step_text(mm.label)}")
     for what, a, b in (("concrete", mm.pre, mm.post), ("abstract image", mm.abstract_pre, mm.abstract_post)):
         fa, fb = flatten_state(a), flatten_state(b)
         diff = [[x, format_value(fa.get(x)), format_value(fb[x])] for x in fb if fa.get(x) != fb[x]]

@@ -11,6 +11,7 @@ import pytest
 from ftverify.checker.engines import explicit, liveness
 from ftverify.checker.engines.replay import ReplayError
 from ftverify.checker.output.result import Verdict
+from ftverify.spec import model as M
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from hypothesis import HealthCheck, assume, given, seed, settings
@@ -109,7 +110,7 @@ def test_generated_specs_agree_with_an_independent_decision(text: str) -> None:
         m = model_of(text)
     except SpecError:
         assume(False)
-    live = [p for p in m.properties if p.kind in liveness.KINDS]
+    live = [p for p in m.properties if p.kind in M.LIVENESS_KINDS]
     assume(live)
     interp = Interpreter(m, 1 if m.has_faults else 0)
     ex = explicit.explore(interp, progress=None, stop_when_decided=False)
