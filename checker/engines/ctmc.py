@@ -235,9 +235,25 @@ class Measures:
     mean_up: float  # A / f: mean time up between failures in the long run (nan: no failures)
 
 
+class Unreliable(ChainError):
+    """A solution that fails its own check: no figure is printed from it."""
+
+
+def _balanced(q: sp.csr_matrix, pi: np.ndarray) -> None:
+    """The long-run distribution must be a distribution and stationary (pi Q = 0), checked on the
+    generator itself: whatever solver produced it, a wrong one is not printed."""
+    exit_rate = np.asarray(q.sum(axis=1)).ravel()
+    flow = pi @ q - pi * exit_rate  # pi Q
+    scale = max(float((pi * exit_rate).max(initial=0.0)), 1e-300)
+    if abs(pi.sum() - 1.0) > 1e-9 or pi.min(initial=0.0) < -1e-12 or np.abs(flow).max(initial=0.0) > 1e-9 * scale:
+        raise Unreliable("the long-run distribution fails its balance check (pi Q = 0, sum 1): the chain is too "
+                         "ill-conditioned for the solver; no figures are given")
+
+
 def measures(chain: Chain, rates: dict[str, float]) -> Measures:
     q = chain.generator(rates)
     pi = long_run(q, chain.init)
+    _balanced(q, pi)
     up = chain.up
     a, u = float(pi[up].sum()), float(pi[~up].sum())
     to_down = np.asarray(q[:, ~up].sum(axis=1)).ravel()
@@ -332,10 +348,15 @@ def mttf(q: sp.csr_matrix, init: np.ndarray, up: np.ndarray) -> float:
     if not len(region):
         return 0.0
     exit_rate = np.asarray(q[region].sum(axis=1)).ravel()
-    m = _solve(sp.diags(exit_rate) - q[region][:, region], np.ones(len(region)))
+    a = sp.diags(exit_rate) - q[region][:, region]
+    m = _solve(a, np.ones(len(region)))
     if m is None:
         raise ChainError("the mean-time-to-failure equations are singular (an internal inconsistency)")
-    return float(init[region] @ np.atleast_1d(np.asarray(m, dtype=float)))
+    m = np.atleast_1d(np.asarray(m, dtype=float))
+    scale = max(float((exit_rate * np.abs(m)).max()), 1.0)  # rounding grows with the rates times the times
+    if np.abs(a @ m - 1.0).max() > 1e-9 * scale or m.min() < 0:  # checked on the equations themselves
+        raise Unreliable("the mean time to failure fails its check ((D - Q) m = 1, m >= 0): no figures are given")
+    return float(init[region] @ m)
 
 
 def reliability(chain: Chain, rates: dict[str, float], times: np.ndarray) -> np.ndarray:

@@ -131,6 +131,19 @@ def test_checkpoint_interval_has_an_optimum() -> None:
     assert avail[6] > avail[1] and avail[6] > avail[20]
 
 
+def test_a_wrong_solution_is_caught_by_its_own_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    c, r = chain_of(REPAIRABLE)
+    good = ctmc.stationary
+    monkeypatch.setattr(ctmc, "stationary", lambda q, d: good(q, d)[::-1].copy())  # a solver gone wrong
+    with pytest.raises(ctmc.Unreliable, match="balance check"):
+        ctmc.measures(c, r)
+    monkeypatch.setattr(ctmc, "stationary", good)
+    q = c.generator(r)
+    monkeypatch.setattr(ctmc, "_solve", lambda a, b: 2 * np.asarray(b))
+    with pytest.raises(ctmc.Unreliable, match="mean time to failure"):
+        ctmc.mttf(q, c.init, c.up)
+
+
 def test_chains_that_are_not_defined() -> None:
     with pytest.raises(ctmc.ChainError, match="gives no action a rate"):
         chain_of("spec A\nvar x: bool\naction a { x := !x }\ndef up: bool = x\n")
