@@ -404,7 +404,7 @@ def report_of(ex: Exploration, properties: list[str] | None = None) -> Report:
     for p in model.properties:
         if wanted is not None and p.name not in wanted:
             continue
-        results.append(_property_result(ex, p) if ex.parent or not ex.complete else _vacuous(p.name, p.kind))
+        results.append(_decided(ex, p) if ex.parent or not ex.complete else _vacuous(p.name, p.kind))
     if wanted is None or "type_ok" in wanted:
         results.append(_type_result(ex) if ex.parent or not ex.complete else _vacuous("type_ok", "type_ok"))
     for r in results:
@@ -415,8 +415,21 @@ def report_of(ex: Exploration, properties: list[str] | None = None) -> Report:
     if ex.first_deadlock is not None:
         warnings.append((f"deadlock: {ex.deadlocks} reachable state(s) with no enabled non-fault action"
                          f" (a shortest path to one is shown)", trace_of(interp, ex.path_to(ex.first_deadlock))))
-    warnings += [(w, None) for w in vacuity_warnings(ex)]
+    if not control.current().stopped:
+        warnings += [(w, None) for w in vacuity_warnings(ex)]
     return Report(model.name, model.file, interp.budget, results, "explicit", warnings, stats, ex.seconds)
+
+
+def _decided(ex: Exploration, p: M.Property) -> Result:
+    """The property's result; after a stop (Ctrl-C, the time limit), during the work on the graph
+    that follows the exploration (recovery, fair cycles), unknown, so that what is known prints."""
+    stopped = control.current().stopped
+    if stopped and p.kind in M.GRAPH_KINDS:  # what the exploration found is still given for the others
+        return Result(p.name, p.kind, Verdict.UNKNOWN, "explicit", message=f"not decided ({stopped})")
+    try:
+        return _property_result(ex, p)
+    except control.Interrupted as e:
+        return Result(p.name, p.kind, Verdict.UNKNOWN, "explicit", message=f"interrupted while deciding it ({e.reason})")
 
 
 VACUOUS = "vacuous: init admits no state, so every property would hold trivially"

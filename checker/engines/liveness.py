@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
+from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Exploration, holds
 from ftverify.checker.engines.replay import ReplayError, replay, step_label
 from ftverify.checker.output.result import Result, Trace, Verdict
@@ -75,6 +76,7 @@ def check(ex: Exploration, prop: M.Property) -> Result:
                 parent[j] = (i, k)
                 queue.append(j)
     region = list(parent)  # breadth-first order: nearer states first
+    control.note(f"{prop.name}: fair cycles among {len(region):,} states")
     fair = {k: inst.action.fairness for k, inst in enumerate(interp.instances) if inst.action.fairness}
     # the fair instances enabled in each candidate state: those with a step from it (a step that
     # fails to evaluate records none, so where one does, the guards say)

@@ -101,6 +101,20 @@ def test_symbolic_engines_leave_liveness_to_the_graph(tmp_path: Path) -> None:
     assert code == 0 and "highlighted: a fair run that never satisfies the right side of back" in out
 
 
+def test_a_stop_while_deciding_liveness_keeps_what_is_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftverify.checker.engines import control
+
+    def stopped(ex, prop):  # type: ignore[no-untyped-def]
+        raise control.Interrupted("interrupted (Ctrl-C)")
+
+    m = model_of(RETRY.replace("FAIRNESS", "fair") + "invariant known: true\n")
+    ex = explicit.explore(Interpreter(m, 1), progress=None, stop_when_decided=False)
+    monkeypatch.setattr(liveness, "check", stopped)
+    got = {r.property: r for r in explicit.report_of(ex).results}
+    assert got["known"].verdict == Verdict.PROVED and got["possible"].verdict == Verdict.PROVED
+    assert got["back"].verdict == Verdict.UNKNOWN and "interrupted while deciding it" in got["back"].message
+
+
 @seed(11)
 @settings(max_examples=80, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
