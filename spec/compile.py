@@ -70,6 +70,9 @@ def _fn(c: Compiled) -> Fn:
 
 # ---------------------------------------------------------------- the compiler
 _Env = dict[int, Any]  # Bound uid -> _C (known value) or a one-element list (a run-time box)
+# Where a step property is compiled for one action instance, the action's name (a _C) is in
+# the environment under this key, for `taken(...)`
+STEP_ACTION = -1
 
 
 class Compiler:
@@ -95,8 +98,8 @@ class Compiler:
         if not counters:
             return _C(0)
         if len(counters) == 1:
-            off = counters[0][0]
-            return lambda s: s >> off  # the only counter is the top of the state
+            off, m = counters[0]
+            return lambda s: (s >> off) & m  # masked: a step property reads a pair of states
         return lambda s: sum((s >> off) & m for off, m in counters)
 
     def _budget(self, e: M.Budget, env: _Env) -> Compiled:
@@ -115,6 +118,9 @@ class Compiler:
             case M.VarRef(name=name):
                 assert self.layout is not None
                 return self.layout.slot[name].offset, e.type
+            case M.Next(name=name):  # a step property reads the pair s | t << width
+                assert self.layout is not None
+                return self.layout.slot[name].offset + self.layout.width, e.type
             case M.Index(base=base, index=idx):
                 p = self.path(base, env)
                 if p is None:
@@ -406,6 +412,11 @@ class Compiler:
 
     def _narrow(self, e: M.Narrow, env: _Env) -> Compiled:
         return self.expr(e.arg, env)
+
+    def _taken(self, e: M.Taken, env: _Env) -> Compiled:
+        if env[STEP_ACTION].v != e.action:
+            return _C(False)
+        return self.expr(e.cond, env)
 
     def _check(self, e: M.Check, env: _Env) -> Compiled:
         a = self.expr(e.arg, env)
@@ -768,6 +779,8 @@ _EXPR: dict[type, Callable[[Compiler, Any, _Env], Compiled]] = {
     M.Faults: Compiler._faults,
     M.Budget: Compiler._budget,
     M.Check: Compiler._check,
+    M.Next: Compiler._read,
+    M.Taken: Compiler._taken,
     M.Narrow: Compiler._narrow,
 }
 
@@ -777,7 +790,7 @@ def _children(e: M.Expr) -> tuple[M.Expr, ...]:
     match e:
         case M.Index(base=b, index=i):
             return (b, i)
-        case M.Field(base=b) | M.Unary(arg=b) | M.Check(arg=b) | M.Narrow(arg=b):
+        case M.Field(base=b) | M.Unary(arg=b) | M.Check(arg=b) | M.Narrow(arg=b) | M.Taken(cond=b):
             return (b,)
         case M.Binary(left=a, right=b):
             return (a, b)
@@ -794,7 +807,7 @@ def _children(e: M.Expr) -> tuple[M.Expr, ...]:
 
 def fold_constant(e: M.Expr) -> M.Expr:
     """e as a literal when all its operands are literals; e itself otherwise."""
-    if isinstance(e, M.Lit | M.VarRef | M.Bound | M.Faults | M.Budget):
+    if isinstance(e, M.Lit | M.VarRef | M.Bound | M.Faults | M.Budget | M.Next | M.Taken):
         return e
     kids = _children(e)
     if not all(isinstance(k, M.Lit) for k in kids):

@@ -393,7 +393,59 @@ class ExprChecker:
             raise SpecError(e.arg.span, f"bv[{n}](...) converts an integer", hint=f"found {describe(a.type)}")
         return self._fold(M.Builtin(e.span, BVT(n), "to_bv", (a,)))
 
+    def _x_Primed(self, e: S.Primed, scope: Scope, expected: Type | None) -> M.Expr:
+        if not scope.step:
+            raise SpecError(e.span, f"`{e.name}'` ({e.name} after a step) can be used only in a step property",
+                            hint="declare one with `always step NAME: ...`")
+        v = self.vars.get(e.name)
+        if v is None:
+            raise SpecError(e.span, f"`{e.name}'`: only a state variable has a value after the step",
+                            hint=_suggest(e.name, list(self.vars)))
+        return M.Next(e.span, v.type, e.name)
+
+    def _action_step(self, e: S.Call, scope: Scope) -> M.Expr:
+        """`enabled(a)`, `enabled(a(args))`: some instance of action a (with these arguments) is
+        enabled; `taken(a)`, `taken(a(args))` in a step property: the step is one."""
+        actions = self.typed_actions  # type: ignore[attr-defined]
+        form = f"{e.name}(ACTION) or {e.name}(ACTION(ARGS))"
+        if len(e.args) != 1 or not isinstance(e.args[0], S.Name | S.Call):
+            raise SpecError(e.span, f"{e.name} takes one action: {form}")
+        arg = e.args[0]
+        name, args = (arg.name, ()) if isinstance(arg, S.Name) else (arg.name, arg.args)
+        if actions is None:
+            raise SpecError(e.span, f"`{e.name}(...)` can be used only in properties",
+                            hint="a guard that depends on another action's guard can repeat it in a def")
+        a = actions.get(name)
+        if a is None:
+            raise SpecError(arg.span, f"`{name}` is not an action ({form})", hint=_suggest(name, list(actions)))
+        if e.name == "taken" and not scope.step:
+            raise SpecError(e.span, "`taken(...)` describes a step: it can be used only in a step property",
+                            hint="declare one with `always step NAME: ...`")
+        if e.name == "enabled" and a.is_fault:
+            raise SpecError(arg.span, f"`{name}` is a fault: `enabled` takes an action",
+                            hint="a fault may or may not happen; nothing waits for one")
+        if args and len(args) != len(a.params):
+            raise SpecError(arg.span, f"{name} takes {len(a.params)} argument(s), {len(args)} given")
+        typed = [self._coerce(self._expr(x, scope, p.type), p.type, x.span, f"argument {p.name} of {name}")
+                 for x, p in zip(args, a.params, strict=False)]  # no arguments: every instance
+        if e.name == "taken":
+            cond: M.Expr = M.TRUE(e.span)
+            for x, p in zip(typed, a.params, strict=False):
+                eq = M.Binary(x.span, BOOL, "eq", x, M.Bound(x.span, p.type, p.name, p.uid))
+                cond = eq if isinstance(cond, M.Lit) else M.Binary(e.span, BOOL, "and", cond, eq)
+            return M.Taken(e.span, BOOL, a.name, cond)
+        # The guard over the action's own parameters, bound to the arguments or to every value.
+        out = a.guard
+        for x, p in reversed(list(zip(typed, a.params, strict=False))):
+            out = M.Let(e.span, BOOL, p, x, out)
+        if not typed:
+            for p in reversed(a.params):
+                out = M.Quant(e.span, BOOL, "exists", p, out)
+        return self._fold(out)
+
     def _x_Call(self, e: S.Call, scope: Scope, expected: Type | None) -> M.Expr:
+        if e.name in ("enabled", "taken"):
+            return self._action_step(e, scope)
         if e.name in BUILTIN_ARITY and e.name not in self.decls:
             return self._builtin(e, scope, expected)
         d = self.decls.get(e.name)

@@ -20,7 +20,7 @@ from typing import Any
 
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
-from ftverify.spec.compile import _C, Compiler, Fn, _Env
+from ftverify.spec.compile import _C, STEP_ACTION, Compiler, EvalError, Fn, _Env
 from ftverify.spec.initial import initial_states
 from ftverify.spec.layout import FaultCounter, StateLayout, _mask, _plain_key
 from ftverify.spec.types import (
@@ -69,11 +69,62 @@ class Interpreter:
         self.budget = self.layout.budget
         self.compiler = Compiler(self.layout)
         self.instances = self._instances()
-        self.properties = {p.name: self.predicate(p.pred) for p in model.properties}
+        self._steps: dict[str, list[Fn]] = {}
+        # A step property, as a predicate of states: every step from the state keeps it.
+        self.properties = {p.name: self._all_steps_keep(p) if p.kind == "step" else self.predicate(p.pred)
+                           for p in model.properties}
         self.targets = {p.name: self.predicate(p.target) for p in model.properties if p.target is not None}
 
     def predicate(self, e: M.Expr) -> Fn:
         return self.compiler.fn(e, {})
+
+    def step_checks(self, prop: M.Property) -> list[Fn]:
+        """Step property `prop` for each instance (in `instances` order), a predicate of the
+        pair of states s | t << width (see `Compiler.path`)."""
+        if prop.name not in self._steps:
+            self._steps[prop.name] = [
+                self.compiler.fn(prop.pred, {STEP_ACTION: _C(inst.action.name),
+                                             **{p.uid: _C(v) for p, v in zip(inst.action.params, inst.values,
+                                                                              strict=True)}})
+                for inst in self.instances]
+        return self._steps[prop.name]
+
+    def _all_steps_keep(self, prop: M.Property) -> Fn:
+        checks = list(zip(self.instances, self.step_checks(prop), strict=True))
+        w = self.layout.width
+
+        def keep(s: int) -> bool:  # evaluating the property may raise EvalError: a violation
+            for inst, check in checks:
+                try:
+                    if inst.guard is not None and not inst.guard(s):
+                        continue
+                    t = inst.apply(s)
+                except EvalError:
+                    continue  # not a step: the instance fails to evaluate (type_ok's violation)
+                if not check(s | (t << w)):
+                    return False
+            return True
+        return keep
+
+    def breaking_step(self, prop: M.Property, s: int) -> tuple[Instance, int] | None:
+        """The first step from s (in declaration order) that breaks step property `prop` (or
+        fails to evaluate it), with its successor."""
+        for inst, check in zip(self.instances, self.step_checks(prop), strict=True):
+            try:
+                if inst.guard is not None and not inst.guard(s):
+                    continue
+                t = inst.apply(s)
+            except EvalError:
+                continue
+            if not self.step_keeps(check, s, t):
+                return inst, t
+        return None
+
+    def step_keeps(self, check: Fn, s: int, t: int) -> bool:
+        try:
+            return bool(check(s | (t << self.layout.width)))
+        except EvalError:
+            return False
 
     def _instances(self) -> list[Instance]:
         out: list[Instance] = []

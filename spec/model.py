@@ -37,6 +37,20 @@ class VarRef(Expr):
     name: str
 
 
+class Next(Expr):
+    """`x'` in a step property: state variable `name` after the step."""
+
+    name: str
+
+
+class Taken(Expr):
+    """`taken(a(...))` in a step property: the step is an instance of action `action` and `cond`
+    holds (the arguments' equations over its parameters, bound where the step is evaluated)."""
+
+    action: str
+    cond: Expr
+
+
 class Bound(Expr):
     """A bound name: an action parameter, a quantified, `let` or map-literal variable."""
 
@@ -197,14 +211,17 @@ class Action(msgspec.Struct, frozen=True):
     fairness: str | None = None  # "weak" or "strong" for each instance, for liveness; None: not fair
 
 
+# Kinds that hold in every reachable state: an invariant, and a step property (`always step`),
+# which holds in a state when every step from it does
+SAFETY_KINDS = ("invariant", "step")
 LIVENESS_KINDS = ("leadsto", "eventually")  # decided on fair runs of the whole state graph
 GRAPH_KINDS = ("recovers", *LIVENESS_KINDS)  # the kinds only the explicit engine's whole graph decides
 
 
 class Property(msgspec.Struct, frozen=True):
-    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually"
+    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually", "step"
     name: str
-    pred: Expr  # for recovers: the `from` condition; leadsto: P of P ~> Q; eventually: `init`
+    pred: Expr  # for step: over the state before and after (`Next`, `Taken`); for recovers: the `from` condition; leadsto: P of P ~> Q; eventually: `init`
     span: Span
     target: Expr | None = None  # for recovers: the `to` condition; leadsto and eventually: Q
 
@@ -301,7 +318,7 @@ def walk(e: Expr) -> Iterator[Expr]:
                 stack += [b, i]
             case Field(base=b):
                 stack.append(b)
-            case Unary(arg=a) | Check(arg=a) | Narrow(arg=a):
+            case Unary(arg=a) | Check(arg=a) | Narrow(arg=a) | Taken(cond=a):
                 stack.append(a)
             case Binary(left=a, right=b):
                 stack += [a, b]

@@ -230,6 +230,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def leadsto_decl(self, meta: Any, name: Token, src: S.Expr, dst: S.Expr) -> S.PropertyDecl:
         return S.PropertyDecl(self._t(name), "leadsto", str(name), src, dst)
 
+    def step_decl(self, meta: Any, name: Token, pred: S.Expr) -> S.PropertyDecl:
+        return S.PropertyDecl(self._t(name), "step", str(name), pred)
+
     def eventually_decl(self, meta: Any, name: Token, dst: S.Expr) -> S.PropertyDecl:
         return S.PropertyDecl(self._t(name), "eventually", str(name), S.BoolLit(self._t(name), True), dst)
 
@@ -427,6 +430,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     def call(self, meta: Any, name: Token, args: Any) -> S.Call:
         return S.Call(self._s(meta), str(name), tuple(args or ()))
+
+    def primed(self, meta: Any, name: Token) -> S.Primed:
+        return S.Primed(self._s(meta), str(name))
 
     def bv_cast(self, meta: Any, width: S.Expr, arg: S.Expr) -> S.BVCast:
         return S.BVCast(self._s(meta), width, arg)

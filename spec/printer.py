@@ -75,6 +75,11 @@ def _(e: S.Name) -> str:
 
 
 @expr.register
+def _(e: S.Primed) -> str:
+    return f"{e.name}'"
+
+
+@expr.register
 def _(e: S.Call) -> str:
     return f"{e.name}({', '.join(expr(a) for a in e.args)})"
 
@@ -255,6 +260,8 @@ def decl(d: S.Decl) -> list[str]:
         case S.PropertyDecl(kind="eventually", name=n, target=t):
             assert t is not None
             return [f"eventually {n}: {expr(t)}"]
+        case S.PropertyDecl(kind="step", name=n, pred=p):
+            return [f"always step {n}: {expr(p)}"]
         case S.PropertyDecl(kind="recovers", name=n, pred=p, target=t):
             assert t is not None
             return [f"recovers {n}: from {expr(p)} to {expr(t)}"]

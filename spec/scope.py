@@ -22,13 +22,14 @@ class Scope:
     # Intervals that conditions evaluated before this point have established for
     # integer places of the (pre-)state, keyed by `path_key`.
     facts: dict[PathKey, IntT] = field(default_factory=dict)
+    step: bool = False  # in a step property: `x'` and `taken(...)` may be used
 
     def bind(self, b: M.Bound) -> Scope:
-        return Scope({**self.bound, b.name: b}, self.state, self.facts)
+        return Scope({**self.bound, b.name: b}, self.state, self.facts, self.step)
 
     def assuming(self, cond: M.Expr, holds: bool = True) -> Scope:
         facts = implied(cond, holds, self.facts)
-        return self if facts is self.facts else Scope(self.bound, self.state, facts)
+        return self if facts is self.facts else Scope(self.bound, self.state, facts, self.step)
 
 
 def path_key(e: M.Expr) -> PathKey | None:

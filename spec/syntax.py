@@ -79,6 +79,12 @@ class Call(Node):
     args: tuple[Expr, ...]
 
 
+class Primed(Node):
+    """`x'`: state variable x after the step (in a step property)."""
+
+    name: str
+
+
 class BVCast(Node):
     width: Expr
     arg: Expr
@@ -152,7 +158,7 @@ class MapLit(Node):
 
 
 Expr = (
-    IntLit | BoolLit | Name | Call | BVCast | Unary | Binary | Index | Field | Ite | Quant | Let | SetLit
+    IntLit | BoolLit | Name | Call | Primed | BVCast | Unary | Binary | Index | Field | Ite | Quant | Let | SetLit
     | RecordLit | MapLit | EmptyQueue
 )
 
@@ -260,7 +266,7 @@ class RateDecl(Node):
 
 
 class PropertyDecl(Node):
-    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually"
+    kind: str  # "invariant", "reachable", "recovers", "leadsto", "eventually", "step"
     name: str
     pred: Expr
     target: Expr | None = None  # the `to` of a recovers property; `pred` is its `from`

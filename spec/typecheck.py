@@ -39,7 +39,7 @@ from ftverify.spec.types import (
 
 MAX_SET_DOMAIN = 256
 MAX_QUEUE_CAPACITY = 64
-RESERVED = {"faults", "budget", "len", "head", "push", "pop", "size", "min", "max", "abs", "int", "ord"}
+RESERVED = {"faults", "budget", "enabled", "taken", "len", "head", "push", "pop", "size", "min", "max", "abs", "int", "ord"}
 
 
 
@@ -69,6 +69,8 @@ class Checker(ExprChecker):
         self.all_decls: list[S.Decl] = []
         # an abstract spec loaded for a refinement takes the overrides it declares, ignores the rest
         self.lenient_overrides = False
+        # The typed actions, once every action is typed: what `enabled(a)` and `taken(a)` read.
+        self.typed_actions: dict[str, M.Action] | None = None
 
     # ------------------------------------------------------------ loading
     def load(self, path: str) -> S.SpecFile:
@@ -161,6 +163,7 @@ class Checker(ExprChecker):
         if not actions:
             raise SpecError(root.span, f"spec {root.name} declares no actions",
                             hint="declare at least one `action NAME { ... }`")
+        self.typed_actions = {a.name: a for a in actions}
         props = [self._property(d.node, init) for d in self.decls.values() if d.kind == "property"]
         enums = tuple(t for t in self.types.values() if isinstance(t, EnumT))
         consts = tuple((n, c.value) for n, c in self.const_values.items())
@@ -307,7 +310,8 @@ class Checker(ExprChecker):
 
     def _property(self, p: S.PropertyDecl, init: M.Expr) -> M.Property:
         # `eventually Q` is `init ~> Q`: a reachable state satisfying `init` is an initial state
-        pred = init if p.kind == "eventually" else self._bool(p.pred, Scope(), f"{p.kind} {p.name}")
+        what = "always step" if p.kind == "step" else p.kind
+        pred = init if p.kind == "eventually" else self._bool(p.pred, Scope(step=p.kind == "step"), f"{what} {p.name}")
         target = self._bool(p.target, Scope(), f"{p.kind} {p.name}") if p.target is not None else None
         return M.Property(p.kind, p.name, pred, p.span, target)
 

@@ -33,8 +33,9 @@ def check_layered(model: M.Model, budget: int, tally: Agreement | None = None) -
     from ftverify.checker.engines.layered import LayeredParents
 
     tally = tally or Agreement()
-    # `recovers` and liveness need the graph's edges, which only the scalar search records.
-    wanted = [p.name for p in model.properties if p.kind not in M.GRAPH_KINDS] + ["type_ok"]
+    # `recovers` and liveness need the graph's edges, which only the scalar search records; it
+    # alone checks step properties too.
+    wanted = [p.name for p in model.properties if p.kind not in (*M.GRAPH_KINDS, "step")] + ["type_ok"]
     scalar = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=False,
                               wanted=wanted)
     fast = explicit.explore(Interpreter(model, budget), progress=None, stop_when_decided=False, vector=True,

@@ -12,12 +12,13 @@ parameters of several types; and faults with budgets of their own. Some carry
 rates (`rate r0 = 2.5`, `action a0 rate r0 * 3 ...`), which every engine but the
 Markov chain of `dependability` ignores; `specs(rated=True)` gives one to most
 actions and faults, for the chain's own differential test. Actions may be `fair` or
-`strong fair`, and `leadsto`/`eventually` properties use that fairness.
+`strong fair`, and `leadsto`/`eventually` properties use that fairness. Some have a step
+property (`always step`, over `x'` and `taken(...)`) and `enabled(...)` in an invariant.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
@@ -249,8 +250,10 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
         # 64 actions before the real ones: the action selector needs 7 bits or more
         g = Gen(vs, 0)
         lines += [f"action idle{i} when {g.bool_expr(draw, 2)} {{ skip }}" for i in range(64)]
+    arities = []
     for i in range(draw(st.integers(1, 3))):
         nparams = draw(st.sampled_from([0, 0, 1, 1, 2, 3]))
+        arities.append(nparams)
         g = Gen(vs, nparams)
         guard = g.bool_expr(draw)
         body = "; ".join(g.assignment(draw) for _ in range(draw(st.integers(1, 2))))
@@ -269,6 +272,17 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
         lines.append(f"invariant inv{i}: {g.bool_expr(draw)}")
     if draw(st.booleans()):
         lines.append(f"reachable goal: {g.bool_expr(draw)}")
+    if draw(st.integers(0, 2)) == 0:  # a property of steps: over the variables before and after
+        primed = Gen(vs + [replace(v, name=v.name + "'") for v in vs], False)
+        i = draw(st.integers(0, len(arities) - 1))
+        args = ", ".join(draw(st.sampled_from(vals)) for _, _, vals in PARAMS[:arities[i]])
+        taken = draw(st.sampled_from([f"taken(a{i})", f"!taken(a{i}({args}))" if args else f"!taken(a{i})"]))
+        lines.append(f"always step step: {primed.bool_expr(draw)} || {taken}")
+    if draw(st.integers(0, 3)) == 0:  # enabled(...) in a state property
+        i = draw(st.integers(0, len(arities) - 1))
+        args = ", ".join(draw(st.sampled_from(vals)) for _, _, vals in PARAMS[:arities[i]])
+        lines.append(f"invariant en: enabled(a{i}{f'({args})' if args and draw(st.booleans()) else ''}) "
+                     f"|| {g.bool_expr(draw)}")
     # what fault campaigns read: a recovery obligation, a detection, a notion of being up
     if draw(st.integers(0, 2)) == 0:
         lines.append(f"recovers rec: from {g.bool_expr(draw)} to {g.bool_expr(draw)}")

@@ -227,7 +227,7 @@ def recheck_certificate(ob: Obligation, r: Result, ctx: ProofContext) -> str:
     if r.trace is not None:
         replay(Interpreter(model, ob.budget), r.trace, goal, witness=goal is not None and goal.kind == "reachable")
         return "trace replayed"
-    if r.verdict != Verdict.PROVED or not r.invariant or (goal is not None and goal.kind != "invariant"):
+    if r.verdict != Verdict.PROVED or not r.invariant or (goal is not None and goal.kind not in M.SAFETY_KINDS):
         return ""
     names = {p.name for p in model.properties}
     helpers: list[tuple[str, M.Expr]] = []

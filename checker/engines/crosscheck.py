@@ -183,7 +183,12 @@ class _Checker:
         self.arith = enc.arith.name
         model = interp.model
         self.preds: list[tuple[str, M.Expr, Any]] = []
+        # A step property: the encoding's "some step from here breaks it" (the property over each
+        # action's successor terms) against the interpreter's, over the successor states it computes.
+        self.steps = [(p, z3.Not(enc.bad(p))) for p in model.properties if p.kind == "step"]
         for p in model.properties:
+            if p.kind == "step":
+                continue
             self.preds.append((f"{p.kind} {p.name}", p.pred, enc.good(p.pred)))
             if p.target is not None:
                 self.preds.append((f"the target of {p.kind} {p.name}", p.target, enc.good(p.target)))
@@ -221,6 +226,11 @@ class _Checker:
             self.out.evaluations += 1
             if vi != ve:
                 self._expr(what, e, {}, {}, here, vi, ve)
+        for p, f in self.steps:
+            vi, ve = _holds(interp.properties[p.name], s), _bool(ev.eval(f))
+            self.out.evaluations += 1
+            if vi != ve:
+                self._compare(f"step {p.name} (every step from the state keeps it)", p.span, vi, ve, values, faults)
         for ae in enc.actions:
             self._action(ae, here)
 

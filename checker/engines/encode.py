@@ -49,6 +49,8 @@ from ftverify.spec.types import (
 )
 
 UNROLL_LIMIT = 4096  # quantifier domains the encoding unrolls
+# Where a step property is encoded for one action: the action's name, and its successor's trees
+STEP_ACTION, STEP_NEXT = -1, -2
 
 control.z3_loaded()  # a controlled run that started before Z3 was loaded gets Ctrl-C back
 TRUE = z3.BoolVal(True)
@@ -760,6 +762,14 @@ class Encoding:
     def _bound(self, e: M.Bound, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
         return env[e.uid], TRUE
 
+    def _next(self, e: M.Next, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        return env[STEP_NEXT][e.name], TRUE
+
+    def _taken(self, e: M.Taken, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
+        if env[STEP_ACTION] != e.action:
+            return z3.BoolVal(False), TRUE
+        return self.expr(e.cond, st, env)
+
     def _faults(self, e: M.Faults, st: StateVars, env: dict[int, Sym]) -> tuple[Sym, Any]:
         return self.arith.sum(st.counters), TRUE
 
@@ -1113,9 +1123,32 @@ class Encoding:
 
     # -- properties as bad-state formulas over the template state
     def bad(self, prop: M.Property) -> z3.ExprRef:
-        """States that violate an invariant (false, or failing to evaluate)."""
+        """States that violate an invariant (false, or failing to evaluate), or a step property
+        (a step from them breaks it)."""
+        if prop.kind == "step":
+            return self._bad_step(prop)
         v, ok = self.expr(prop.pred, self.cur, {})
         return z3.Not(_and(v, ok))
+
+    def _bad_step(self, prop: M.Property) -> z3.ExprRef:
+        """States with a step that breaks step property `prop`: the property over the state and
+        each action's successor terms, ground per instance (as `type_error`), so that the
+        negation stays quantifier-free."""
+        cache = self.__dict__.setdefault("_bad_steps", {})
+        if prop.name not in cache:
+            out = []
+            for ae in self.actions:
+                env: dict[int, Sym] = {p.uid: v for p, v in zip(ae.action.params, ae.params, strict=True)}
+                env[STEP_ACTION], env[STEP_NEXT] = ae.action.name, ae.next
+                v, ok = self.expr(prop.pred, self.cur, env)
+                bad = _and(ae.enabled, z3.Not(_and(v, ok)))
+                for values in product(*(domain_values(p.type) for p in ae.action.params)):
+                    f = z3.simplify(z3.substitute(bad, *[(pv, self.const(p.type, x)) for p, pv, x in
+                                                         zip(ae.action.params, ae.params, values, strict=True)]))
+                    if not z3.is_false(f):
+                        out.append(f)
+            cache[prop.name] = z3.Or(*out) if out else z3.BoolVal(False)
+        return cache[prop.name]
 
     def good(self, e: M.Expr, st: StateVars | None = None) -> z3.ExprRef:
         v, ok = self.expr(e, st or self.cur, {})
@@ -1283,5 +1316,7 @@ _EXPR: dict[type, Callable[..., tuple[Sym, Any]]] = {
     M.Faults: Encoding._faults,
     M.Budget: Encoding._budget,
     M.Check: Encoding._check,
+    M.Next: Encoding._next,
+    M.Taken: Encoding._taken,
     M.Narrow: Encoding._narrow,
 }

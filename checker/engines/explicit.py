@@ -3,6 +3,7 @@
 States are packed ints (see `spec.interp`); `parent` maps each state to the
 state it was first reached from, which is all the memory a state costs and
 gives shortest traces for free. Every invariant is checked on every new state,
+every step property on every step (as a predicate of its source state),
 every `reachable` until it has a witness, `type_ok` on every step, and, when the
 exploration completes, every `recovers` on the graph of non-fault steps.
 """
@@ -98,7 +99,7 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
         return check_properties and (wanted is None or name in wanted)
 
     invariants = [(p.name, interp.properties[p.name]) for p in model.properties
-                  if p.kind == "invariant" and asked(p.name)]
+                  if p.kind in M.SAFETY_KINDS and asked(p.name)]
     reachables = [(p.name, interp.properties[p.name]) for p in model.properties
                   if p.kind == "reachable" and asked(p.name)]
     needs_graph = record_edges or any(p.kind in M.GRAPH_KINDS and (wanted is None or p.name in wanted)
@@ -108,7 +109,9 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
 
     parent: dict[int, int | None] = {}
     vector_at: int | None = None
-    if vector is not False and not needs_graph and on_edge is None and limits.max_states is None:
+    steps_asked = any(p.kind == "step" and asked(p.name) for p in model.properties)
+    if vector is not False and not needs_graph and on_edge is None and limits.max_states is None \
+            and not steps_asked:  # the data-parallel search checks no step property
         vector_at = 0 if vector else HANDOFF
     handoff = None
     result = Exploration(interp, parent, False, "", 0, 0, 0.0)
@@ -497,7 +500,7 @@ def _unknown_message(ex: Exploration) -> str:
 
 def _property_result(ex: Exploration, p: M.Property) -> Result:
     interp = ex.interp
-    if p.kind == "invariant":
+    if p.kind in M.SAFETY_KINDS:
         if p.name in ex.violations:
             tr = trace_of(interp, ex.path_to(ex.violations[p.name]))
             replay(interp, tr, p)

@@ -39,7 +39,7 @@ def conjuncts(enc: Encoding, goal: M.Property | None, helpers: list[tuple[str, M
               type_ok: bool = False) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = []
     if goal is not None:
-        out.append((goal.name, enc.good(goal.pred)))
+        out.append((goal.name, z3.Not(enc.bad(goal)) if goal.kind == "step" else enc.good(goal.pred)))
     out += [(n, enc.good(e)) for n, e in helpers]
     if type_ok:
         out.append(("type_ok", z3.Not(enc.type_error())))

@@ -41,7 +41,7 @@ def target_formulas(enc: Encoding, goal: M.Property | None, helpers: list[tuple[
     """(name, good-state formula) for the goal, each helper and, if asked, type_ok."""
     out: list[tuple[str, z3.ExprRef]] = []
     if goal is not None:
-        out.append((goal.name, z3.Not(enc.bad(goal)) if goal.kind == "invariant" else z3.Not(enc.reached(goal))))
+        out.append((goal.name, z3.Not(enc.bad(goal)) if goal.kind in M.SAFETY_KINDS else z3.Not(enc.reached(goal))))
     out += [(name, enc.good(e)) for name, e in helpers]
     if type_ok:
         out.append(("type_ok", z3.Not(enc.type_error())))

@@ -236,7 +236,7 @@ def _recheck_printed(model: M.Model, budget: BudgetLike, tg: Target, texts: list
             helpers.append((f"pdr_{i}", parse_expression(model, text, "<pdr invariant>")))
         except SpecError as e:
             raise RecheckFailed(f"the printed invariant does not type-check: {text}: {e.message}") from None
-    goal = tg.prop if tg.kind == "invariant" else None
+    goal = tg.prop if tg.kind in M.SAFETY_KINDS else None
     if tg.kind == "reachable":
         assert tg.prop is not None
         helpers.append(("unreached", M.Unary(tg.prop.span, BoolT(), "not", tg.prop.pred)))

@@ -16,7 +16,7 @@ from typing import Any
 from ftverify.checker.output.result import EngineBug, Trace
 from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
-from ftverify.spec.interp import Interpreter, Label
+from ftverify.spec.interp import Instance, Interpreter, Label
 
 
 class ReplayError(EngineBug):
@@ -57,7 +57,10 @@ def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *,
     """Check that `trace` is a run of the model that breaks `prop` (or, with witness, reaches it).
 
     `prop` None checks only that the trace is a run; a `type_ok` violation is
-    checked through the trace's failing step.
+    checked through the trace's failing step. A step property's trace ends with a step that
+    breaks it; one that ends in the state the breaking step leaves (as the engines find it,
+    a state with a bad step) is completed here with the first such step, evaluated on the
+    interpreter.
     """
     if not trace.states:
         raise ReplayError("empty trace")
@@ -70,7 +73,9 @@ def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *,
         is_init = False
     if not is_init:
         raise ReplayError("the first state of the trace is not an initial state")
+    prev, inst = s, None
     for i, label in enumerate(trace.steps):
+        prev = s
         inst = interp.find_instance(label.action, dict(label.args))
         if inst is None:
             raise ReplayError(f"step {i + 1}: no action instance {label}")
@@ -107,6 +112,9 @@ def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *,
         return
     if prop is None:
         return
+    if prop.kind == "step":
+        _ends_breaking(interp, trace, prop, prev, inst, s)
+        return
     f = interp.properties[prop.name]
     try:
         value = bool(f(s))
@@ -116,6 +124,21 @@ def replay(interp: Interpreter, trace: Trace, prop: M.Property | None = None, *,
         raise ReplayError(f"the last state of the trace satisfies {prop.name}")
     if prop.kind == "reachable" and witness and not value:
         raise ReplayError(f"the last state of the trace does not satisfy {prop.name}")
+
+
+def _ends_breaking(interp: Interpreter, trace: Trace, prop: M.Property, prev: int, last: Instance | None,
+                   s: int) -> None:
+    checks = interp.step_checks(prop)
+    if last is not None and not interp.step_keeps(checks[interp.instances.index(last)], prev, s):
+        return
+    found = interp.breaking_step(prop, s)
+    if found is None:
+        raise ReplayError(f"no step of the trace, nor any step from its last state, breaks {prop.name}")
+    inst, t = found
+    trace.states.append(interp.decode(t))
+    trace.steps.append(inst.label)
+    if trace.faults:
+        trace.faults.append(interp.layout.faults(t))
 
 
 class StepReplayer:

@@ -27,7 +27,7 @@ class Target:
     """
 
     name: str
-    kind: str  # "invariant", "reachable", "type_ok"
+    kind: str  # "invariant", "step", "reachable", "type_ok"
     formula: z3.ExprRef
     prop: M.Property | None
 
@@ -38,7 +38,7 @@ def targets(enc: Encoding, names: list[str] | None = None, kinds: tuple[str, ...
     for p in enc.model.properties:
         if names is not None and p.name not in names:
             continue
-        if p.kind == "invariant" and "invariant" in kinds:
+        if p.kind in M.SAFETY_KINDS and "invariant" in kinds:
             out.append(Target(p.name, p.kind, enc.bad(p), p))
         elif p.kind == "reachable" and "reachable" in kinds:
             out.append(Target(p.name, p.kind, enc.reached(p), p))

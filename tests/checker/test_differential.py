@@ -63,5 +63,6 @@ def test_the_generator_reaches_every_kind_of_verdict():
 
     collect()
     for want in [("invariant", Verdict.PROVED), ("invariant", Verdict.VIOLATED), ("type_ok", Verdict.VIOLATED),
-                 ("reachable", Verdict.PROVED), ("reachable", Verdict.VIOLATED)]:
+                 ("reachable", Verdict.PROVED), ("reachable", Verdict.VIOLATED), ("step", Verdict.PROVED),
+                 ("step", Verdict.VIOLATED)]:
         assert want in seen, want
