@@ -208,9 +208,12 @@ class Compiler:
 
     def _binary(self, e: M.Binary, env: _Env) -> Compiled:
         op = e.op
-        a, b = self.expr(e.left, env), self.expr(e.right, env)
+        a = self.expr(e.left, env)
         if op in ("and", "or", "implies"):
-            return _logic(op, a, b)
+            if isinstance(a, _C) and bool(a.v) == (op == "or"):
+                return _C(op != "and")  # decided by the left side: the right one is not compiled
+            return _logic(op, a, self.expr(e.right, env))
+        b = self.expr(e.right, env)
         if op == "member":
             et = e.right.type
             assert isinstance(et, SetT)

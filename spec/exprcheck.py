@@ -407,7 +407,7 @@ class ExprChecker:
         """`enabled(a)`, `enabled(a(args))`: some instance of action a (with these arguments) is
         enabled; `taken(a)`, `taken(a(args))` in a step property: the step is one."""
         actions = self.typed_actions  # type: ignore[attr-defined]
-        form = f"{e.name}(ACTION) or {e.name}(ACTION(ARGS))"
+        form = f"{e.name}(ACTION) or {e.name}(ACTION(ARGS)), `_` for any value of an argument"
         if len(e.args) != 1 or not isinstance(e.args[0], S.Name | S.Call):
             raise SpecError(e.span, f"{e.name} takes one action: {form}")
         arg = e.args[0]
@@ -425,22 +425,25 @@ class ExprChecker:
             raise SpecError(arg.span, f"`{name}` is a fault: `enabled` takes an action",
                             hint="a fault may or may not happen; nothing waits for one")
         if args and len(args) != len(a.params):
-            raise SpecError(arg.span, f"{name} takes {len(a.params)} argument(s), {len(args)} given")
-        typed = [self._coerce(self._expr(x, scope, p.type), p.type, x.span, f"argument {p.name} of {name}")
-                 for x, p in zip(args, a.params, strict=False)]  # no arguments: every instance
+            raise SpecError(arg.span, f"{name} takes {len(a.params)} argument(s), {len(args)} given",
+                            hint="`_` stands for any value of an argument")
+        # `_` (and no arguments at all) stands for every value of the parameter
+        typed: list[M.Expr | None] = [
+            None if isinstance(x, S.Name) and x.name == "_" else
+            self._coerce(self._expr(x, scope, p.type), p.type, x.span, f"argument {p.name} of {name}")
+            for x, p in zip(args, a.params, strict=True)] if args else [None] * len(a.params)
         if e.name == "taken":
             cond: M.Expr = M.TRUE(e.span)
-            for x, p in zip(typed, a.params, strict=False):
+            for x, p in zip(typed, a.params, strict=True):
+                if x is None:
+                    continue
                 eq = M.Binary(x.span, BOOL, "eq", x, M.Bound(x.span, p.type, p.name, p.uid))
                 cond = eq if isinstance(cond, M.Lit) else M.Binary(e.span, BOOL, "and", cond, eq)
             return M.Taken(e.span, BOOL, a.name, cond)
-        # The guard over the action's own parameters, bound to the arguments or to every value.
+        # The guard over the action's own parameters, each bound to its argument or to every value.
         out = a.guard
-        for x, p in reversed(list(zip(typed, a.params, strict=False))):
-            out = M.Let(e.span, BOOL, p, x, out)
-        if not typed:
-            for p in reversed(a.params):
-                out = M.Quant(e.span, BOOL, "exists", p, out)
+        for x, p in reversed(list(zip(typed, a.params, strict=True))):
+            out = M.Quant(e.span, BOOL, "exists", p, out) if x is None else M.Let(e.span, BOOL, p, x, out)
         return self._fold(out)
 
     def _x_Call(self, e: S.Call, scope: Scope, expected: Type | None) -> M.Expr:

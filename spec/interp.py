@@ -90,10 +90,12 @@ class Interpreter:
         return self._steps[prop.name]
 
     def _all_steps_keep(self, prop: M.Property) -> Fn:
-        checks = list(zip(self.instances, self.step_checks(prop), strict=True))
+        checks: list[tuple[Instance, Fn]] = []  # compiled on first use: the symbolic engines need none
         w = self.layout.width
 
         def keep(s: int) -> bool:  # evaluating the property may raise EvalError: a violation
+            if not checks:
+                checks.extend(zip(self.instances, self.step_checks(prop), strict=True))
             for inst, check in checks:
                 try:
                     if inst.guard is not None and not inst.guard(s):

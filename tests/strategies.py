@@ -275,12 +275,12 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     if draw(st.integers(0, 2)) == 0:  # a property of steps: over the variables before and after
         primed = Gen(vs + [replace(v, name=v.name + "'") for v in vs], False)
         i = draw(st.integers(0, len(arities) - 1))
-        args = ", ".join(draw(st.sampled_from(vals)) for _, _, vals in PARAMS[:arities[i]])
+        args = ", ".join(draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:arities[i]])
         taken = draw(st.sampled_from([f"taken(a{i})", f"!taken(a{i}({args}))" if args else f"!taken(a{i})"]))
         lines.append(f"always step step: {primed.bool_expr(draw)} || {taken}")
     if draw(st.integers(0, 3)) == 0:  # enabled(...) in a state property
         i = draw(st.integers(0, len(arities) - 1))
-        args = ", ".join(draw(st.sampled_from(vals)) for _, _, vals in PARAMS[:arities[i]])
+        args = ", ".join(draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:arities[i]])
         lines.append(f"invariant en: enabled(a{i}{f'({args})' if args and draw(st.booleans()) else ''}) "
                      f"|| {g.bool_expr(draw)}")
     # what fault campaigns read: a recovery obligation, a detection, a notion of being up

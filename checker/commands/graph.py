@@ -126,6 +126,14 @@ def _highlight(sg: G.StateGraph, an: G.Analysis, wanted: str | None, echo: Calla
                     echo(f"  highlighted: a fair run that never satisfies the right side of {p.name}: "
                          f"{tr.loop} step(s) to the loop, which repeats for ever")
                     return nodes
+            elif p.kind == "step":
+                bad = [n for n, v in g.nodes(data="violates") if p.name in v]
+                if bad:
+                    found = sg.interp.breaking_step(p, sg.packed[min(bad)])
+                    assert found is not None, "a state marked as violating a step property has a breaking step"
+                    path = [*sg.path_nodes(min(bad)), sg.node_of(found[1])]
+                    echo(f"  highlighted: counterexample to {p.name}, {len(path) - 1} step(s), the last one breaks it")
+                    return path
     if wanted in ("*", "deadlock"):
         dead = G.deadlocks(sg) if sg.complete else []
         if dead:

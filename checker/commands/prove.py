@@ -68,7 +68,8 @@ def prove_file(path: str, opts: Options) -> Report:
 def simulate(model: M.Model, steps: int, seed: int | None, faults: int | str | S.BudgetSpec | None) -> Report:
     """One random run: a random initial state, then a random enabled step at a time.
 
-    Invariants are checked on every state; the first violation ends the run.
+    Invariants are checked on every state, step properties on every step; the first violation
+    ends the run.
     A simulation proves nothing, so it never reports `proved`.
     """
     start = time.monotonic()
@@ -85,6 +86,9 @@ def simulate(model: M.Model, steps: int, seed: int | None, faults: int | str | S
     s = rng.choice(inits)
     path = [s]
     invariants = [p for p in model.properties if p.kind == "invariant"]
+    # each step of the run against each step property: (property, its check per instance)
+    step_props = [(p, interp.step_checks(p)) for p in model.properties if p.kind == "step"]
+    index = {id(inst): i for i, inst in enumerate(interp.instances)}
     failing: tuple[Label | None, str] | None = None
     violated: M.Property | None = None
     stop = "step bound reached"
@@ -112,13 +116,18 @@ def simulate(model: M.Model, steps: int, seed: int | None, faults: int | str | S
         if not options:
             stop = "deadlock: no action enabled"
             break
-        _, s = rng.choice(options)
+        inst, t = rng.choice(options)
+        violated = next((p for p, checks in step_props
+                         if not interp.step_keeps(checks[index[id(inst)]], s, t)), None)
+        s = t
         path.append(s)
+        if violated:
+            break
     trace: Trace = trace_of(interp, path, failing)
     replay(interp, trace, violated)
     elapsed = time.monotonic() - start
     if violated is not None:
-        results.append(Result(violated.name, "invariant", Verdict.VIOLATED, "simulate", trace,
+        results.append(Result(violated.name, violated.kind, Verdict.VIOLATED, "simulate", trace,
                               message="found by random simulation (not necessarily shortest)"))
     elif failing is not None:
         results.append(Result("type_ok", "type_ok", Verdict.VIOLATED, "simulate", trace, message=failing[1]))

@@ -375,8 +375,11 @@ def _induction_all(model: M.Model, budget: BudgetLike, wanted: list[str], opts: 
         if prop is None and safe:
             out.append(Result(n, kind, Verdict.PROVED, "induction", message="no update or guard can leave its type"))
             continue
-        if kind == "step":  # the invariants as helpers of the step property
-            out.append(check_inductive(model, budget, prop, invariants, opts.timeout, interp=interp))
+        if kind == "step":  # alone, or with the invariants as its helpers
+            r = check_inductive(model, budget, prop, [], opts.timeout, interp=interp)
+            if r.verdict != Verdict.PROVED and invariants:
+                r = check_inductive(model, budget, prop, invariants, opts.timeout, interp=interp)
+            out.append(r)
             continue
         if kind not in ("invariant", "type_ok"):
             out.append(Result(n, kind, Verdict.UNKNOWN, "induction",

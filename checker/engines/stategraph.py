@@ -104,7 +104,8 @@ def from_exploration(ex: Exploration) -> StateGraph:
     layout = interp.layout
     packed = list(ex.parent)
     ids = {s: i for i, s in enumerate(packed)}
-    invariants = [(p.name, interp.properties[p.name]) for p in interp.model.properties if p.kind == "invariant"]
+    # a step property is violated at a state with a step out of it that breaks it
+    invariants = [(p.name, interp.properties[p.name]) for p in interp.model.properties if p.kind in M.SAFETY_KINDS]
     vars_mask = (1 << layout.faults_offset) - 1
     fault_free_values = {s & vars_mask for s in packed if layout.faults(s) == 0}
 
@@ -233,7 +234,9 @@ def analyse(sg: StateGraph) -> Analysis:
     bad = [n for n, v in g.nodes(data="violates") if v]
     if bad:
         names = sorted({x for n in bad for x in g.nodes[n]["violates"]})
-        findings.append(_finding(sg, "bad", f"{len(bad)} state(s) violate {', '.join(names)}", bad))
+        steps = [n for n in names if model.property(n).kind == "step"]
+        how = " (of a step property: a step out of the state breaks it)" if steps else ""
+        findings.append(_finding(sg, "bad", f"{len(bad)} state(s) violate {', '.join(names)}{how}", bad))
     n_scc, terminal = terminal_sccs(g) if sg.complete else (0, [])
     region, stuck = fault_region(sg) if sg.complete else ([], [])
     if sg.complete:

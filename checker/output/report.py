@@ -219,7 +219,8 @@ def format_report(rep: Report, *, show_traces: bool = True) -> str:
                 continue
             if r.verdict == Verdict.VIOLATED:
                 what = {"recovers": "a state from which recovery is impossible",
-                        "type_ok": "a step that leaves its type"}.get(r.kind, "shortest counterexample")
+                        "type_ok": "a step that leaves its type",
+                        "step": "shortest counterexample, the last step breaks it"}.get(r.kind, "shortest counterexample")
                 out.append("")
                 if r.trace.loop is not None:
                     loop = len(r.trace.states) - r.trace.loop
