@@ -805,7 +805,9 @@ def _logic(op: str, a: Compiled, b: Compiled) -> Compiled:
         if op == "or":
             return K(True) if a.v else b
         return b if a.v else K(True)
-    af, bf = a, _fn(b)
+    # Operands as booleans: `&` of a 0/1 integer read and a constant keeps integers, on which
+    # `~` is not negation (~1 == -2, still true)
+    af, bf = _as_bool(a), _as_bool(_fn(b))
     if op == "and":
         def conj(L: Lanes) -> tuple[Any, Err]:
             av, e1 = af(L)
@@ -824,6 +826,13 @@ def _logic(op: str, a: Compiled, b: Compiled) -> Compiled:
         bv, e2 = bf(L)
         return ~av | bv, _or(e1, _when(av, e2))
     return implies
+
+
+def _as_bool(f: Callable[[Lanes], tuple[Any, Err]]) -> Callable[[Lanes], tuple[Any, Err]]:
+    def boolean(L: Lanes) -> tuple[Any, Err]:
+        v, err = f(L)
+        return np.asarray(v, dtype=bool), err
+    return boolean
 
 
 def _scalar_binop(op: str, t: Type) -> Callable[[Any, Any], Any]:

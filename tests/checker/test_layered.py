@@ -100,3 +100,20 @@ def test_the_visited_set_is_a_set() -> None:
         assert [s not in seen for s in batch] == fresh.tolist()
         seen.update(batch)
         assert vs.count == len(seen)
+
+
+def test_a_connective_over_an_integer_read_is_boolean() -> None:
+    """`v && true` kept a 0/1 integer lane, and `~` of it is never false: the data-parallel search
+    once missed the violation of `(v && true) -> false` that the scalar one reports."""
+    text = """spec Flag
+var v: bool
+var w: -2..-1
+init { !v }
+action set { v := true }
+action other { w := -1 }
+invariant never: (v && true) -> false
+"""
+    model = check_text(text, "<flag>")
+    fast = explicit.explore(Interpreter(model, 0), progress=None, stop_when_decided=False, vector=True)
+    assert isinstance(fast.parent, LayeredParents) and set(fast.violations) == {"never"}
+    check_layered(model, 0)
