@@ -71,6 +71,8 @@ def commands() -> list[tuple[str, list[str]]]:
             continue
         for ln in text.splitlines():
             for part in re.split(r"&&", ln.strip().removeprefix("$ ")):
+                if not part.split() or not part.split()[0].endswith("ftverify"):
+                    continue  # not a command (a spec's `x'` is no shell quote)
                 words = shlex.split(part.strip())
                 if words and words[0].endswith("ftverify"):
                     out.append((f"{name}:{line}", words[1:]))

@@ -62,9 +62,16 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
             ex = exploration or explicit.explore(interp, explicit.Limits(opts.max_states, opts.timeout),
                                                  progress=opts.progress, wanted=[name])
             return explicit.report_of(ex, [name]).results[0]
+        if kind in M.LIVENESS_KINDS and method == "bmc":
+            from ftverify.checker.engines.lasso import lasso_bmc
+
+            assert prop is not None
+            return lasso_bmc(model, budget, prop, opts.depth or DEFAULT_DEPTH, opts.timeout, interp)
         if kind in M.GRAPH_KINDS:
+            how = "the explicit engine, or bmc for a bounded search of fair lassos" if kind != "recovers" \
+                else "the explicit engine"
             return Result(name, kind, Verdict.UNKNOWN, method,
-                          message=f"{kind} is checked on the state graph: use the explicit engine")
+                          message=f"{kind} is checked on the state graph: use {how}")
         # The symbolic engines (and z3) are imported only when asked for: start-up stays short.
         if method == "bmc":
             from ftverify.checker.engines.bmc import bmc

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from ftverify.checker.engines import explicit, liveness
+from ftverify.checker.engines.lasso import lasso_bmc
 from ftverify.checker.engines.replay import ReplayError
 from ftverify.checker.output.result import Verdict
 from ftverify.spec import model as M
@@ -87,11 +88,17 @@ def test_a_forged_lasso_is_rejected() -> None:
         liveness.validate(interp, r.trace, m.property("back"))
 
 
-def test_symbolic_engines_leave_liveness_to_the_graph(tmp_path: Path) -> None:
+def test_unbounded_symbolic_engines_leave_liveness_to_the_graph_and_bmc_finds_the_lasso(tmp_path: Path) -> None:
     spec = tmp_path / "retry.ftv"
     spec.write_text(RETRY.replace("FAIRNESS", "fair"))
+    code, out, _ = run_cli("prove", str(spec), "--engine", "pdr", "--property", "back", "-q")
+    assert code == 3 and "use the explicit engine, or bmc" in out
     code, out, _ = run_cli("prove", str(spec), "--engine", "bmc", "--property", "back", "-q")
-    assert code == 3 and "use the explicit engine" in out
+    assert code == 1 and "fail_restart, back to 1" in out and "then states 1 to 2 repeat for ever" in out
+    spec.write_text(RETRY.replace("FAIRNESS", "strong fair"))
+    code, out, _ = run_cli("prove", str(spec), "--engine", "bmc", "--depth", "8", "--property", "back", "-q")
+    assert code == 0 and "no fair lasso violates it" in out
+    spec.write_text(RETRY.replace("FAIRNESS", "fair"))
     itf = tmp_path / "t.itf.json"
     code, out, _ = run_cli("prove", str(spec), "--property", "back", "--itf", str(itf), "-q")
     assert code == 1 and "fail_restart, back to 1" in out and "then states 1 to 2 repeat for ever" in out
@@ -132,3 +139,34 @@ def test_generated_specs_agree_with_an_independent_decision(text: str) -> None:
     got = {r.property: r for r in explicit.report_of(ex).results}
     for p in live:  # every violation's lasso was validated inside the engine
         assert (got[p.name].verdict == Verdict.VIOLATED) == liveness_oracle.violated(interp, p), p.name
+
+
+@seed(12)
+@settings(max_examples=60, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(specs())
+def test_the_bounded_lasso_search_agrees_with_the_graph(text: str) -> None:
+    """BMC's fair lassos (checker/engines/lasso.py) against the explicit engine: a lasso BMC finds
+    is a violation there too, and where the graph has one BMC finds one of as many steps or fewer.
+    (A fair loop may need many steps: one per fair instance it must take.)"""
+    try:
+        m = model_of(text)
+    except SpecError:
+        assume(False)
+    live = [p for p in m.properties if p.kind in M.LIVENESS_KINDS]
+    assume(live)
+    budget = 1 if m.has_faults else 0
+    interp = Interpreter(m, budget)
+    ex = explicit.explore(interp, progress=None, stop_when_decided=False)
+    assume(ex.complete and len(ex.parent) <= 12)
+    got = {r.property: r for r in explicit.report_of(ex).results}
+    for p in live:
+        want = got[p.name]
+        tr = want.trace
+        depth = len(tr.steps) + (tr.loop_step is not None) if tr is not None else 2 * len(ex.parent)
+        r = lasso_bmc(m, budget, p, min(depth, 24), interp=interp)
+        assert r.verdict in (Verdict.VIOLATED, Verdict.HOLDS), r.message
+        if r.verdict == Verdict.VIOLATED:
+            assert want.verdict == Verdict.VIOLATED and r.depth is not None and r.depth <= depth, p.name
+        else:
+            assert want.verdict != Verdict.VIOLATED or depth > 24, p.name
