@@ -18,7 +18,7 @@ from ftverify.spec.budget import BudgetLike
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter
 
-from tests import oracle_steps
+from tests import liveness_oracle, oracle_steps
 from tests.oracle_steps import holds
 
 
@@ -64,11 +64,16 @@ def classify(model: M.Model, budget: BudgetLike | None) -> dict[tuple[int, str, 
     bad = {s: s in failing or (up[s] and any(not holds(it.properties[p.name], s) for p in model.invariants()))
            for s in steps}
     recovers = [p for p in model.properties if p.kind == "recovers"]
+    leadsto = [p for p in model.properties if p.kind == "leadsto"]
     mask = (1 << it.layout.faults_offset) - 1
-    if recovers:
+    if recovers or leadsto:
+        graph = liveness_oracle.state_graph(it) if leadsto else None
+
         def stuck(s: int) -> bool:
             return any(holds(it.properties[p.name], s)
-                       and not any(holds(it.targets[p.name], x) for x in reach(s, normal=True)) for p in recovers)
+                       and not any(holds(it.targets[p.name], x) for x in reach(s, normal=True)) for p in recovers) \
+                or any(holds(it.properties[p.name], s)
+                       and liveness_oracle.avoids_forever(it, graph, it.targets[p.name], {s}) for p in leadsto)
     else:
         normal_values = {x & mask for s0 in it.initial_states() for x in reach(s0, normal=True)}
 

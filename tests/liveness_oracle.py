@@ -5,6 +5,7 @@ search over the interpreter, networkx's components, and Streett's refinement don
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import networkx as nx
 from ftverify.spec import model as M
@@ -18,6 +19,12 @@ def violated(interp: Interpreter, prop: M.Property) -> bool:
     """True when some fair run has a P-state never followed by a Q-state."""
     assert prop.target is not None
     p, q = interp.predicate(prop.pred), interp.predicate(prop.target)
+    graph = state_graph(interp)
+    return avoids_forever(interp, graph, q, {s for s in graph if holds(p, s)})
+
+
+def state_graph(interp: Interpreter) -> nx.MultiDiGraph:
+    """Every reachable state, each step an edge keyed by its instance."""
     inits = interp.initial_states()
     seen, queue = set(inits), deque(inits)
     graph = nx.MultiDiGraph()
@@ -29,11 +36,16 @@ def violated(interp: Interpreter, prop: M.Property) -> bool:
             if t not in seen:
                 seen.add(t)
                 queue.append(t)
+    return graph
+
+
+def avoids_forever(interp: Interpreter, graph: nx.MultiDiGraph, q: Callable[[int], object], starts: set[int]) -> bool:
+    """True when some fair run from one of `starts` never reaches a Q-state."""
     bad = {s for s in graph if not holds(q, s)}
     region: set[int] = set()
-    for s in bad:
-        if holds(p, s) and s not in region:
-            region |= {s} | {t for t in nx.descendants(graph.subgraph(bad), s)}
+    for s in starts & bad:
+        if s not in region:
+            region |= {s} | set(nx.descendants(graph.subgraph(bad), s))
     fair = {k: inst.action.fairness for k, inst in enumerate(interp.instances) if inst.action.fairness}
 
     def enabled(k: int, s: int) -> bool:

@@ -399,22 +399,34 @@ def _stuck(g: _Graph, interp: Interpreter, relevant: list[bool]) -> tuple[list[b
     """States from which a recovery obligation can no longer be met, and which one.
 
     With `recovers` properties: a state satisfying some `from` from which no state
-    satisfying its `to` is reachable by non-fault steps. Without: a state from which
-    no state whose variables equal those of a state reachable without any fault step
-    is reachable by non-fault steps (the system never gets back to normal).
-    Decided for the `relevant` nodes only (a set closed under successors)."""
+    satisfying its `to` is reachable by non-fault steps. With `leadsto P ~> Q`: a P-state
+    from which some fair run never reaches Q (recovery may happen, but is not certain).
+    Without either: a state from which no state whose variables equal those of a state
+    reachable without any fault step is reachable by non-fault steps (the system never
+    gets back to normal). Decided for the `relevant` nodes only (a set closed under successors)."""
     n = len(g.nodes)
     stuck = [False] * n
     why: dict[int, str] = {}
     recovers = [p for p in interp.model.properties if p.kind == "recovers"]
-    if recovers:
-        for p in recovers:
-            src, dst = interp.properties[p.name], interp.targets[p.name]
-            reach, _ = g.backward([relevant[i] and holds(dst, s) for i, s in enumerate(g.nodes)], normal_only=True)
+    leadsto = [p for p in interp.model.properties if p.kind == "leadsto"]
+    for p in recovers:
+        src, dst = interp.properties[p.name], interp.targets[p.name]
+        reach, _ = g.backward([relevant[i] and holds(dst, s) for i, s in enumerate(g.nodes)], normal_only=True)
+        for i, s in enumerate(g.nodes):
+            if relevant[i] and reach[i] < 0 and not stuck[i] and holds(src, s):
+                stuck[i] = True
+                why[i] = f"recovers {p.name}: its `from` holds and its `to` can no longer be reached"
+    if leadsto and g.ex.complete:
+        from ftverify.checker.engines.liveness import starving
+
+        for p in leadsto:
+            src = interp.properties[p.name]
+            starved = starving(g.ex, interp.targets[p.name])
             for i, s in enumerate(g.nodes):
-                if relevant[i] and reach[i] < 0 and not stuck[i] and holds(src, s):
+                if relevant[i] and starved[i] and not stuck[i] and holds(src, s):
                     stuck[i] = True
-                    why[i] = f"recovers {p.name}: its `from` holds and its `to` can no longer be reached"
+                    why[i] = f"leadsto {p.name}: its left side holds and a fair run never reaches its right side"
+    if recovers or leadsto:
         return stuck, why
     mask = (1 << interp.layout.faults_offset) - 1
     free = [False] * n  # reachable from an initial state by non-fault steps

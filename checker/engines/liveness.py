@@ -77,19 +77,8 @@ def check(ex: Exploration, prop: M.Property) -> Result:
                 queue.append(j)
     region = list(parent)  # breadth-first order: nearer states first
     control.note(f"{prop.name}: fair cycles among {len(region):,} states")
-    fair = {k: inst.action.fairness for k, inst in enumerate(interp.instances) if inst.action.fairness}
-    # the fair instances enabled in each candidate state: those with a step from it (a step that
-    # fails to evaluate records none, so where one does, the guards say)
-    enabled: dict[int, set[int]] = {i: set() for i in region}
-    for s, _, k in ex.edges:
-        i = ids[s]
-        if k in fair and i in enabled:
-            enabled[i].add(k)
-    for s in ex.failing:
-        i = ids.get(s, -1)
-        if i in enabled:
-            enabled[i] = {k for k in fair if _enabled(interp, k, s)}
-    found = _fair_component(region, succ, fair, enabled)
+    fair = _fairness(interp)
+    found = _fair_component(region, succ, fair, _enabled_fair(ex, ids, region, fair))
     if found is None:
         return Result(prop.name, prop.kind, Verdict.PROVED, "explicit",
                       message=f"no fair cycle avoids the right side after the left side ({len(region):,} "
@@ -101,12 +90,73 @@ def check(ex: Exploration, prop: M.Property) -> Result:
                   message="lasso replayed on the interpreter, its fairness re-checked state by state")
 
 
+def _fairness(interp: Interpreter) -> dict[int, str | None]:
+    return {k: inst.action.fairness for k, inst in enumerate(interp.instances) if inst.action.fairness}
+
+
+def _enabled_fair(ex: Exploration, ids: dict[int, int], region: list[int],
+                  fair: dict[int, str | None]) -> dict[int, set[int]]:
+    """The fair instances enabled in each region state: those with a step from it (a step that
+    fails to evaluate records none, so where one does, the guards say)."""
+    enabled: dict[int, set[int]] = {i: set() for i in region}
+    assert ex.edges is not None
+    for s, _, k in ex.edges:
+        i = ids[s]
+        if k in fair and i in enabled:
+            enabled[i].add(k)
+    for s in ex.failing:
+        i = ids.get(s, -1)
+        if i in enabled:
+            enabled[i] = {k for k in fair if _enabled(ex.interp, k, s)}
+    return enabled
+
+
+def starving(ex: Exploration, q: Callable[[int], object]) -> list[bool]:
+    """For each state of a complete exploration with edges (in `ex.parent` order): does some fair
+    run from it never reach a state satisfying q? (Those that can enter a fair cycle of non-q
+    states through non-q states; what `ftverify faults` reads for `leadsto`.)"""
+    assert ex.edges is not None
+    states = list(ex.parent)
+    ids = {s: i for i, s in enumerate(states)}
+    not_q = [not holds(q, s) for s in states]
+    succ: list[list[tuple[int, int]]] = [[] for _ in states]
+    pred: list[list[int]] = [[] for _ in states]
+    for s, t, k in ex.edges:
+        i, j = ids[s], ids.get(t)
+        if j is not None and not_q[i] and not_q[j]:
+            succ[i].append((j, k))
+            pred[j].append(i)
+    region = [i for i, x in enumerate(not_q) if x]
+    fair = _fairness(ex.interp)
+    out = [False] * len(states)
+    stack = [i for comp in _fair_components(region, succ, fair, _enabled_fair(ex, ids, region, fair)) for i in comp]
+    for i in stack:
+        out[i] = True
+    while stack:
+        for i in pred[stack.pop()]:
+            if not out[i]:
+                out[i] = True
+                stack.append(i)
+    return out
+
+
 def _fair_component(region: list[int], succ: list[list[tuple[int, int]]], fair: dict[int, str | None],
                     enabled: dict[int, set[int]]) -> tuple[set[int], int] | None:
     """A fair strongly connected set of region states and its state nearest to a start, or None."""
     order = {i: r for r, i in enumerate(region)}
-    pending: list[list[int]] = [region]
     best: tuple[set[int], int] | None = None
+    for comp in _fair_components(region, succ, fair, enabled):
+        entry = min(comp, key=order.__getitem__)
+        if best is None or order[entry] < order[best[1]]:
+            best = (comp, entry)
+    return best
+
+
+def _fair_components(region: list[int], succ: list[list[tuple[int, int]]], fair: dict[int, str | None],
+                     enabled: dict[int, set[int]]) -> list[set[int]]:
+    """The fair strongly connected sets of region states (Streett refinement for strong fairness)."""
+    pending: list[list[int]] = [region]
+    out: list[set[int]] = []
     while pending:
         part = pending.pop()
         for comp in _sccs(part, succ):
@@ -123,10 +173,8 @@ def _fair_component(region: list[int], succ: list[list[tuple[int, int]]], fair: 
                 continue
             if any(fair[k] == "weak" and len(where) == len(comp) for k, where in enabled_in.items()):
                 continue  # some instance enabled all along and never taken: no run stays here
-            entry = min(comp, key=order.__getitem__)
-            if best is None or order[entry] < order[best[1]]:
-                best = (comp, entry)
-    return best
+            out.append(comp)
+    return out
 
 
 def _sccs(part: list[int], succ: list[list[tuple[int, int]]]) -> Iterable[set[int]]:
