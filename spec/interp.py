@@ -96,28 +96,26 @@ class Interpreter:
         def keep(s: int) -> bool:  # evaluating the property may raise EvalError: a violation
             if not checks:
                 checks.extend(zip(self.instances, self.step_checks(prop), strict=True))
-            for inst, check in checks:
-                try:
-                    if inst.guard is not None and not inst.guard(s):
-                        continue
-                    t = inst.apply(s)
-                except EvalError:
-                    continue  # not a step: the instance fails to evaluate (type_ok's violation)
-                if not check(s | (t << w)):
-                    return False
-            return True
+            return all(check(s | (t << w)) for _, check, t in self._steps_with(checks, s))
         return keep
 
-    def breaking_step(self, prop: M.Property, s: int) -> tuple[Instance, int] | None:
-        """The first step from s (in declaration order) that breaks step property `prop` (or
-        fails to evaluate it), with its successor."""
-        for inst, check in zip(self.instances, self.step_checks(prop), strict=True):
+    @staticmethod
+    def _steps_with(pairs: list[tuple[Instance, Fn]], s: int) -> Iterator[tuple[Instance, Fn, int]]:
+        """(instance, its step-property check, successor) for each instance with a step from s; an instance
+        that fails to evaluate is no step (it is type_ok's violation)."""
+        for inst, check in pairs:
             try:
                 if inst.guard is not None and not inst.guard(s):
                     continue
                 t = inst.apply(s)
             except EvalError:
                 continue
+            yield inst, check, t
+
+    def breaking_step(self, prop: M.Property, s: int) -> tuple[Instance, int] | None:
+        """The first step from s (in declaration order) that breaks step property `prop` (or
+        fails to evaluate it), with its successor."""
+        for inst, check, t in self._steps_with(list(zip(self.instances, self.step_checks(prop), strict=True)), s):
             if not self.step_keeps(check, s, t):
                 return inst, t
         return None

@@ -122,17 +122,23 @@ def test_a_stop_while_deciding_liveness_keeps_what_is_known(monkeypatch: pytest.
     assert got["back"].verdict == Verdict.UNKNOWN and "interrupted while deciding it" in got["back"].message
 
 
-@seed(11)
-@settings(max_examples=80, deadline=None, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
-@given(specs())
-def test_generated_specs_agree_with_an_independent_decision(text: str) -> None:
+def _live_model(text: str) -> tuple[M.Model, list[M.Property]]:
+    """A generated spec that type-checks and has liveness properties (otherwise skipped), and those."""
     try:
         m = model_of(text)
     except SpecError:
         assume(False)
     live = [p for p in m.properties if p.kind in M.LIVENESS_KINDS]
     assume(live)
+    return m, live
+
+
+@seed(11)
+@settings(max_examples=80, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(specs())
+def test_generated_specs_agree_with_an_independent_decision(text: str) -> None:
+    m, live = _live_model(text)
     interp = Interpreter(m, 1 if m.has_faults else 0)
     ex = explicit.explore(interp, progress=None, stop_when_decided=False)
     assume(ex.complete and len(ex.parent) <= 3000)
@@ -149,12 +155,7 @@ def test_the_bounded_lasso_search_agrees_with_the_graph(text: str) -> None:
     """BMC's fair lassos (checker/engines/lasso.py) against the explicit engine: a lasso BMC finds
     is a violation there too, and where the graph has one BMC finds one of as many steps or fewer.
     (A fair loop may need many steps: one per fair instance it must take.)"""
-    try:
-        m = model_of(text)
-    except SpecError:
-        assume(False)
-    live = [p for p in m.properties if p.kind in M.LIVENESS_KINDS]
-    assume(live)
+    m, live = _live_model(text)
     budget = 1 if m.has_faults else 0
     interp = Interpreter(m, budget)
     ex = explicit.explore(interp, progress=None, stop_when_decided=False)
