@@ -49,6 +49,11 @@ class _Fair:
         self.guard = z3.simplify(z3.And(g, ok) if not isinstance(ok, bool) else (g if ok else z3.BoolVal(False)))
         self.consts = consts
 
+    def taken_at_step(self, enc: Encoding) -> z3.ExprRef:
+        """The template step (`enc.trans`'s choices) takes this instance."""
+        params = enc.actions[self.index].params
+        return z3.And(enc.sel == enc.sel_val(self.index), *(p == c for p, c in zip(params, self.consts, strict=True)))
+
     def taken_at(self, enc: Encoding, k: int) -> z3.ExprRef:
         sel, params = enc.choice_at(k)
         return z3.And(sel == enc.sel_val(self.index),

@@ -84,7 +84,7 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
     if r == z3.sat:
         return _counterexample(model, budget, tg, interp, deadline, trace_depth, start, stats)
     # Proved: read the invariant, re-check it, print it.
-    formula = _invariant(fp, inv, enc)
+    formula = _invariant(fp, inv, enc.cur.leaves)
     _recheck_formula(model, budget, enc, tg, formula, deadline)
     texts, printed_ok = _print_invariant(enc, formula)
     if printed_ok:
@@ -160,8 +160,8 @@ def _counterexample(model: M.Model, budget: BudgetLike, tg: Target, interp: Inte
                   stats=stats, message=r.message)
 
 
-def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.ExprRef:
-    """Spacer's solution for Inv (`ForAll(xs, Inv(xs) == body)`), over the template state's leaves."""
+def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, leaves: list[z3.ExprRef]) -> z3.ExprRef:
+    """Spacer's solution for Inv (`ForAll(xs, Inv(xs) == body)`), over Inv's arguments `leaves`."""
     answer = fp.get_answer()
     if not z3.is_quantifier(answer):
         return answer if not z3.is_app_of(answer, z3.Z3_OP_UNINTERPRETED) else z3.BoolVal(True)
@@ -175,7 +175,7 @@ def _invariant(fp: z3.Fixedpoint, inv: z3.FuncDeclRef, enc: Encoding) -> z3.Expr
     else:
         raise RecheckFailed(f"unexpected form of Spacer's answer: {answer}")
     # Bound variable Var(i) of the answer is Inv's argument at the position where it appears.
-    by_index = {z3.get_var_index(a): leaf for a, leaf in zip(head.children(), enc.cur.leaves, strict=True)}
+    by_index = {z3.get_var_index(a): leaf for a, leaf in zip(head.children(), leaves, strict=True)}
     return z3.substitute_vars(solution, *(by_index[i] for i in range(len(by_index))))
 
 

@@ -67,8 +67,13 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
 
             assert prop is not None
             return lasso_bmc(model, budget, prop, opts.depth or DEFAULT_DEPTH, opts.timeout, interp)
+        if kind in M.LIVENESS_KINDS and method == "pdr":
+            from ftverify.checker.engines.l2s import pdr_liveness
+
+            assert prop is not None
+            return pdr_liveness(model, budget, prop, opts.timeout, interp)
         if kind in M.GRAPH_KINDS:
-            how = "the explicit engine, or bmc for a bounded search of fair lassos" if kind != "recovers" \
+            how = "the explicit engine, pdr, or bmc for a bounded search of fair lassos" if kind != "recovers" \
                 else "the explicit engine"
             return Result(name, kind, Verdict.UNKNOWN, method,
                           message=f"{kind} is checked on the state graph: use {how}")

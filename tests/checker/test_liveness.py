@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from ftverify.checker.engines import explicit, liveness
-from ftverify.checker.engines.lasso import lasso_bmc
+from ftverify.checker.engines.encode import Encoding
+from ftverify.checker.engines.l2s import pdr_liveness
+from ftverify.checker.engines.lasso import fair_instances, lasso_bmc
 from ftverify.checker.engines.replay import ReplayError
 from ftverify.checker.output.result import Verdict
 from ftverify.spec import model as M
@@ -88,11 +90,17 @@ def test_a_forged_lasso_is_rejected() -> None:
         liveness.validate(interp, r.trace, m.property("back"))
 
 
-def test_unbounded_symbolic_engines_leave_liveness_to_the_graph_and_bmc_finds_the_lasso(tmp_path: Path) -> None:
+def test_symbolic_engines_decide_liveness_and_return_the_lasso(tmp_path: Path) -> None:
     spec = tmp_path / "retry.ftv"
     spec.write_text(RETRY.replace("FAIRNESS", "fair"))
+    code, out, _ = run_cli("prove", str(spec), "--engine", "kind", "--property", "back", "-q")
+    assert code == 3 and "use the explicit engine, pdr, or bmc" in out
     code, out, _ = run_cli("prove", str(spec), "--engine", "pdr", "--property", "back", "-q")
-    assert code == 3 and "use the explicit engine, or bmc" in out
+    assert code == 1 and "fail_restart, back to 1" in out and "found by Spacer" in out
+    spec.write_text(RETRY.replace("FAIRNESS", "strong fair"))
+    code, out, _ = run_cli("prove", str(spec), "--engine", "pdr", "--property", "back", "-q")
+    assert code == 0 and "liveness-to-safety invariant found and re-checked" in out
+    spec.write_text(RETRY.replace("FAIRNESS", "fair"))
     code, out, _ = run_cli("prove", str(spec), "--engine", "bmc", "--property", "back", "-q")
     assert code == 1 and "fail_restart, back to 1" in out and "then states 1 to 2 repeat for ever" in out
     spec.write_text(RETRY.replace("FAIRNESS", "strong fair"))
@@ -171,3 +179,28 @@ def test_the_bounded_lasso_search_agrees_with_the_graph(text: str) -> None:
             assert want.verdict == Verdict.VIOLATED and r.depth is not None and r.depth <= depth, p.name
         else:
             assert want.verdict != Verdict.VIOLATED or depth > 10, p.name
+
+
+@seed(13)
+@settings(max_examples=30, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(specs())
+def test_liveness_to_safety_agrees_with_the_graph(text: str) -> None:
+    """PDR over the liveness-to-safety monitor (checker/engines/l2s.py) against the explicit
+    engine's fair-cycle search: `proved` exactly where the graph has no fair lasso; a violation
+    comes with a lasso validated on the interpreter. Unknown only when Spacer runs out of time."""
+    m, live = _live_model(text)
+    budget = 1 if m.has_faults else 0
+    interp = Interpreter(m, budget)
+    ex = explicit.explore(interp, progress=None, stop_when_decided=False)
+    assume(ex.complete and len(ex.parent) <= 200)
+    assume(sum(1 for _ in fair_instances(Encoding(m, budget, "int"))) <= 12)  # a fair loop takes each one
+    got = {r.property: r for r in explicit.report_of(ex).results}
+    for p in live:
+        r = pdr_liveness(m, budget, p, timeout=20, interp=interp)
+        if r.verdict == Verdict.UNKNOWN:
+            assert "timeout" in r.message or "canceled" in r.message, r.message
+            continue
+        assert (r.verdict == Verdict.VIOLATED) == (got[p.name].verdict == Verdict.VIOLATED), p.name
+        if r.verdict == Verdict.VIOLATED:
+            liveness.validate(interp, r.trace, p)
