@@ -182,7 +182,7 @@ def test_the_bounded_lasso_search_agrees_with_the_graph(text: str) -> None:
 
 
 @seed(13)
-@settings(max_examples=30, deadline=None, database=None,
+@settings(max_examples=20, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(specs())
 def test_liveness_to_safety_agrees_with_the_graph(text: str) -> None:
