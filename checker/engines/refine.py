@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -328,19 +327,15 @@ class _Sim:
 
 
 def check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float | None = None,
-          progress: TextIO | None = None, only: Collection[str] | None = None) -> RefinementReport:
+          progress: TextIO | None = None) -> RefinementReport:
     """Prove the refinement by forward simulation (see the module docstring).
 
-    `only`: a part of the proof, by obligation name ("invariants", "initiation", a concrete
-    action), so that parts can run as separate jobs; `proved` then means those parts.
     An answer that fails its independent check (a re-check, a replay) is withheld:
     the verdict is then `unknown` with the reason."""
     start = time.monotonic()
-    if only is not None and (unknown := set(only) - {"invariants", "initiation", *(a.name for a in model.actions)}):
-        raise ValueError(f"no refinement obligation named {', '.join(sorted(unknown))}")
     report = RefinementReport(model, ref, budget, Verdict.UNKNOWN, "z3")
     try:
-        return _check(model, ref, budget, timeout, report, start, only)
+        return _check(model, ref, budget, timeout, report, start)
     except (EngineBug, RecheckUnfinished) as e:
         report.verdict, report.mismatch = Verdict.UNKNOWN, None
         report.message = withheld(e)
@@ -352,12 +347,12 @@ def check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float 
 
 
 def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float | None, report: RefinementReport,
-           start: float, only: Collection[str] | None = None) -> RefinementReport:
+           start: float) -> RefinementReport:
     conc = Interpreter(model, budget)
     abst = Interpreter(ref.abstract, abstract_budget(model, ref, conc.budget))
     deadline = Deadline(timeout)
     # 1. the invariants the simulation assumes
-    if ref.invariants and (only is None or "invariants" in only):
+    if ref.invariants:
         goal = model.property(ref.invariants[0])
         helpers = [(n, model.property(n).pred) for n in ref.invariants[1:]]
         t0 = time.monotonic()
@@ -371,7 +366,7 @@ def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float
     # 2-4. initiation and simulation, one solver per obligation
     sim = _Sim(model, ref, budget)
     images = Images(ref, conc, abst)
-    obligations = [ob for ob in sim.obligations() if only is None or ob[0] in only]
+    obligations = sim.obligations()
     for i, (name, ae, hyp, concl) in enumerate(obligations):
         control.check()
         control.note(f"simulation of {name} ({i + 1} of {len(obligations)})")
@@ -397,7 +392,7 @@ def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float
                 report.message = (f"{mm.reason}, from a state that satisfies the assumed invariants but {note}: "
                                   "the invariants may be too weak (a counterexample to induction)")
             return _done(report, start)
-    _recheck(model, ref, budget, deadline, only)
+    _recheck(model, ref, budget, deadline)
     report.verdict = Verdict.PROVED
     report.message = (f"every concrete step maps to its abstract step or a stutter ({len(report.obligations)} "
                       f"obligations, re-checked)")
@@ -459,13 +454,10 @@ def recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: Dea
     _recheck(model, ref, budget, deadline)
 
 
-def _recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: Deadline,
-             only: Collection[str] | None = None) -> None:
+def _recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: Deadline) -> None:
     """The same obligations over a fresh encoding in uniform-width bit-vectors whose
     freedom from overflow the solver proves first (the proof used per-term widths),
     each by a fresh solver. Both sides share the width, so images fit abstract states."""
-    if only is not None and not (set(only) - {"invariants"}):
-        return  # the invariants were re-checked by the induction engine
     width = max(uniform_width(model), uniform_width(ref.abstract))
     while True:
         if width > MAX_CHECKED_WIDTH:
@@ -482,8 +474,6 @@ def _recheck(model: M.Model, ref: M.Refinement, budget: BudgetLike, deadline: De
         width *= 2
     type_preserved(sim.c, "checked", deadline)
     for name, _, hyp, concl in obligations:
-        if only is not None and name not in only:
-            continue
         must_be_unsat(f"refinement obligation {name}", z3.And(hyp, z3.Not(concl)), "checked", deadline)
 
 
