@@ -44,6 +44,19 @@ def test_ctrl_c_inside_the_solver_prints_what_is_known_within_a_second() -> None
     assert "cdt_valid" in err and "consecution of" in err
 
 
+def test_ctrl_c_inside_spacer_on_a_liveness_proof_says_interrupted() -> None:
+    # Chandy-Lamport's liveness-to-safety proof runs for minutes: the stop cancels Spacer.
+    proc = start("prove", str(MODELS / "recovery" / "chandy_lamport.ftv"), "--engine", "pdr",
+                 "--property", "keeps_completing")
+    time.sleep(4.0)
+    sent = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3 and time.monotonic() - sent < 2.5, err
+    assert "interrupted (Ctrl-C)" in out and "gave up" not in out and "internal error" not in err
+    assert "PDR level" in err  # Spacer's progress showed while it worked
+
+
 def test_timeout_bounds_the_whole_command() -> None:
     t = time.monotonic()
     proc = start("prove", KERNEL_PROOFS, "--timeout", "4", "--quiet")

@@ -134,6 +134,7 @@ def pdr_liveness(model: M.Model, budget: BudgetLike, prop: M.Property, timeout: 
         r, reason = z3.unknown, f"timeout after {timeout:g} s" if timeout else str(e)
     stats: dict[str, Any] = {"solver_seconds": round(time.perf_counter() - t, 4)}
     if r == z3.unknown:
+        control.check()  # a stop cancels Spacer: say so, not "gave up"
         return _result(prop, Verdict.UNKNOWN, start, stats, f"Spacer gave up: {reason}")
     if r == z3.sat:
         left = deadline.left()

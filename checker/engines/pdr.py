@@ -79,6 +79,7 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
     solver_seconds = time.perf_counter() - t
     stats = {"solver_seconds": round(solver_seconds, 4)}
     if r == z3.unknown:
+        control.check()  # a stop cancels Spacer: say so, not "gave up"
         return Result(name, tg.kind, Verdict.UNKNOWN, "pdr", seconds=time.perf_counter() - start, stats=stats,
                       message=f"Spacer gave up: {reason}")
     if r == z3.sat:
