@@ -19,7 +19,7 @@ from tests.strategies import specs
 TALLY = Agreement()
 
 
-CHUNKS = 3
+CHUNKS = 2
 SPECS_PER_CHUNK = 30  # about 26 pass the type checker (bench/differential.py runs thousands)
 
 

@@ -142,7 +142,7 @@ def _live_model(text: str) -> tuple[M.Model, list[M.Property]]:
 
 
 @seed(11)
-@settings(max_examples=60, deadline=None, database=None,
+@settings(max_examples=40, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 @given(specs())
 def test_generated_specs_agree_with_an_independent_decision(text: str) -> None:
