@@ -34,7 +34,7 @@ import z3
 from ftverify.checker.engines import control
 from ftverify.checker.engines.encode import Encoding
 from ftverify.checker.engines.lasso import fair_instances, lasso_bmc
-from ftverify.checker.engines.pdr import _enum_leaves, _invariant, _spacer_progress
+from ftverify.checker.engines.pdr import _enum_leaves, _invariant, spacer_query
 from ftverify.checker.engines.symbolic import Deadline, must_be_unsat, type_preserved
 from ftverify.checker.output.result import Result, Verdict
 from ftverify.spec import model as M
@@ -113,26 +113,10 @@ def pdr_liveness(model: M.Model, budget: BudgetLike, prop: M.Property, timeout: 
     deadline = Deadline(timeout)
     enc = Encoding(model, budget, "int")
     ext = Extended(enc, prop)
-    fp = z3.Fixedpoint()
-    fp.set(engine="spacer")
-    fp.set("ctrl_c", False)  # Ctrl-C is ours to handle (see `control`)
-    fp.set("xform.inline_linear", False)
-    fp.set("xform.inline_eager", False)
-    rel = z3.Function("Live", *(x.sort() for x in ext.vars), z3.BoolSort())
-    fp.register_relation(rel)
-    fp.declare_var(*ext.vars, *ext.vars_n, *ext.choices)
-    fp.rule(rel(*ext.vars), [ext.init])
-    fp.rule(rel(*ext.vars_n), [rel(*ext.vars), ext.step, enc.type_cur, enc.type_nxt])
-    deadline.arm(fp)
     control.note(f"pdr: searching the fair lassos of {prop.name} (liveness to safety)")
-    t = time.perf_counter()
-    try:
-        with _spacer_progress():
-            r = fp.query(z3.And(rel(*ext.vars), ext.bad))
-        reason = fp.reason_unknown() if r == z3.unknown else ""
-    except z3.Z3Exception as e:  # Spacer reports a timeout by cancelling the query
-        r, reason = z3.unknown, f"timeout after {timeout:g} s" if timeout else str(e)
-    stats: dict[str, Any] = {"solver_seconds": round(time.perf_counter() - t, 4)}
+    fp, rel, r, reason, seconds = spacer_query("Live", ext.vars, ext.vars_n, ext.choices, [ext.init],
+                                               [ext.step, enc.type_cur, enc.type_nxt], ext.bad, deadline, timeout)
+    stats: dict[str, Any] = {"solver_seconds": round(seconds, 4)}
     if r == z3.unknown:
         control.check()  # a stop cancels Spacer: say so, not "gave up"
         return _result(prop, Verdict.UNKNOWN, start, stats, f"Spacer gave up: {reason}")

@@ -54,29 +54,10 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
                       message=("unreachable: " if tg.kind == "reachable" else "") + "no state satisfies the "
                               + ("property" if tg.kind == "reachable" else "negation"))
     deadline = Deadline(timeout)
-    fp = z3.Fixedpoint()
-    fp.set(engine="spacer")
-    fp.set("ctrl_c", False)  # Ctrl-C is ours to handle (see `control`)
-    # Inlining the rules lets Spacer answer without level lemmas and leaves
-    # quantifiers in its solution; without it the solution is a clean formula.
-    fp.set("xform.inline_linear", False)
-    fp.set("xform.inline_eager", False)
-    sorts = [leaf.sort() for leaf in enc.cur.leaves]
-    inv = z3.Function("Inv", *sorts, z3.BoolSort())
-    fp.register_relation(inv)
     choice = [enc.sel] + [p for ae in enc.actions for p in ae.params]
-    fp.declare_var(*enc.cur.leaves, *enc.nxt.leaves, *choice)
-    fp.rule(inv(*enc.cur.leaves), [enc.init, enc.type_cur])
-    fp.rule(inv(*enc.nxt.leaves), [inv(*enc.cur.leaves), enc.trans, enc.type_cur, enc.type_nxt])
-    deadline.arm(fp)
-    t = time.perf_counter()
-    try:
-        with _spacer_progress():
-            r = fp.query(z3.And(inv(*enc.cur.leaves), tg.formula))
-        reason = fp.reason_unknown() if r == z3.unknown else ""
-    except z3.Z3Exception as e:  # Spacer reports a timeout by cancelling the query
-        r, reason = z3.unknown, f"timeout after {timeout:g} s" if timeout else str(e)
-    solver_seconds = time.perf_counter() - t
+    fp, inv, r, reason, solver_seconds = spacer_query(
+        "Inv", enc.cur.leaves, enc.nxt.leaves, choice, [enc.init, enc.type_cur],
+        [enc.trans, enc.type_cur, enc.type_nxt], tg.formula, deadline, timeout)
     stats = {"solver_seconds": round(solver_seconds, 4)}
     if r == z3.unknown:
         control.check()  # a stop cancels Spacer: say so, not "gave up"
@@ -100,6 +81,34 @@ def pdr(model: M.Model, budget: BudgetLike, name: str, timeout: float | None = N
     msg += "inductive invariant found" + ("" if printed_ok else " (shown in SMT-LIB: not expressible in .ftv)")
     return Result(name, tg.kind, verdict, "pdr", invariant=texts, seconds=time.perf_counter() - start,
                   message=msg, stats=stats)
+
+
+def spacer_query(name: str, cur: list[z3.ExprRef], nxt: list[z3.ExprRef], choices: list[z3.ExprRef],
+                 init: list[z3.ExprRef], step: list[z3.ExprRef], bad: z3.ExprRef, deadline: Deadline,
+                 timeout: float | None) -> tuple[z3.Fixedpoint, z3.FuncDeclRef, Any, str, float]:
+    """Spacer on `name(cur) <- init; name(nxt) <- name(cur) && step`: can `bad` hold in `name`?
+    Returns the solver, the relation, sat/unsat/unknown, why unknown, and the solver's seconds."""
+    fp = z3.Fixedpoint()
+    fp.set(engine="spacer")
+    fp.set("ctrl_c", False)  # Ctrl-C is ours to handle (see `control`)
+    # Inlining the rules lets Spacer answer without level lemmas and leaves
+    # quantifiers in its solution; without it the solution is a clean formula.
+    fp.set("xform.inline_linear", False)
+    fp.set("xform.inline_eager", False)
+    rel = z3.Function(name, *(x.sort() for x in cur), z3.BoolSort())
+    fp.register_relation(rel)
+    fp.declare_var(*cur, *nxt, *choices)
+    fp.rule(rel(*cur), init)
+    fp.rule(rel(*nxt), [rel(*cur), *step])
+    deadline.arm(fp)
+    t = time.perf_counter()
+    try:
+        with _spacer_progress():
+            r = fp.query(z3.And(rel(*cur), bad))
+        reason = fp.reason_unknown() if r == z3.unknown else ""
+    except z3.Z3Exception as e:  # Spacer reports a timeout by cancelling the query
+        r, reason = z3.unknown, f"timeout after {timeout:g} s" if timeout else str(e)
+    return fp, rel, r, reason, time.perf_counter() - t
 
 
 @contextlib.contextmanager
