@@ -173,15 +173,21 @@ def controlled(timeout: float | None = None, display: Display | None = None) -> 
         restore = [signal.signal(signal.SIGINT, on_sigint), signal.set_wakeup_fd(writer, warn_on_full_buffer=False)]
 
         def watch() -> None:  # runs while the main thread may be inside Z3's C code
-            while not done.is_set():
-                try:
-                    data = os.read(reader, 64)
-                except OSError:
-                    return
-                if not data or done.is_set():
-                    return
-                if signal.SIGINT in data:
-                    ctl.stop("interrupted (Ctrl-C)")
+            # The watcher owns the read end and closes it itself: closed from the main thread, its
+            # number could be reused by the next open() before this loop reads again, and the read
+            # would take the first bytes of somebody else's file.
+            try:
+                while not done.is_set():
+                    try:
+                        data = os.read(reader, 64)
+                    except OSError:
+                        return
+                    if not data or done.is_set():
+                        return
+                    if signal.SIGINT in data:
+                        ctl.stop("interrupted (Ctrl-C)")
+            finally:
+                os.close(reader)
 
         threading.Thread(target=watch, name="ftverify-sigint", daemon=True).start()
     # The stop may be raised while Python runs a finalizer (a Z3 object's __del__), where it is
@@ -221,9 +227,8 @@ def controlled(timeout: float | None = None, display: Display | None = None) -> 
             signal.signal(signal.SIGINT, restore[0])  # type: ignore[arg-type]
             signal.set_wakeup_fd(restore[1])  # type: ignore[arg-type]
             with contextlib.suppress(OSError):
-                os.write(writer, b"\0")  # wake the watcher so that it ends
+                os.write(writer, b"\0")  # wake the watcher so that it ends (it closes the read end)
             os.close(writer)
-            os.close(reader)
         if display is not None:
             display.close()
         _current = previous
