@@ -19,6 +19,7 @@ from ftverify.spec.scope import narrowed as _narrowed
 from ftverify.spec.types import (
     BOOL,
     BVT,
+    MAX_SET_DOMAIN,
     BoolT,
     EnumT,
     IntT,
@@ -28,12 +29,15 @@ from ftverify.spec.types import (
     SetT,
     Type,
     domain_size,
+    domain_values,
 )
 
 MAX_BV_WIDTH = 64
 BUILTIN_ARITY = {
     "len": 1, "head": 1, "push": 2, "pop": 1, "size": 1, "min": 2, "max": 2, "abs": 1, "int": 1, "ord": 1,
 }
+# A comprehension is unrolled over its variable's values.
+MAX_COMPREHENSION = 256
 
 
 
@@ -89,10 +93,13 @@ class ExprChecker:
                     return self._int_to_bv(M.Lit(e.span, c.type, c.value), expected, e.span)
                 return M.Lit(e.span, c.type, c.value)
             if d.kind == "member":
-                enum_decl, _ = d.node
-                self._named_type(enum_decl.name, e.span)
-                t, i = self.enum_members[e.name]
-                return M.Lit(e.span, t, i)
+                owners = self.member_of[e.name]  # type: ignore[attr-defined]
+                if len(owners) > 1:
+                    if not (isinstance(expected, EnumT) and expected.name in owners):
+                        raise SpecError(e.span, f"`{e.name}` is a member of {' and '.join(owners)}: which one?",
+                                        hint=f"write {' or '.join(f'{o}.{e.name}' for o in owners)}")
+                    owners = [expected.name]
+                return self._member(owners[0], e.name, e.span)
             if d.kind == "var":
                 if not scope.state:
                     raise SpecError(e.span, f"state variable `{e.name}` cannot be used here (a constant is needed)")
@@ -190,7 +197,7 @@ class ExprChecker:
     def _pair(self, left: S.Expr, right: S.Expr, scope: Scope, expected: Type | None) -> tuple[M.Expr, M.Expr]:
         """Type two operands; a literal on one side takes the type of the other side."""
         literalish = (S.IntLit, S.SetLit, S.RecordLit, S.MapLit, S.EmptyQueue)
-        if isinstance(left, literalish) and not isinstance(right, literalish):
+        if (isinstance(left, literalish) or self._shared_member(left, scope)) and not isinstance(right, literalish):
             b = self._expr(right, scope, expected)
             a = self._expr(left, scope, b.type if not isinstance(b.type, IntT) else expected)
         else:
@@ -260,7 +267,25 @@ class ExprChecker:
         idx = self._coerce(idx, kt, e.index.span, f"index of {_text(e.base)}")
         return _narrowed(M.Index(e.span, base.type.value, base, idx), scope)
 
+    def _shared_member(self, e: S.Expr, scope: Scope) -> bool:
+        """A member name that several enums declare: its type comes from the other operand."""
+        return isinstance(e, S.Name) and e.name not in scope.bound \
+            and len(self.member_of.get(e.name, ())) > 1  # type: ignore[attr-defined]
+
+    def _member(self, enum: str, member: str, span: Span) -> M.Lit:
+        t = self._named_type(enum, span)  # type: ignore[attr-defined]
+        assert isinstance(t, EnumT)
+        return M.Lit(span, t, t.members.index(member))
+
     def _x_Field(self, e: S.Field, scope: Scope, expected: Type | None) -> M.Expr:
+        if isinstance(e.base, S.Name) and e.base.name not in scope.bound:
+            d = self.decls.get(e.base.name)
+            if d is not None and d.kind == "enum":  # a qualified member: `RMState.committed`
+                if e.base.name not in self.member_of.get(e.name, []):
+                    t = self._named_type(e.base.name, e.base.span)  # type: ignore[attr-defined]
+                    raise SpecError(e.span, f"enum {e.base.name} has no member `{e.name}`",
+                                    hint=f"its members: {', '.join(t.members)}")
+                return self._member(e.base.name, e.name, e.span)
         base = self._expr(e.base, scope, None)
         if not isinstance(base.type, RecordT):
             raise SpecError(e.span, f"`.{e.name}`: only a record has fields", hint=f"this is {describe(base.type)}")
@@ -287,15 +312,29 @@ class ExprChecker:
                             hint=f"then is {describe(a.type)}, else is {describe(b.type)}")
         return self._fold(M.Ite(e.span, t, c, a, b))
 
+    def _binding(self, bd: S.Binder | S.SetBinder, scope: Scope, what: str) -> tuple[M.Bound, M.Expr | None]:
+        """A bound variable and, for `x in S`, the membership that confines it (None for `x: T`)."""
+        if isinstance(bd, S.Binder):
+            t = self._type(bd.type)
+            self._need_finite_scalar(t, bd.type.span, what)
+            return self._fresh(bd.span, t, bd.name), None
+        source = self._expr(bd.source, scope, None)
+        if not isinstance(source.type, SetT):
+            raise SpecError(bd.source.span, f"`{bd.name} in ...` ranges over a set", hint=f"found {describe(source.type)}")
+        b = self._fresh(bd.span, source.type.elem, bd.name)
+        return b, M.Binary(bd.span, BOOL, "member", b, source)
+
     def _x_Quant(self, e: S.Quant, scope: Scope, expected: Type | None) -> M.Expr:
         bounds = []
+        guards: list[M.Expr | None] = []
         inner = scope
         for bd in e.binders:
-            t = self._type(bd.type)
-            self._need_finite_scalar(t, bd.type.span, f"a {e.kind} variable")
-            b = self._fresh(bd.span, t, bd.name)
+            b, guard = self._binding(bd, inner, f"a {e.kind} variable")
             bounds.append(b)
+            guards.append(guard)
             inner = inner.bind(b)
+            if guard is not None:
+                inner = inner.assuming(guard)
         if e.kind in ("forall", "exists"):
             body = self._bool(e.body, inner, f"the body of {e.kind}")
         elif e.kind == "count":
@@ -306,9 +345,18 @@ class ExprChecker:
                 raise SpecError(e.body.span, "the body of sum must be an integer", hint=f"found {describe(body.type)}")
         # Several binders nest; `count x, y. P` counts pairs, i.e. sums the inner counts.
         out = body
-        for i, b in enumerate(reversed(bounds)):
+        for i, (b, guard) in enumerate(zip(reversed(bounds), reversed(guards), strict=True)):
             n = domain_size(b.type)
             kind = e.kind if (e.kind != "count" or i == 0) else "sum"
+            if guard is not None:  # `x in S`: the values outside S do not count
+                if kind == "forall":
+                    out = M.Binary(e.span, BOOL, "implies", guard, out)
+                elif kind in ("exists", "count"):
+                    out = M.Binary(e.span, BOOL, "and", guard, out)
+                else:
+                    assert isinstance(out.type, IntT)
+                    zero = M.Lit(e.span, IntT(0, 0), 0)
+                    out = M.Ite(e.span, IntT(min(0, out.type.lo), max(0, out.type.hi)), guard, out, zero)
             if kind in ("forall", "exists"):
                 t: Type = BOOL
             elif kind == "count":
@@ -347,6 +395,39 @@ class ExprChecker:
                 raise SpecError(x.span, f"{ir.value} is not in the element type {expected.elem}")
             elems.append(self._coerce(ir, expected.elem, x.span, "a set element"))
         return self._fold(M.SetLit(e.span, expected, tuple(elems)))
+
+    def _x_SetComp(self, e: S.SetComp, scope: Scope, expected: Type | None) -> M.Expr:
+        """`{elem for x ... if cond}`: the union, over the values v of x, of {elem} where cond holds.
+        Built from set literals, `let` and if-then-else, so every engine reads it as it is."""
+        b, guard = self._binding(e.binder, scope, "a comprehension variable")
+        n = domain_size(b.type)
+        if n > MAX_COMPREHENSION:
+            raise SpecError(e.binder.span, f"a comprehension over {n} values; at most {MAX_COMPREHENSION} are unrolled",
+                            hint="range over a smaller type or set")
+        inner = scope.bind(b)
+        conds = [guard] if guard is not None else []
+        if e.cond is not None:
+            conds.append(self._bool(e.cond, inner.assuming(guard) if guard is not None else inner,
+                                    "the condition of a comprehension"))
+        cond = conds[0] if len(conds) == 1 else M.Binary(e.span, BOOL, "and", *conds) if conds else None
+        inner = inner.assuming(cond) if cond is not None else inner
+        elem_expected = expected.elem if isinstance(expected, SetT) else None
+        elem = self._expr(e.elem, inner, elem_expected)
+        if elem_expected is None:
+            self._need_finite_scalar(elem.type, e.elem.span, "a set element", MAX_SET_DOMAIN)
+        et = elem_expected or elem.type
+        self._compatible(elem, et, e.elem.span, "a set element")
+        elem = self._coerce(elem, et, e.elem.span, "a set element")
+        st = SetT(et)
+        empty = M.SetLit(e.span, st, ())
+        out: M.Expr = empty
+        for v in domain_values(b.type):
+            one: M.Expr = M.SetLit(e.span, st, (elem,))
+            if cond is not None:
+                one = M.Ite(e.span, st, cond, one, empty)
+            item = M.Let(e.span, st, b, M.Lit(e.span, b.type, v), one)
+            out = item if out is empty else M.Binary(e.span, st, "union", out, item)
+        return self._fold(out)
 
     def _x_RecordLit(self, e: S.RecordLit, scope: Scope, expected: Type | None) -> M.Expr:
         if not isinstance(expected, RecordT):

@@ -341,6 +341,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def binder(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.Binder:
         return S.Binder(self._t(name), str(name), type_)
 
+    def set_binder(self, meta: Any, name: Token, source: S.Expr) -> S.SetBinder:
+        return S.SetBinder(self._t(name), str(name), source)
+
     def let_expr(self, meta: Any, name: Token, value: S.Expr, body: S.Expr) -> S.Let:
         return S.Let(self._s(meta), str(name), value, body)
 
@@ -445,6 +448,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     def set_lit(self, meta: Any, elems: tuple[S.Expr, ...]) -> S.SetLit:
         return S.SetLit(self._s(meta), tuple(elems))
+
+    def set_comp(self, meta: Any, elem: S.Expr, binder: S.Binder | S.SetBinder, cond: S.Expr | None) -> S.SetComp:
+        return S.SetComp(self._s(meta), elem, binder, cond)
 
     def record_lit(self, meta: Any, *fields: S.FieldInit) -> S.RecordLit:
         return S.RecordLit(self._s(meta), fields)

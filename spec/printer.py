@@ -131,10 +131,24 @@ def _(e: S.Ite) -> str:
     return f"if {expr(e.cond)} then {expr(e.then)} else {expr(e.orelse)}"
 
 
+def _binder(b: S.Binder | S.SetBinder, in_quant: bool) -> str:
+    if isinstance(b, S.Binder):
+        return f"{b.name}: {type_(b.type, bound=True)}"
+    if in_quant:  # a name or parenthesised: a `.` after the set would read as a field
+        return f"{b.name} in {expr(b.source) if isinstance(b.source, S.Name) else '(' + expr(b.source) + ')'}"
+    return f"{b.name} in {_wrap(b.source, _prec(b.source) >= 7)}"
+
+
 @expr.register
 def _(e: S.Quant) -> str:
-    binders = ", ".join(f"{b.name}: {type_(b.type, bound=True)}" for b in e.binders)
+    binders = ", ".join(_binder(b, True) for b in e.binders)
     return f"{e.kind} {binders}. {expr(e.body)}"
+
+
+@expr.register
+def _(e: S.SetComp) -> str:
+    cond = f" if {expr(e.cond)}" if e.cond is not None else ""
+    return "{" + f"{_wrap(e.elem, _prec(e.elem) > _TAIL)} for {_binder(e.binder, False)}{cond}" + "}"
 
 
 @expr.register

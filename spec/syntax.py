@@ -122,9 +122,16 @@ class Binder(Node):
     type: TypeExpr
 
 
+class SetBinder(Node):
+    """`x in S`: x ranges over the members of the set S."""
+
+    name: str
+    source: Expr
+
+
 class Quant(Node):
     kind: str  # "forall", "exists", "count", "sum"
-    binders: tuple[Binder, ...]
+    binders: tuple[Binder | SetBinder, ...]
     body: Expr
 
 
@@ -140,6 +147,14 @@ class EmptyQueue(Node):
 
 class SetLit(Node):
     elems: tuple[Expr, ...]
+
+
+class SetComp(Node):
+    """`{elem for x: T if cond}` or `{elem for x in S if cond}`."""
+
+    elem: Expr
+    binder: Binder | SetBinder
+    cond: Expr | None
 
 
 class FieldInit(Node):
@@ -159,7 +174,7 @@ class MapLit(Node):
 
 Expr = (
     IntLit | BoolLit | Name | Call | Primed | BVCast | Unary | Binary | Index | Field | Ite | Quant | Let | SetLit
-    | RecordLit | MapLit | EmptyQueue
+    | SetComp | RecordLit | MapLit | EmptyQueue
 )
 
 

@@ -24,6 +24,7 @@ from ftverify.spec.types import (
     BOOL,
     BVT,
     MAX_DOMAIN,
+    MAX_SET_DOMAIN,
     BoolT,
     EnumT,
     IntT,
@@ -37,7 +38,6 @@ from ftverify.spec.types import (
     width,
 )
 
-MAX_SET_DOMAIN = 256
 MAX_QUEUE_CAPACITY = 64
 RESERVED = {"faults", "budget", "enabled", "taken", "len", "head", "push", "pop", "size", "min", "max", "abs", "int", "ord"}
 
@@ -59,7 +59,9 @@ class Checker(ExprChecker):
         self.overrides = dict(overrides or {})
         self.const_values: dict[str, M.Lit] = {}
         self.types: dict[str, Type] = {}
-        self.enum_members: dict[str, tuple[EnumT, int]] = {}
+        # The enums that declare each member name: several may share one (`RMState.committed`,
+        # `TMState.committed`); where it is ambiguous, the expected type or a qualified name decides.
+        self.member_of: dict[str, list[str]] = {}
         self.vars: dict[str, M.Var] = {}
         self.def_ir: dict[str, tuple[tuple[M.Bound, ...], M.Expr, Type]] = {}
         self.proc_ir: dict[str, tuple[tuple[M.Bound, ...], tuple[M.Stmt, ...]]] = {}
@@ -125,7 +127,17 @@ class Checker(ExprChecker):
         self._add_name(name, kind, d, d.span)
         if isinstance(d, S.EnumDecl):
             for m in d.members:
-                self._add_name(m.name, "member", (d, m), m.span)
+                owners = self.member_of.setdefault(m.name, [])
+                if not owners:
+                    self._add_name(m.name, "member", (d, m), m.span)
+                elif d.name not in owners:  # the same name in the same enum is reported with its type
+                    self._add_name_check(m.name, m.span)
+                owners.append(d.name)
+
+    def _add_name_check(self, name: str, span: Span) -> None:
+        """Another enum's member of an existing member's name: it may share the name with members only."""
+        if self.decls[name].kind != "member":
+            self._add_name(name, "member", None, span)  # reports the clash
 
     def _add_name(self, name: str, kind: str, node: Any, span: Span) -> None:
         if name in RESERVED:
@@ -366,8 +378,6 @@ class Checker(ExprChecker):
                     if names.count(n) > 1:
                         raise SpecError(m.span, f"enum member `{n}` appears twice")
                 t: Type = EnumT(name, tuple(names))
-                for i, m in enumerate(node.members):
-                    self.enum_members[m.name] = (t, i)  # type: ignore[assignment]
             else:
                 t = self._type(d.node.type)
         finally:

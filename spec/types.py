@@ -26,6 +26,8 @@ import msgspec
 # Counts of values above which a domain is not enumerated (quantifiers,
 # parameters, map keys and set elements must range over small finite types).
 MAX_DOMAIN = 1 << 16
+# Elements of a set's type (one bit each in the packed value).
+MAX_SET_DOMAIN = 256
 
 
 class BoolT(msgspec.Struct, frozen=True):

@@ -23,20 +23,22 @@ from dataclasses import dataclass, replace
 from hypothesis import strategies as st
 
 ENUM = ("A", "B", "C")
+# F shares B and C with E: a bare `B` takes its enum from the other operand, `F.B` says it.
+ENUM2 = ("B", "C", "D")
 
 
 @dataclass(frozen=True)
 class VarKind:
     name: str
     type: str
-    kind: str  # "bool", "int", "bv", "enum", "map", "set", "queue"
+    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "set", "queue"
     lo: int = 0
     hi: int = 0
 
 
 @st.composite
 def variables(draw: st.DrawFn) -> list[VarKind]:
-    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "map", "set", "queue"]),
+    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "set", "queue"]),
                           min_size=2, max_size=4))
     out = []
     for i, k in enumerate(kinds):
@@ -52,6 +54,8 @@ def variables(draw: st.DrawFn) -> list[VarKind]:
             out.append(VarKind(name, "bv[2]", k))
         elif k == "enum":
             out.append(VarKind(name, "E", k))
+        elif k == "enum2":  # an enum that shares members with E
+            out.append(VarKind(name, "F", k))
         elif k == "map":
             out.append(VarKind(name, "[0..1] 0..2", k, 0, 2))
         elif k == "set":
@@ -159,12 +163,25 @@ class Gen:
             op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">="]))
             return f"({self.int_expr(draw, depth + 1)} {op} {self.int_expr(draw, depth + 1)})"
         if choice == 3 and self.of("enum"):
-            return f"({draw(st.sampled_from(self.of('enum'))).name} == {draw(st.sampled_from(ENUM))})"
+            return f"({draw(st.sampled_from(self.of('enum'))).name} == {self.member(draw, 'E', ENUM)})"
+        if choice == 3 and self.of("enum2"):
+            v, m = draw(st.sampled_from(self.of("enum2"))).name, self.member(draw, "F", ENUM2)
+            return f"({v} != {m})" if draw(st.booleans()) else f"({m} == {v})"
         if choice == 4 and self.of("bv"):
             op = draw(st.sampled_from(["==", "!=", "<", ">="]))
             return f"({self.bv_expr(draw, depth + 1)} {op} {self.bv_expr(draw, depth + 1)})"
         if choice == 5 and self.of("set"):
-            return f"({draw(st.integers(0, 2))} in {draw(st.sampled_from(self.of('set'))).name})"
+            v = draw(st.sampled_from(self.of("set"))).name
+            form = draw(st.integers(0, 4))
+            if form == 1:  # a quantifier over the members of a set
+                q = draw(st.sampled_from(["forall", "exists"]))
+                src = draw(st.sampled_from([v, f"({v} - {{{draw(st.integers(0, 2))}}})"]))
+                return f"({q} x in {src}. {self.elem_cond(draw, depth)})"
+            if form == 2:
+                return f"((count x in {v}. {self.elem_cond(draw, depth)}) <= {draw(st.integers(0, 2))})"
+            if form == 3:
+                return f"(size({self.comprehension(draw, v, depth)}) >= {draw(st.integers(1, 2))})"
+            return f"({draw(st.integers(0, 2))} in {v})"
         if choice == 6:
             op = draw(st.sampled_from(["&&", "||", "->"]))
             return f"({self.bool_expr(draw, depth + 1)} {op} {self.bool_expr(draw, depth + 1)})"
@@ -179,6 +196,26 @@ class Gen:
             return f"(len({q}) > 0 && head({q}) == {draw(st.integers(0, 1))})"
         return draw(st.sampled_from(options))
 
+    def member(self, draw: st.DrawFn, enum: str, members: tuple[str, ...]) -> str:
+        """A member, sometimes qualified (`F.B`)."""
+        m = draw(st.sampled_from(members))
+        return f"{enum}.{m}" if draw(st.integers(0, 2)) == 0 else m
+
+    def elem_cond(self, draw: st.DrawFn, depth: int) -> str:
+        """A condition on a set element `x` (0..2)."""
+        op = draw(st.sampled_from(["<=", "!=", "=="]))
+        return f"x {op} {self.int_expr(draw, depth + 1)}"
+
+    def comprehension(self, draw: st.DrawFn, set_var: str, depth: int) -> str:
+        """A set of 0..2 built by a comprehension: filter a type or a set, or map a set."""
+        cond = f" if {self.elem_cond(draw, depth)}" if draw(st.booleans()) else ""
+        form = draw(st.integers(0, 2))
+        if form == 0:
+            return f"{{x for x: 0..2{cond}}}"
+        if form == 1:
+            return f"{{x for x in {set_var}{cond}}}"
+        return f"{{(x + {draw(st.integers(1, 2))}) % 3 for x in {set_var}{cond}}}"
+
     def assignment(self, draw: st.DrawFn) -> str:
         v = draw(st.sampled_from(self.vs))
         if v.kind == "int":
@@ -188,11 +225,15 @@ class Gen:
         if v.kind == "bv":
             return f"{v.name} := {self.bv_expr(draw)}"
         if v.kind == "enum":
-            return f"{v.name} := {draw(st.sampled_from(ENUM))}"
+            return f"{v.name} := {self.member(draw, 'E', ENUM)}"
+        if v.kind == "enum2":
+            return f"{v.name} := {self.member(draw, 'F', ENUM2)}"
         if v.kind == "map":
             idx = draw(st.sampled_from(["0", "1", "p"] if self.param else ["0", "1"]))
             return f"{v.name}[{idx}] := {self.int_expr(draw)}"
         if v.kind == "set":
+            if draw(st.integers(0, 2)) == 0:
+                return f"{v.name} := {self.comprehension(draw, v.name, 0)}"
             op = draw(st.sampled_from(["|", "-"]))
             return f"{v.name} := {v.name} {op} {{{draw(st.integers(0, 2))}}}"
         if draw(st.booleans()):
@@ -211,6 +252,8 @@ def _init_value(draw: st.DrawFn, v: VarKind) -> str | None:
         return f"{v.name} == {draw(st.integers(0, 3))}"
     if v.kind == "enum":
         return f"{v.name} == {draw(st.sampled_from(ENUM))}"
+    if v.kind == "enum2":
+        return f"{v.name} == F.{draw(st.sampled_from(ENUM2))}"
     if v.kind == "map":
         return f"{v.name}[0] == {draw(st.integers(0, 2))} && {v.name}[1] == 0"
     if v.kind == "set":
@@ -232,7 +275,7 @@ def _rate(draw: st.DrawFn, rated: bool) -> str:
 @st.composite
 def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     vs = draw(variables())
-    lines = ["spec Generated", f"enum E {{ {', '.join(ENUM)} }}"]
+    lines = ["spec Generated", f"enum E {{ {', '.join(ENUM)} }}", f"enum F {{ {', '.join(ENUM2)} }}"]
     if rated is None:
         rated = draw(st.integers(0, 3)) == 0 or None
     if rated is not None:

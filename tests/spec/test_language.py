@@ -9,9 +9,10 @@ import pytest
 from ftverify.checker.engines.explicit import check
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
-from ftverify.spec.typecheck import load_model
+from ftverify.spec.typecheck import load_model, parse_expression
+from ftverify.spec.types import SetT, decode
 
-from tests.conftest import model_of, run_cli
+from tests.conftest import evaluate, model_of, run_cli
 
 
 def test_a_semicolon_may_follow_any_statement_block_or_declaration() -> None:
@@ -68,3 +69,57 @@ def test_a_chained_comparison_says_that_comparisons_do_not_chain() -> None:
     with pytest.raises(SpecError) as e:
         model_of("spec C\nvar x: 0..3\ninit { x == 0 }\ninvariant i: 0 <= x <= 3\n")
     assert "do not chain" in str(e.value.hint) and e.value.span.col == 21
+
+
+SETS = "var s: set[0..3]\nenum RM { r1, r2, r3 }\nvar rm: [RM] 0..2"
+
+
+@pytest.mark.parametrize(("expr", "value"), [
+    ("{x for x: 0..3 if x != 2}", frozenset({0, 1, 3})),
+    ("{x for x in s if x > 0}", frozenset({1, 3})),
+    ("{x for x in (s - {1})}", frozenset({0, 3})),
+    ("{(x + 1) % 4 for x in s}", frozenset({1, 2, 0})),
+    ("{r for r: RM if rm[r] == 2}", frozenset({"r2"})),
+    ("{rm[r] for r: RM}", frozenset({0, 2})),
+    ("forall x in s. x != 2", True),
+    ("exists x in (s - {0, 3}). x == 1", True),
+    ("exists x in (s - {1}). x == 1", False),
+    ("count x in s. x >= 1", 2),
+    ("sum x in s. x", 4),
+    ("size({x for x: 0..3}) - size({x for x in s})", 1),
+])
+def test_comprehensions_and_quantifiers_over_a_set(expr: str, value: object) -> None:
+    got = evaluate(SETS, expr, {"s": frozenset({0, 1, 3}), "rm": {"r1": 0, "r2": 2, "r3": 0}})
+    m = model_of(f"spec T\n{SETS}\nvar unused_: bool\naction noop {{ skip }}\n")
+    t = parse_expression(m, expr).type
+    assert (decode(t, got) if isinstance(t, SetT) else got) == value
+
+
+SHARED = """spec Shared
+enum RMState { working, committed, aborted }
+enum TMState { init, committed, aborted }
+var rm: RMState
+var tm: TMState
+init { rm == working && tm == init }
+action commit when tm == init { tm := committed }
+action learn when committed == tm { rm := RMState.committed }
+invariant agree: rm == committed -> tm == TMState.committed
+"""
+
+
+def test_two_enums_share_a_member_name_and_the_type_or_a_qualifier_decides() -> None:
+    rep = check(Interpreter(model_of(SHARED)), progress=None)
+    assert rep.stats["states"] == 3 and all(r.verdict == "proved" for r in rep.results)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("committed == tm", "committed == committed"),
+     "`committed` is a member of RMState and TMState: which one?"),
+    (("TMState.committed\n", "TMState.done\n"), "enum TMState has no member `done`"),
+    (("var tm: TMState", "var tm: TMState\nvar aborted: bool"), "`aborted` is already declared (as a member)"),
+    (("rm == working", "rm == working && (forall x in tm. true)"), "`x in ...` ranges over a set"),
+    (("tm := committed", "tm := committed; rm := {x for x: 0..999}"), "a comprehension over 1000 values"),
+])
+def test_what_a_shared_name_or_a_set_binder_gets_wrong_is_explained(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
+        model_of(SHARED.replace(*change))

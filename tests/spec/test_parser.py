@@ -93,7 +93,7 @@ def test_no_transformer_method_is_missing():
         "iff_expr", "implies_expr", "implies_rhs", "or_expr", "or_rhs", "and_expr", "and_rhs", "not_expr",
         "not_rhs", "tail_only", "tail", "cmp_expr", "bitor_expr", "bitxor_expr", "bitand_expr", "shift_expr",
         "sum_expr", "product_expr", "unary_expr", "postfix_expr", "atom", "refine_item", "refine_target",
-        "proof_decl", "method", "budget_item"}}
+        "proof_decl", "method", "budget_item", "in_source", "comp_binder"}}
     for name in (grammar_rules - inlined) | aliases:
         assert hasattr(AstBuilder, name), name
 
@@ -120,6 +120,10 @@ def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(lambda c, a, b: S.Ite(n, c, a, b), children, children, children),
         st.builds(lambda k, v, b: S.Quant(n, k, (S.Binder(n, v, rng),), b),
                   st.sampled_from(["forall", "exists", "count", "sum"]), NAMES, children),
+        st.builds(lambda k, v, src, b: S.Quant(n, k, (S.SetBinder(n, v, src),), b),
+                  st.sampled_from(["forall", "exists"]), NAMES, children, children),
+        st.builds(lambda e, v, src, c: S.SetComp(n, e, S.SetBinder(n, v, src) if src else S.Binder(n, v, rng), c),
+                  children, NAMES, st.one_of(st.none(), children), st.one_of(st.none(), children)),
         st.builds(lambda v, a, b: S.Let(n, v, a, b), NAMES, children, children),
         st.builds(lambda f, args: S.Call(n, f, tuple(args)), st.sampled_from(["f", "min"]),
                   st.lists(children, min_size=1, max_size=2)),
