@@ -23,6 +23,7 @@ from ftverify.spec.types import (
     BoolT,
     EnumT,
     IntT,
+    KeyT,
     MapT,
     QueueT,
     RecordT,
@@ -30,6 +31,7 @@ from ftverify.spec.types import (
     Type,
     domain_size,
     domain_values,
+    key_fields,
 )
 
 MAX_BV_WIDTH = 64
@@ -44,6 +46,8 @@ MAX_COMPREHENSION = 256
 
 def describe(t: Type) -> str:
     """A type as an error message names it."""
+    if isinstance(t, KeyT):
+        return f"a record {t}"
     if isinstance(t, IntT):
         return "an integer" if t.lo == t.hi else f"an integer in {t.lo}..{t.hi}"
     return str(t)
@@ -54,6 +58,11 @@ def _suggest(name: str, candidates: list[str]) -> str | None:
 
     close = difflib.get_close_matches(name, candidates, n=3)
     return f"did you mean {', '.join(close)}?" if close else None
+
+
+def _not_int(t: Type) -> bool:
+    """A type that an operand passes on to a literal beside it (an integer's interval does not)."""
+    return not isinstance(t, IntT) or isinstance(t, KeyT)
 
 
 def _is_const_int(e: M.Expr) -> bool:
@@ -124,6 +133,7 @@ class ExprChecker:
             a = self._bool(e.arg, scope, "the operand of !")
             return self._fold(M.Unary(e.span, BOOL, "not", a))
         a = self._expr(e.arg, scope, expected if e.op != "!" else None)
+        self._no_key(a, e.span, f"`{e.op}`")
         if e.op == "-":
             if isinstance(a.type, IntT):
                 return self._fold(M.Unary(e.span, IntT(-a.type.hi, -a.type.lo), "neg", a))
@@ -151,6 +161,8 @@ class ExprChecker:
                 raise SpecError(e.right.span, "the right operand of `in` must be a set", hint=f"found {describe(s.type)}")
             x = self._expr(e.left, scope, s.type.elem)
             self._compatible(x, s.type.elem, e.left.span, "a set element")
+            if isinstance(s.type.elem, KeyT):  # a record value as the key the set holds
+                x = self._coerce(x, s.type.elem, e.left.span, "a set element")
             return self._fold(M.Binary(e.span, BOOL, "member", x, s))
         if op in ("<<", ">>"):  # the amount is an integer or a bit-vector of its own, not of the left's type
             a, b = self._expr(e.left, scope, expected), self._expr(e.right, scope, None)
@@ -158,7 +170,11 @@ class ExprChecker:
                 a = self._int_to_bv(a, b.type, e.left.span)
             return self._shift(e, a, b)
         a, b = self._pair(e.left, e.right, scope, expected if op not in ("==", "!=", "<", "<=", ">", ">=") else None)
+        a, b = self._keys_alike(a, b)
         ta, tb = a.type, b.type
+        if op not in ("==", "!="):
+            self._no_key(a, e.left.span, f"`{op}`")
+            self._no_key(b, e.right.span, f"`{op}`")
         if op in ("==", "!="):
             self._same(a, b, e)
             return self._fold(M.Binary(e.span, BOOL, "eq" if op == "==" else "ne", a, b))
@@ -199,10 +215,10 @@ class ExprChecker:
         literalish = (S.IntLit, S.SetLit, S.RecordLit, S.MapLit, S.EmptyQueue)
         if (isinstance(left, literalish) or self._shared_member(left, scope)) and not isinstance(right, literalish):
             b = self._expr(right, scope, expected)
-            a = self._expr(left, scope, b.type if not isinstance(b.type, IntT) else expected)
+            a = self._expr(left, scope, b.type if _not_int(b.type) else expected)
         else:
             a = self._expr(left, scope, expected)
-            b = self._expr(right, scope, a.type if not isinstance(a.type, IntT) else expected)
+            b = self._expr(right, scope, a.type if _not_int(a.type) else expected)
         if isinstance(a.type, BVT) and _is_const_int(b):
             b = self._int_to_bv(b, a.type, right.span)
         if isinstance(b.type, BVT) and _is_const_int(a):
@@ -210,7 +226,8 @@ class ExprChecker:
         return a, b
 
     def _same(self, a: M.Expr, b: M.Expr, e: S.Binary) -> None:
-        if isinstance(a.type, IntT) and isinstance(b.type, IntT):
+        if isinstance(a.type, IntT) and isinstance(b.type, IntT) and not isinstance(a.type, KeyT) \
+                and not isinstance(b.type, KeyT):
             return
         if a.type != b.type:
             raise SpecError(e.span, f"`{e.op}` compares values of different types",
@@ -267,6 +284,81 @@ class ExprChecker:
         idx = self._coerce(idx, kt, e.index.span, f"index of {_text(e.base)}")
         return _narrowed(M.Index(e.span, base.type.value, base, idx), scope)
 
+    # ------------------------------------------------------------ records as keys
+    # A record where a scalar is needed is its index (`types.KeyT`): field reads and record
+    # literals become arithmetic on it here, so that no engine needs to know about it.
+    def _key_field(self, key: M.Expr, ft: Type, radix: int, size: int, span: Span) -> M.Expr:
+        """Field of a key: (index // radix) % size, as a value of the field's type."""
+        assert isinstance(key.type, IntT)
+        o = key
+        if radix > 1:
+            o = M.Binary(span, IntT(0, key.type.hi // radix), "div", o, M.int_lit(span, radix))
+        assert isinstance(o.type, IntT)
+        if o.type.hi >= size:
+            o = M.Binary(span, IntT(0, size - 1), "mod", o, M.int_lit(span, size))
+        match ft:
+            case BoolT():
+                out: M.Expr = M.Binary(span, BOOL, "eq", o, M.int_lit(span, 1))
+            case EnumT(members=ms):
+                out = M.Lit(span, ft, len(ms) - 1)
+                for i in reversed(range(len(ms) - 1)):
+                    out = M.Ite(span, ft, M.Binary(span, BOOL, "eq", o, M.int_lit(span, i)), M.Lit(span, ft, i), out)
+            case BVT():
+                out = M.Builtin(span, ft, "to_bv", (o,))
+            case _:
+                assert isinstance(ft, IntT)
+                out = M.Binary(span, ft, "add", o, M.int_lit(span, ft.lo)) if ft.lo else M.Narrow(span, ft, o)
+        return self._fold(out)
+
+    def _key_of(self, kt: KeyT, values: list[M.Expr], span: Span) -> M.Expr:
+        """The index of the record whose fields are `values` (each already of its field's type)."""
+        total: M.Expr | None = None
+        for v, (_, ft, r, size) in zip(values, key_fields(kt), strict=True):
+            match ft:
+                case BoolT():
+                    o: M.Expr = M.Ite(span, IntT(0, 1), v, M.int_lit(span, 1), M.int_lit(span, 0))
+                case EnumT():
+                    o = M.Builtin(span, IntT(0, size - 1), "ord", (v,))
+                case BVT():
+                    o = M.Builtin(span, IntT(0, size - 1), "to_int", (v,))
+                case _:
+                    assert isinstance(ft, IntT) and isinstance(v.type, IntT)
+                    o = M.Binary(span, IntT(v.type.lo - ft.lo, v.type.hi - ft.lo), "sub", v, M.int_lit(span, ft.lo)) \
+                        if ft.lo else v
+            assert isinstance(o.type, IntT)
+            if r > 1:
+                o = M.Binary(span, IntT(o.type.lo * r, o.type.hi * r), "mul", o, M.int_lit(span, r))
+            if total is None:
+                total = o
+            else:
+                assert isinstance(total.type, IntT) and isinstance(o.type, IntT)
+                total = M.Binary(span, IntT(total.type.lo + o.type.lo, total.type.hi + o.type.hi), "add", total, o)
+        assert total is not None
+        return self._fold(M.Narrow(span, kt, self._fold(total)))
+
+    def _as_key(self, e: M.Expr, kt: KeyT) -> M.Expr:
+        """A record value (packed) as a key."""
+        fields = [self._fold(M.Field(e.span, ft, e, n)) for n, ft in kt.record.fields]
+        return self._key_of(kt, fields, e.span)
+
+    def _as_record(self, e: M.Expr, rt: RecordT) -> M.Expr:
+        """A key as a record value (packed)."""
+        assert isinstance(e.type, KeyT)
+        return self._fold(M.RecordLit(e.span, rt, tuple(self._key_field(e, ft, r, size, e.span)
+                                                          for _, ft, r, size in key_fields(e.type))))
+
+    def _keys_alike(self, a: M.Expr, b: M.Expr) -> tuple[M.Expr, M.Expr]:
+        """Two operands of which one is a key and the other the same record packed: both keys."""
+        if isinstance(a.type, KeyT) and isinstance(b.type, RecordT) and b.type == a.type.record:
+            return a, self._as_key(b, a.type)
+        if isinstance(b.type, KeyT) and isinstance(a.type, RecordT) and a.type == b.type.record:
+            return self._as_key(a, b.type), b
+        return a, b
+
+    def _no_key(self, e: M.Expr, span: Span, what: str) -> None:
+        if isinstance(e.type, KeyT):
+            raise SpecError(span, f"{what} does not apply to a record", hint=f"this is {describe(e.type)}")
+
     def _shared_member(self, e: S.Expr, scope: Scope) -> bool:
         """A member name that several enums declare: its type comes from the other operand."""
         return isinstance(e, S.Name) and e.name not in scope.bound \
@@ -287,18 +379,23 @@ class ExprChecker:
                                     hint=f"its members: {', '.join(t.members)}")
                 return self._member(e.base.name, e.name, e.span)
         base = self._expr(e.base, scope, None)
-        if not isinstance(base.type, RecordT):
+        if isinstance(base.type, KeyT):  # arithmetic on the record's index
+            for n, ft, r, size in key_fields(base.type):
+                if n == e.name:
+                    return self._key_field(base, ft, r, size, e.span)
+        record = base.type.record if isinstance(base.type, KeyT) else base.type
+        if not isinstance(record, RecordT):
             raise SpecError(e.span, f"`.{e.name}`: only a record has fields", hint=f"this is {describe(base.type)}")
-        ft = base.type.field_type(e.name)
-        if ft is None:
-            names = [n for n, _ in base.type.fields]
+        ft = record.field_type(e.name)
+        if ft is None or isinstance(base.type, KeyT):
+            names = [n for n, _ in record.fields]
             raise SpecError(e.span, f"record has no field `{e.name}`", hint=f"its fields: {', '.join(names)}")
         return _narrowed(M.Field(e.span, ft, base, e.name), scope)
 
     def _x_Ite(self, e: S.Ite, scope: Scope, expected: Type | None) -> M.Expr:
         c = self._bool(e.cond, scope, "the condition of if-then-else")
         a = self._expr(e.then, scope.assuming(c), expected)
-        b = self._expr(e.orelse, scope.assuming(c, holds=False), a.type if not isinstance(a.type, IntT) else expected)
+        b = self._expr(e.orelse, scope.assuming(c, holds=False), a.type if _not_int(a.type) else expected)
         if isinstance(a.type, BVT) and _is_const_int(b):
             b = self._int_to_bv(b, a.type, e.orelse.span)
         if isinstance(b.type, BVT) and _is_const_int(a):
@@ -316,7 +413,7 @@ class ExprChecker:
         """A bound variable and, for `x in S`, the membership that confines it (None for `x: T`)."""
         if isinstance(bd, S.Binder):
             t = self._type(bd.type)
-            self._need_finite_scalar(t, bd.type.span, what)
+            t = self._need_finite_scalar(t, bd.type.span, what)
             return self._fresh(bd.span, t, bd.name), None
         source = self._expr(bd.source, scope, None)
         if not isinstance(source.type, SetT):
@@ -341,7 +438,7 @@ class ExprChecker:
             body = self._bool(e.body, inner, "the body of count")
         else:
             body = self._expr(e.body, inner, None)
-            if not isinstance(body.type, IntT):
+            if not isinstance(body.type, IntT) or isinstance(body.type, KeyT):
                 raise SpecError(e.body.span, "the body of sum must be an integer", hint=f"found {describe(body.type)}")
         # Several binders nest; `count x, y. P` counts pairs, i.e. sums the inner counts.
         out = body
@@ -413,9 +510,7 @@ class ExprChecker:
         inner = inner.assuming(cond) if cond is not None else inner
         elem_expected = expected.elem if isinstance(expected, SetT) else None
         elem = self._expr(e.elem, inner, elem_expected)
-        if elem_expected is None:
-            self._need_finite_scalar(elem.type, e.elem.span, "a set element", MAX_SET_DOMAIN)
-        et = elem_expected or elem.type
+        et = elem_expected or self._need_finite_scalar(elem.type, e.elem.span, "a set element", MAX_SET_DOMAIN)
         self._compatible(elem, et, e.elem.span, "a set element")
         elem = self._coerce(elem, et, e.elem.span, "a set element")
         st = SetT(et)
@@ -430,6 +525,12 @@ class ExprChecker:
         return self._fold(out)
 
     def _x_RecordLit(self, e: S.RecordLit, scope: Scope, expected: Type | None) -> M.Expr:
+        if isinstance(expected, KeyT):  # a set element, a map key, an argument: its index
+            packed = self._x_RecordLit(e, scope, expected.record)
+            assert isinstance(packed, M.RecordLit | M.Lit)
+            if isinstance(packed, M.Lit):
+                return self._as_key(packed, expected)
+            return self._key_of(expected, list(packed.fields), e.span)
         if not isinstance(expected, RecordT):
             raise SpecError(e.span, "cannot tell the type of this record literal",
                             hint="use it where a record type is known: assign it, or compare it with a record")
@@ -450,7 +551,7 @@ class ExprChecker:
 
     def _x_MapLit(self, e: S.MapLit, scope: Scope, expected: Type | None) -> M.Expr:
         kt = self._type(e.key)
-        self._need_finite_scalar(kt, e.key.span, "a map key")
+        kt = self._need_finite_scalar(kt, e.key.span, "a map key")
         b = self._fresh(e.span, kt, e.var)
         vt_expected = expected.value if isinstance(expected, MapT) else None
         body = self._expr(e.body, scope.bind(b), vt_expected)
@@ -470,7 +571,7 @@ class ExprChecker:
             if a.type.width == n:
                 return a
             a = self._fold(M.Builtin(e.span, IntT(0, (1 << a.type.width) - 1), "to_int", (a,)))
-        if not isinstance(a.type, IntT):
+        if not isinstance(a.type, IntT) or isinstance(a.type, KeyT):
             raise SpecError(e.arg.span, f"bv[{n}](...) converts an integer", hint=f"found {describe(a.type)}")
         return self._fold(M.Builtin(e.span, BVT(n), "to_bv", (a,)))
 
@@ -592,14 +693,14 @@ class ExprChecker:
             return self._fold(M.Builtin(e.span, IntT(0, len(a.type.members) - 1), "ord", (a,)))
         if e.name == "int":
             a = self._expr(e.args[0], scope, None)
-            if isinstance(a.type, IntT):
+            if isinstance(a.type, IntT) and not isinstance(a.type, KeyT):
                 return a
             if not isinstance(a.type, BVT):
                 raise SpecError(e.args[0].span, "int(...) converts a bit-vector", hint=f"found {describe(a.type)}")
             return self._fold(M.Builtin(e.span, IntT(0, (1 << a.type.width) - 1), "to_int", (a,)))
         args = [self._expr(a, scope, None) for a in e.args]
         for a, s in zip(args, e.args, strict=True):
-            if not isinstance(a.type, IntT):
+            if not isinstance(a.type, IntT) or isinstance(a.type, KeyT):
                 raise SpecError(s.span, f"{e.name} needs integers", hint=f"found {describe(a.type)}")
         ts: list[IntT] = [a.type for a in args]  # type: ignore[misc]
         if e.name == "abs":
@@ -619,13 +720,25 @@ class ExprChecker:
         return M.Lit(span, t, v)
 
     def _compatible(self, e: M.Expr, t: Type, span: Span, what: str) -> None:
-        if isinstance(t, IntT) and isinstance(e.type, IntT):
+        if isinstance(t, KeyT) and isinstance(e.type, RecordT) and e.type == t.record:
+            return
+        if isinstance(e.type, KeyT) and isinstance(t, RecordT) and e.type.record == t:
+            return
+        if isinstance(t, IntT) and isinstance(e.type, IntT) and isinstance(t, KeyT) == isinstance(e.type, KeyT):
             return
         if e.type != t:
             raise SpecError(span, f"{what} of type {t} was expected, found {describe(e.type)}")
 
     def _coerce(self, e: M.Expr, t: Type, span: Span, what: str) -> M.Expr:
         """e as a value of type t: a range check where an integer may leave t's range."""
+        if isinstance(t, KeyT) and isinstance(e.type, RecordT) and e.type == t.record:
+            return self._as_key(e, t)
+        if isinstance(e.type, KeyT) and isinstance(t, RecordT) and e.type.record == t:
+            return self._as_record(e, t)
+        if isinstance(t, KeyT) or isinstance(e.type, KeyT):
+            if e.type != t:
+                raise SpecError(span, f"type mismatch in {what}: expected {describe(t)}, found {describe(e.type)}")
+            return e
         if isinstance(t, IntT):
             if not isinstance(e.type, IntT):
                 raise SpecError(span, f"type mismatch in {what}: expected {t}, found {describe(e.type)}",

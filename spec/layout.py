@@ -19,6 +19,7 @@ from ftverify.spec.types import (
     BoolT,
     EnumT,
     IntT,
+    KeyT,
     MapT,
     QueueT,
     RecordT,
@@ -26,7 +27,10 @@ from ftverify.spec.types import (
     Type,
     code_count,
     decode,
+    decode_scalar,
     domain_values,
+    format_value,
+    key_index,
     ordinal,
     queue_len_width,
     width,
@@ -186,6 +190,8 @@ def _cells_of(var: str, path: str, t: Type, off: int, out: list[Cell]) -> None:
 
 def key_text(t: Type, v: int) -> str:
     """A map key or set element (a value of `domain_values(t)`) as written in a cell's path."""
+    if isinstance(t, KeyT):
+        return format_value(decode_scalar(t, v))
     if isinstance(t, EnumT):
         return t.members[v]
     if isinstance(t, BoolT):
@@ -200,6 +206,10 @@ def encode_value(t: Type, v: Any) -> int:
             if not isinstance(v, bool | int) or v not in (0, 1):
                 raise ValueError(f"{v!r} is not a bool")
             return int(v)
+        case KeyT():
+            if not isinstance(v, dict) or set(v) != {n for n, _ in t.record.fields}:
+                raise ValueError(f"{v!r} is not a record of {t}")
+            return key_index(t, {n: _field_plain(ft, v[n]) for n, ft in t.record.fields})
         case IntT(lo, hi):
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise ValueError(f"{v!r} is not in {t}")
@@ -269,6 +279,8 @@ def encoder(t: Type) -> Callable[[Any], int]:
                     code |= sub(v[key]) << o
                 return code
             return total_map
+        case KeyT():
+            return lambda v: encode_value(t, v)
         case IntT(lo, hi):
             def integer(v: Any) -> int:
                 if type(v) is not int or not lo <= v <= hi:
@@ -303,17 +315,20 @@ def encoder(t: Type) -> Callable[[Any], int]:
     return functools.partial(encode_value, t)
 
 
-def _plain_key(t: Type, v: int) -> Any:
-    if isinstance(t, EnumT):
-        return t.members[v]
-    if isinstance(t, BoolT):
-        return bool(v)
-    return v
+_plain_key = decode_scalar
 
 
 def _unplain(t: Type, x: Any) -> int:
+    if isinstance(t, KeyT):
+        return encode_value(t, x)
     if isinstance(t, EnumT):
         return t.members.index(x)
     return int(x)
+
+
+def _field_plain(t: Type, x: Any) -> Any:
+    """A field of a key as `key_index` reads it, checked against the field's type."""
+    code = encode_value(t, x)
+    return decode_scalar(t, domain_values(t)[code])
 
 

@@ -35,6 +35,7 @@ from ftverify.spec.types import (
     Type,
     domain_size,
     is_scalar,
+    key_type,
     width,
 )
 
@@ -278,7 +279,7 @@ class Checker(ExprChecker):
         params = []
         for p in a.params:
             t = self._type(p.type)
-            self._need_finite_scalar(t, p.type.span, "an action parameter")
+            t = self._need_finite_scalar(t, p.type.span, "an action parameter")
             if p.name in scope.bound:
                 raise SpecError(p.span, f"parameter `{p.name}` appears twice")
             b = self._fresh(p.span, t, p.name)
@@ -418,11 +419,11 @@ class Checker(ExprChecker):
                 return RecordT(tuple(out))
             case S.MapType(key=k, value=v):
                 kt = self._type(k)
-                self._need_finite_scalar(kt, k.span, "a map key")
+                kt = self._need_finite_scalar(kt, k.span, "a map key")
                 return MapT(kt, self._type(v))
             case S.SetType(elem=e):
                 et = self._type(e)
-                self._need_finite_scalar(et, e.span, "a set element", MAX_SET_DOMAIN)
+                et = self._need_finite_scalar(et, e.span, "a set element", MAX_SET_DOMAIN)
                 return SetT(et)
             case S.QueueType(elem=e, capacity=c):
                 et = self._type(e)
@@ -432,12 +433,20 @@ class Checker(ExprChecker):
                 return QueueT(et, n)
         raise SpecError(t.span, "unsupported type")  # pragma: no cover - the grammar has no others
 
-    def _need_finite_scalar(self, t: Type, span: Span, what: str, limit: int = MAX_DOMAIN) -> None:
+    def _need_finite_scalar(self, t: Type, span: Span, what: str, limit: int = MAX_DOMAIN) -> Type:
+        """t where a scalar is needed: a record of scalar fields becomes its key form (`KeyT`)."""
+        if isinstance(t, RecordT):
+            key = key_type(t)
+            if key is None:
+                raise SpecError(span, f"{what} may be a record only if every field is a scalar "
+                                "(bool, a range, an enum or bv[n])", hint=f"found {describe(t)}")
+            t = key
         if not is_scalar(t):
-            raise SpecError(span, f"{what} must have a scalar type (bool, a range, an enum or bv[n])",
-                            hint=f"found {describe(t)}")
+            raise SpecError(span, f"{what} must have a scalar type (bool, a range, an enum, bv[n] or a record "
+                            "of those)", hint=f"found {describe(t)}")
         if domain_size(t) > limit:
             raise SpecError(span, f"{what} ranges over {domain_size(t)} values, more than the {limit} allowed")
+        return t
 
     # ------------------------------------------------------------ statements
     def _stmts(self, stmts: tuple[S.Stmt, ...], scope: Scope) -> tuple[M.Stmt, ...]:
@@ -458,7 +467,7 @@ class Checker(ExprChecker):
                                  self._stmts(b, scope.assuming(cond, holds=False)))]
             case S.ForallStmt(var=v, type=t, body=body):
                 vt = self._type(t)
-                self._need_finite_scalar(vt, t.span, "a forall variable")
+                vt = self._need_finite_scalar(vt, t.span, "a forall variable")
                 b = self._fresh(s.span, vt, v)
                 return [M.ForallStmt(s.span, b, self._stmts(body, scope.bind(b)))]
             case S.CallStmt(name=name, args=args):

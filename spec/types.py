@@ -96,10 +96,42 @@ class QueueT(msgspec.Struct, frozen=True):
         return f"queue[{self.elem}, {self.capacity}]"
 
 
+class KeyT(IntT, frozen=True):
+    """A record of scalar fields where a scalar is needed: a set element, a map key, a bound or
+    parameter type. Its value is the record's index among all the records of the type (mixed
+    radix over the fields, the first field varying fastest), so that every engine sees a range
+    `0..n-1`; the type checker turns field reads and record literals into that arithmetic."""
+
+    record: RecordT = RecordT(())
+
+    def __str__(self) -> str:
+        return str(self.record)
+
+
 Type = BoolT | IntT | BVT | EnumT | RecordT | MapT | SetT | QueueT
 ScalarT = BoolT | IntT | BVT | EnumT
 
 BOOL = BoolT()
+
+
+def key_type(t: RecordT) -> KeyT | None:
+    """The key form of a record whose fields are all scalars (None if one is not)."""
+    if not t.fields or not all(is_scalar(ft) and not isinstance(ft, KeyT) for _, ft in t.fields):
+        return None
+    n = 1
+    for _, ft in t.fields:
+        n *= domain_size(ft)
+    return KeyT(0, n - 1, t)
+
+
+def key_fields(t: KeyT) -> list[tuple[str, Type, int, int]]:
+    """(name, type, radix, size) of each field of a key: field i is (index // radix) % size."""
+    out, radix = [], 1
+    for n, ft in t.record.fields:
+        size = domain_size(ft)
+        out.append((n, ft, radix, size))
+        radix *= size
+    return out
 
 
 def is_scalar(t: Type) -> bool:
@@ -246,6 +278,8 @@ def decode(t: Type, code: int) -> Any:
     match t:
         case BoolT():
             return bool(code)
+        case KeyT():
+            return decode_scalar(t, code)
         case IntT(lo, _):
             return code + lo
         case BVT():
@@ -277,6 +311,9 @@ def decode(t: Type, code: int) -> Any:
 def decode_scalar(t: Type, value: int) -> Any:
     """A scalar run-time value (not a code) as a plain Python value."""
     match t:
+        case KeyT():
+            return RecordValue((n, decode_scalar(ft, domain_values(ft)[(value // r) % size]))
+                               for n, ft, r, size in key_fields(t))
         case BoolT():
             return bool(value)
         case EnumT(_, members):
@@ -304,6 +341,26 @@ def format_value(v: Any) -> str:
 
 class MapValue(dict):  # type: ignore[type-arg]
     """A decoded map value (a plain dict is a decoded record)."""
+
+
+class RecordValue(dict):  # type: ignore[type-arg]
+    """A decoded record that is a set element or a map key: hashable and ordered, by its fields."""
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self.items()))
+
+    def __lt__(self, other: RecordValue) -> bool:
+        return tuple(self.values()) < tuple(other.values())
+
+
+def key_index(t: KeyT, v: Any) -> int:
+    """The index of a plain record value (a dict of plain field values) among the key's records."""
+    index = 0
+    for n, ft, r, _ in key_fields(t):
+        x = v[n]
+        value = ft.members.index(x) if isinstance(ft, EnumT) else int(x)
+        index += ordinal(ft, value) * r
+    return index
 
 
 def _sort_key(x: Any) -> Any:

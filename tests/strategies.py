@@ -31,14 +31,14 @@ ENUM2 = ("B", "C", "D")
 class VarKind:
     name: str
     type: str
-    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "set", "queue"
+    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "set", "rset" (of records), "rec", "queue"
     lo: int = 0
     hi: int = 0
 
 
 @st.composite
 def variables(draw: st.DrawFn) -> list[VarKind]:
-    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "set", "queue"]),
+    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "set", "rset", "rec", "queue"]),
                           min_size=2, max_size=4))
     out = []
     for i, k in enumerate(kinds):
@@ -60,9 +60,17 @@ def variables(draw: st.DrawFn) -> list[VarKind]:
             out.append(VarKind(name, "[0..1] 0..2", k, 0, 2))
         elif k == "set":
             out.append(VarKind(name, "set[0..2]", k))
+        elif k == "rset":
+            out.append(VarKind(name, f"set[{REC}]", k))
+        elif k == "rec":  # a record variable (packed), met by the sets' records (keys)
+            out.append(VarKind(name, REC, k))
         else:
             out.append(VarKind(name, "queue[0..1, 2]", k))
     return out
+
+
+# A record type for sets of records (its values are indices to the engines: see types.KeyT).
+REC = "{k: E, n: 0..1, b: bool}"
 
 
 # Action parameters: name, type, values (three of them give 96 instances).
@@ -175,7 +183,7 @@ class Gen:
             form = draw(st.integers(0, 4))
             if form == 1:  # a quantifier over the members of a set
                 q = draw(st.sampled_from(["forall", "exists"]))
-                src = draw(st.sampled_from([v, f"({v} - {{{draw(st.integers(0, 2))}}})"]))
+                src = draw(st.sampled_from([_source(v), f"({v} - {{{draw(st.integers(0, 2))}}})"]))
                 return f"({q} x in {src}. {self.elem_cond(draw, depth)})"
             if form == 2:
                 return f"((count x in {v}. {self.elem_cond(draw, depth)}) <= {draw(st.integers(0, 2))})"
@@ -191,6 +199,19 @@ class Gen:
             m = draw(st.sampled_from(self.of("map"))).name
             q = draw(st.sampled_from(["forall", "exists"]))
             return f"({q} i: 0..1. {m}[i] <= {draw(st.integers(0, 2))})"
+        if choice == 9 and self.of("rset") and draw(st.booleans()):
+            v = draw(st.sampled_from(self.of("rset"))).name
+            form = draw(st.integers(0, 3))
+            if form == 0:
+                rec = self.record(draw) if not self.of("rec") or draw(st.booleans()) \
+                    else draw(st.sampled_from(self.of("rec"))).name
+                return f"({rec} in {v})"
+            if form == 1:
+                q = draw(st.sampled_from(["forall", "exists"]))
+                return f"({q} m in {_source(v)}. {self.record_cond(draw, 'm', depth)})"
+            if form == 2:  # a bound of a record type
+                return f"(exists m: {REC}. m in {v} && {self.record_cond(draw, 'm', depth)})"
+            return f"(size({v}) <= {draw(st.integers(0, 3))})"
         if choice == 9 and self.of("queue"):
             q = draw(st.sampled_from(self.of("queue"))).name
             return f"(len({q}) > 0 && head({q}) == {draw(st.integers(0, 1))})"
@@ -216,6 +237,24 @@ class Gen:
             return f"{{x for x in {set_var}{cond}}}"
         return f"{{(x + {draw(st.integers(1, 2))}) % 3 for x in {set_var}{cond}}}"
 
+    def record(self, draw: st.DrawFn) -> str:
+        """A record literal of REC, its fields constants or expressions."""
+        n = draw(st.sampled_from(["0", "1", f"({self.int_expr(draw, 2)} % 2)"]))
+        b = draw(st.sampled_from(["true", "false", self.bool_expr(draw, 2)]))
+        return f"{{k: {self.member(draw, 'E', ENUM)}, n: {n}, b: {b}}}"
+
+    def record_cond(self, draw: st.DrawFn, m: str, depth: int) -> str:
+        form = draw(st.integers(0, 3))
+        if form == 0:
+            return f"{m}.k == {self.member(draw, 'E', ENUM)}"
+        if form == 1:
+            return f"{m}.n <= {self.int_expr(draw, depth + 1)}"
+        if form == 2:
+            return f"({m}.b -> {m}.n == 1)"
+        if self.of("rec") and draw(st.booleans()):
+            return f"{m} == {draw(st.sampled_from(self.of('rec'))).name}"
+        return f"{m} != {self.record(draw)}"
+
     def assignment(self, draw: st.DrawFn) -> str:
         v = draw(st.sampled_from(self.vs))
         if v.kind == "int":
@@ -236,9 +275,32 @@ class Gen:
                 return f"{v.name} := {self.comprehension(draw, v.name, 0)}"
             op = draw(st.sampled_from(["|", "-"]))
             return f"{v.name} := {v.name} {op} {{{draw(st.integers(0, 2))}}}"
+        if v.kind == "rec":
+            if draw(st.booleans()):
+                return f"{v.name} := {self.record(draw)}"
+            if self.of("rset") and draw(st.booleans()):  # a set's element, chosen
+                s = draw(st.sampled_from(self.of("rset"))).name
+                return f"if exists m in {s}. m.b {{ {v.name}.n := {v.name}.n }} else {{ {v.name}.b := !{v.name}.b }}"
+            return f"{v.name}.n := {self.int_expr(draw, 1)} % 2"
+        if v.kind == "rset":
+            form = draw(st.integers(0, 3))
+            if form == 0:
+                rec = self.record(draw) if not self.of("rec") or draw(st.booleans()) \
+                    else draw(st.sampled_from(self.of("rec"))).name
+                return f"{v.name} := {v.name} | {{{rec}}}"
+            if form == 1:
+                return f"{v.name} := {v.name} - {{{self.record(draw)}}}"
+            if form == 2:
+                return f"{v.name} := {{m for m in {v.name} if {self.record_cond(draw, 'm', 0)}}}"
+            return f"{v.name} := {{{{k: m.k, n: 1 - m.n, b: !m.b}} for m in {v.name}}}"
         if draw(st.booleans()):
             return f"{v.name} := push({v.name}, {draw(st.integers(0, 1))})"
         return f"{v.name} := pop({v.name})"
+
+
+def _source(v: str) -> str:
+    """A set to quantify over: a name, or parenthesised (`(v0')` after a step)."""
+    return f"({v})" if v.endswith("'") else v
 
 
 def _init_value(draw: st.DrawFn, v: VarKind) -> str | None:
@@ -258,6 +320,10 @@ def _init_value(draw: st.DrawFn, v: VarKind) -> str | None:
         return f"{v.name}[0] == {draw(st.integers(0, 2))} && {v.name}[1] == 0"
     if v.kind == "set":
         return f"{v.name} == {{}}"
+    if v.kind == "rec":
+        return f"{v.name} == {{k: A, n: 0, b: true}}"
+    if v.kind == "rset":
+        return f"{v.name} == {{}}" if draw(st.booleans()) else f"{v.name} == {{{{k: B, n: 1, b: false}}}}"
     return f"len({v.name}) == 0"
 
 

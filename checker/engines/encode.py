@@ -37,6 +37,7 @@ from ftverify.spec.types import (
     BoolT,
     EnumT,
     IntT,
+    KeyT,
     MapT,
     MapValue,
     QueueT,
@@ -44,7 +45,9 @@ from ftverify.spec.types import (
     SetT,
     Type,
     decode,
+    decode_scalar,
     domain_values,
+    key_index,
     ordinal,
 )
 
@@ -668,6 +671,8 @@ class Encoding:
         match t:
             case BoolT():
                 return z3.BoolVal(bool(v))
+            case KeyT():
+                return self.represent(t, a.val(key_index(t, v)))
             case IntT():
                 return self.represent(t, a.val(v))
             case BVT(w):
@@ -1299,12 +1304,7 @@ def _resize(b: z3.ExprRef, frm: int, to: int) -> z3.ExprRef:
     return z3.ZeroExt(to - frm, b) if to > frm else z3.Extract(to - 1, 0, b)
 
 
-def _plain_key(t: Type, v: int) -> Any:
-    if isinstance(t, EnumT):
-        return t.members[v]
-    if isinstance(t, BoolT):
-        return bool(v)
-    return v
+_plain_key = decode_scalar  # a key's plain value, as `types.decode` gives it
 
 
 _EXPR: dict[type, Callable[..., tuple[Sym, Any]]] = {

@@ -36,7 +36,19 @@ from ftverify.spec.budget import BudgetLike
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import parse_expression
-from ftverify.spec.types import BoolT, EnumT, IntT, MapT, QueueT, RecordT, SetT, Type, domain_values
+from ftverify.spec.types import (
+    BoolT,
+    EnumT,
+    IntT,
+    KeyT,
+    MapT,
+    QueueT,
+    RecordT,
+    SetT,
+    Type,
+    domain_values,
+    key_fields,
+)
 
 _N = None  # spans of printed syntax: none
 
@@ -298,6 +310,9 @@ def _queue_head(out: dict[str, tuple[S.Expr, Type]], q: S.Expr, el: Type, x: Any
 
 
 def _key_syntax(t: Type, v: int) -> S.Expr:
+    if isinstance(t, KeyT):  # a record literal
+        return S.RecordLit(_N, tuple(S.FieldInit(_N, n, _key_syntax(ft, domain_values(ft)[(v // r) % size]))
+                                     for n, ft, r, size in key_fields(t)))  # type: ignore[arg-type]
     if isinstance(t, EnumT):
         return S.Name(_N, t.members[v])  # type: ignore[arg-type]
     if isinstance(t, BoolT):

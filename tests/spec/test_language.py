@@ -3,10 +3,12 @@ expressions, big `forall` in init, and errors located where the problem is."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from ftverify.checker.engines.explicit import check
+from ftverify.checker.engines.portfolio import EngineOptions, prove_property
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model, parse_expression
@@ -123,3 +125,47 @@ def test_two_enums_share_a_member_name_and_the_type_or_a_qualifier_decides() -> 
 def test_what_a_shared_name_or_a_set_binder_gets_wrong_is_explained(change: tuple[str, str], message: str) -> None:
     with pytest.raises(SpecError, match=message.replace("(", r"\(").replace(")", r"\)").replace(".", r"\.")):
         model_of(SHARED.replace(*change))
+
+
+RECORDS = """spec Mailbox
+enum Kind { Req, Ack }
+type Msg = { kind: Kind, to: 0..2, urgent: bool }
+var msgs: set[Msg]
+var seen: [Msg] 0..1
+var last: Msg
+init { msgs == {} && (forall m: Msg. seen[m] == 0) && last == {kind: Req, to: 0, urgent: false} }
+action send(to: 0..2) when size(msgs) < 2 { msgs := msgs | {{kind: Req, to: to, urgent: to == 2}} }
+action answer(m: Msg) when m in msgs && m.kind == Req {
+  msgs := (msgs - {m}) | {{kind: Ack, to: m.to, urgent: m.urgent}}
+  seen[m] := 1
+  last := m
+}
+action drop when exists m in msgs. m.urgent { msgs := {m for m in msgs if !m.urgent} }
+invariant acks_answer: forall m in msgs. m.kind == Ack -> seen[{kind: Req, to: m.to, urgent: m.to == 2}] == 1
+invariant urgent_to_two: forall m: Msg. m in msgs -> (m.urgent <-> m.to == 2)
+invariant last_seen: last in msgs || seen[last] == 1 || last == {kind: Req, to: 0, urgent: false}
+"""
+
+
+@pytest.mark.parametrize("engine", ["explicit", "bmc", "kind", "pdr"])
+def test_records_are_set_elements_map_keys_bounds_and_parameters_in_every_engine(engine: str) -> None:
+    m = model_of(RECORDS)
+    for name in ("acks_answer", "urgent_to_two", "last_seen"):
+        r = prove_property(m, 0, name, engine, EngineOptions(timeout=60, depth=8))
+        assert r.verdict in ("proved", "holds"), (name, r.verdict, r.message)
+    bad = model_of(RECORDS.replace("urgent: to == 2}}", "urgent: to == 1}}"))
+    r = prove_property(bad, 0, "urgent_to_two", engine, EngineOptions(timeout=60, depth=8))
+    assert r.verdict == "violated" and r.trace is not None and len(r.trace) == 1
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("m.kind == Req {", "m.kind == Req && m < last {"), "`<` does not apply to a record"),
+    (("seen[m] := 1", "seen[m] := m"), "expected an integer in 0..1, found a record"),
+    (("type Msg = { kind: Kind, to: 0..2, urgent: bool }", "type Msg = { kind: Kind, to: set[0..2] }"),
+     "may be a record only if every field is a scalar"),
+    (("size(msgs) < 2", "size(msgs) < 2 && {kind: Req} in msgs"), "record literal lacks field"),
+    (("m.kind == Req {", "m.kind == Req && m.size == 1 {"), "record has no field `size`"),
+])
+def test_what_goes_wrong_with_records_as_keys_is_explained(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        model_of(RECORDS.replace(*change))
