@@ -35,6 +35,13 @@ def test_state_counts_match_tlc(name, distinct, generated, tlc_depth):
     assert ex.depth + 1 == tlc_depth
 
 
+@pytest.mark.parametrize(("rms", "distinct"), [(4, 1568), (5, 8832)])
+def test_two_phase_with_a_message_set_of_records_gives_tlcs_counts_at_more_rms(rms: int, distinct: int) -> None:
+    m = load_model(str(CLASSIC / "twophase.ftv"), {"N": rms})
+    ex = explicit.explore(Interpreter(m), progress=None, stop_when_decided=False)
+    assert ex.complete and len(ex.parent) == distinct
+
+
 def check(name: str, budget: int | None = None):
     m = load_model(str(CLASSIC / name))
     rep = explicit.check(Interpreter(m, budget), progress=None)
