@@ -365,6 +365,9 @@ class ExprChecker:
             and len(self.member_of.get(e.name, ())) > 1  # type: ignore[attr-defined]
 
     def _member(self, enum: str, member: str, span: Span) -> M.Lit:
+        if self.decls[enum].node.symmetric:  # type: ignore[attr-defined]
+            raise SpecError(span, f"`{member}` is a member of the symmetric enum {enum}: a symmetric spec never "
+                            "names one", hint=f"range over {enum} (forall, exists, parameters), or drop `symmetric`")
         t = self._named_type(enum, span)  # type: ignore[attr-defined]
         assert isinstance(t, EnumT)
         return M.Lit(span, t, t.members.index(member))
@@ -690,6 +693,8 @@ class ExprChecker:
             if not isinstance(a.type, EnumT):
                 raise SpecError(e.args[0].span, "ord(...) gives the position of an enum member",
                                 hint=f"found {describe(a.type)}")
+            if self.decls[a.type.name].node.symmetric:  # type: ignore[attr-defined]
+                raise SpecError(e.span, f"ord(...) tells the members of the symmetric enum {a.type.name} apart")
             return self._fold(M.Builtin(e.span, IntT(0, len(a.type.members) - 1), "ord", (a,)))
         if e.name == "int":
             a = self._expr(e.args[0], scope, None)

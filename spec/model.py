@@ -265,6 +265,7 @@ class Model:
     # scope (helper invariants of proof scripts, refinement mappings).
     checker: Any = field(default=None, compare=False, repr=False)
     rates: tuple[tuple[str, float], ...] = ()  # the named rates (`rate mu = 2.5`) and their values
+    symmetric: tuple[str, ...] = ()  # the enums declared `symmetric` (see checker/engines/symmetry.py)
 
     @property
     def has_faults(self) -> bool:

@@ -165,8 +165,9 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def type_decl(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.TypeDecl:
         return S.TypeDecl(self._t(name), str(name), type_)
 
-    def enum_decl(self, meta: Any, name: Token, members: list[Token]) -> S.EnumDecl:
-        return S.EnumDecl(self._t(name), str(name), tuple(S.EnumMember(self._t(m), str(m)) for m in members))
+    def enum_decl(self, meta: Any, symmetric: Token | None, name: Token, members: list[Token]) -> S.EnumDecl:
+        return S.EnumDecl(self._t(name), str(name), tuple(S.EnumMember(self._t(m), str(m)) for m in members),
+                          symmetric is not None)
 
     def var_decl(self, meta: Any, names: list[Token], type_: S.TypeExpr) -> list[S.VarDecl]:
         return [S.VarDecl(self._t(n), str(n), type_) for n in names]

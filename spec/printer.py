@@ -246,8 +246,8 @@ def decl(d: S.Decl) -> list[str]:
             return [f"const {n} = {expr(v)}"]
         case S.TypeDecl(name=n, type=t):
             return [f"type {n} = {type_(t)}"]
-        case S.EnumDecl(name=n, members=ms):
-            return [f"enum {n} {{ {', '.join(m.name for m in ms)} }}"]
+        case S.EnumDecl(name=n, members=ms, symmetric=sym):
+            return [f"{'symmetric ' if sym else ''}enum {n} {{ {', '.join(m.name for m in ms)} }}"]
         case S.VarDecl(name=n, type=t):
             return [f"var {n}: {type_(t)}"]
         case S.DefDecl(name=n, params=ps, ret=r, body=b):

@@ -235,6 +235,7 @@ class EnumMember(Node):
 class EnumDecl(Node):
     name: str
     members: tuple[EnumMember, ...]
+    symmetric: bool = False
 
 
 class VarDecl(Node):

@@ -186,9 +186,10 @@ class Checker(ExprChecker):
             if not v > 0:
                 raise SpecError(self.decls[n].span, f"rate {n} is {v:g}: a rate must be positive",
                                 hint="an action that never happens needs no rate: leave it out of the spec")
+        symmetric = tuple(n for n, d in self.decls.items() if d.kind == "enum" and d.node.symmetric)
         return M.Model(root.name, file, tuple(self.vars.values()), init, tuple(actions), tuple(props),
                        enums, consts, refinements, root.span,
-                       tuple((n, d.span) for n, d in self.decls.items()), self, rates)
+                       tuple((n, d.span) for n, d in self.decls.items()), self, rates, symmetric)
 
     def _refinement(self, r: S.RefinementDecl, actions: list[M.Action], props: list[M.Property]) -> M.Refinement:
         """A refinement mapping: the abstract spec it refines, how every abstract variable is

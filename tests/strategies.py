@@ -432,3 +432,50 @@ def chain_specs(draw: st.DrawFn) -> str:
         lines.append(f"{kind} a{i}{'(p: 0..3)' if param else ''}{rate} when {guard()} {{ {body(param)} }}")
     lines.append(f"def up: bool = {guard()}")
     return "\n".join(lines) + "\n"
+
+
+@st.composite
+def symmetric_specs(draw: st.DrawFn) -> str:
+    """Specs over a symmetric enum P that never name its members: per-member maps and sets, a
+    set of records with a P field, a queue and a variable of P, actions with P parameters,
+    properties with quantifiers and counts (for the check that symmetry reduction changes no
+    verdict). Some have a fault."""
+    n = draw(st.integers(2, 4))
+    members = ", ".join(f"p{i}" for i in range(n))
+    lines = ["spec Sym", f"symmetric enum P {{ {members} }}", "enum Mode { Off, On }",
+             "var level: [P] 0..2", "var marked: set[P]", "var mode: [P] Mode",
+             "var msgs: set[{to: P, hot: bool}]", "var owner: P", "var q: queue[P, 2]", "var tick: 0..2"]
+    lines.append("init { (forall x: P. level[x] == 0 && mode[x] == Off) && marked == {} && msgs == {} "
+                 "&& len(q) == 0 && tick == 0 }")  # owner: any member (init stays symmetric)
+
+    def cond(x: str) -> str:
+        options = [f"level[{x}] < 2", f"level[{x}] > 0", f"{x} in marked", f"!({x} in marked)",
+                   f"mode[{x}] == On", f"mode[{x}] == Off", f"{x} == owner", f"{x} != owner",
+                   f"{{to: {x}, hot: true}} in msgs", f"(exists m in msgs. m.to == {x})",
+                   f"(count y: P. level[y] == level[{x}]) <= {draw(st.integers(1, 3))}",
+                   "len(q) < 2", "tick < 2", "size(marked) <= 1", f"(len(q) > 0 && head(q) == {x})"]
+        return " && ".join(draw(st.lists(st.sampled_from(options), min_size=1, max_size=2)))
+
+    def update(x: str) -> str:
+        options = [f"level[{x}] := level[{x}] + 1", f"level[{x}] := 0", f"marked := marked | {{{x}}}",
+                   f"marked := marked - {{{x}}}", f"mode[{x}] := On", f"mode[{x}] := Off", f"owner := {x}",
+                   f"msgs := msgs | {{{{to: {x}, hot: level[{x}] > 0}}}}", f"msgs := {{m for m in msgs if m.to != {x}}}",
+                   f"q := push(q, {x})", "q := pop(q)", "tick := tick + 1", "tick := 0",
+                   "marked := {y for y: P if level[y] == 2}"]
+        return "; ".join(draw(st.lists(st.sampled_from(options), min_size=1, max_size=3, unique=True)))
+
+    for i in range(draw(st.integers(2, 4))):
+        lines.append(f"action a{i}(x: P) when {cond('x')} {{ {update('x')} }}")
+    if draw(st.booleans()):
+        lines.append(f"action b when tick < 2 && (forall y: P. {cond('y')}) {{ tick := tick + 1 }}")
+    if draw(st.booleans()):
+        lines.append(f"fault f(x: P) when {cond('x')} {{ {update('x')} }}")
+    props = [f"(forall y: P. {cond('y')})", f"(exists y: P. {cond('y')})", "size(marked) < 2",
+             f"(count y: P. mode[y] == On) <= {draw(st.integers(0, 2))}", "len(q) <= 1", "owner in marked",
+             "(forall m in msgs. m.hot -> level[m.to] > 0)"]
+    for i in range(draw(st.integers(1, 3))):
+        lines.append(f"invariant inv{i}: {draw(st.sampled_from(props))} || {draw(st.sampled_from(props))}")
+    lines.append(f"reachable goal: {draw(st.sampled_from(props))} && {draw(st.sampled_from(props))}")
+    if draw(st.booleans()):
+        lines.append(f"recovers rec: from {draw(st.sampled_from(props))} to {draw(st.sampled_from(props))}")
+    return "\n".join(lines) + "\n"

@@ -300,12 +300,14 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
 @click.option("--recheck-cache", is_flag=True,
               help="Re-validate every verdict served from the proof cache from its certificate first (replay "
                    "its trace, re-check its inductive invariant); verdicts without one are proved afresh.")
+@click.option("--no-symmetry", is_flag=True,
+              help="Explore a spec with a `symmetric enum` in full, not up to renamings of its members.")
 @_quiet_option
 @_common_consts
 def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
           max_states: int | None, timeout: float | None, obligation_timeout: float | None, depth: int | None,
-          as_json: bool, itf: str | None, jobs: int | None, no_cache: bool, recheck_cache: bool, quiet: bool,
-          consts: tuple[str, ...]) -> None:
+          as_json: bool, itf: str | None, jobs: int | None, no_cache: bool, recheck_cache: bool, no_symmetry: bool,
+          quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
     from ftverify.checker.engines.control import controlled
     from ftverify.checker.output.progress import StatusLine
@@ -318,7 +320,7 @@ def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, proper
     opts = P.Options(engine=engine, faults=faults, max_states=max_states, timeout=obligation_timeout, depth=depth,
                      properties=list(properties) or None, consts=_parse_consts(consts),
                      progress=None if quiet else sys.stderr, use_cache=not no_cache, jobs=jobs or os.cpu_count() or 1,
-                     recheck_cache=recheck_cache)
+                     recheck_cache=recheck_cache, symmetry=not no_symmetry)
     paths = _expand_or_exit(files)
     codes = []
     reports: list[Any] = []

@@ -152,7 +152,7 @@ class ProofContext:
             interp = Interpreter(model, budget)
             limits = explicit.Limits(timeout=self.timeout)
             self.explorations[key] = explicit.explore(interp, limits, progress=self.progress,
-                                                      stop_when_decided=False)
+                                                      stop_when_decided=False, symmetry=True)
         return self.explorations[key]
 
 

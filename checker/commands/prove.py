@@ -38,6 +38,7 @@ class Options:
     use_cache: bool = True  # proof scripts: serve and store decisive verdicts (checker/commands/proofcache.py)
     jobs: int = 1  # proof scripts: worker processes for the obligations (checker/commands/jobs.py)
     recheck_cache: bool = False  # proof scripts: re-validate cached verdicts from their certificates
+    symmetry: bool = True  # explore specs with a symmetric enum up to renamings of its members
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:
@@ -57,7 +58,7 @@ def prove_model(model: M.Model, opts: Options) -> Report:
     check_properties(model, opts.properties)
     if opts.engine not in ENGINES:
         raise ValueError(f"unknown engine {opts.engine}")
-    eopts = EngineOptions(opts.depth, opts.timeout, opts.max_states, opts.progress)
+    eopts = EngineOptions(opts.depth, opts.timeout, opts.max_states, opts.progress, opts.symmetry)
     return prove_all(model, budget, opts.engine, eopts, opts.properties)
 
 

@@ -15,7 +15,7 @@ import time
 from array import array
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ftverify.checker.engines import control
 from ftverify.checker.engines.replay import replay, trace_of
@@ -23,6 +23,9 @@ from ftverify.checker.output.result import Report, Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.compile import EvalError
 from ftverify.spec.interp import Interpreter, Label
+
+if TYPE_CHECKING:
+    from ftverify.checker.engines.symmetry import Symmetry
 
 # A layer this large goes data-parallel (`layered`); below it numpy is never even imported.
 HANDOFF = 512
@@ -59,22 +62,26 @@ class Exploration:
     vacuity: list[str] | None = None  # see `vacuity_warnings`
     ever_enabled: set[int] | None = None  # instances enabled somewhere, when the search noted them
     lefts_true: set[str] | None = None  # invariants whose implication's left side holds somewhere, likewise
+    # The states are canonical forms under the spec's symmetry (see symmetry.py), when it is used.
+    symmetry: Symmetry | None = None
+    no_symmetry: str | None = None  # why a symmetric spec was explored in full
 
     def path_to(self, s: int) -> list[int]:
+        """A shortest run to s; with symmetry, a concrete run to a state of s's class."""
         path = [s]
         p = self.parent[s]
         while p is not None:
             path.append(p)
             p = self.parent[p]
         path.reverse()
-        return path
+        return path if self.symmetry is None else self.symmetry.concrete_path(path)
 
 
 def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
             stop_when_decided: bool = True, progress: TextIO | None = sys.stderr,
             start_from: Callable[[int], object] | None = None, check_properties: bool = True,
             wanted: list[str] | None = None, on_edge: Callable[[int, int, int], bool] | None = None,
-            vector: bool | None = None) -> Exploration:
+            vector: bool | None = None, symmetry: bool = False) -> Exploration:
     """Breadth-first search from the initial states (those satisfying `start_from`, if given).
 
     With `stop_when_decided`, the search stops once every property asked for
@@ -89,7 +96,9 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
 
     A search that needs no edges and no state limit goes data-parallel (`layered`)
     once a layer is large; `vector` True does so from the initial states (when the
-    model compiles to vector operations), False never.
+    model compiles to vector operations), False never. With `symmetry`, a spec with a
+    symmetric enum is explored up to renamings of its members where that is sound
+    (`symmetry.why_not`); the edges, if recorded, are then between canonical states.
     """
     limits = limits or Limits()
     start = time.monotonic()
@@ -105,16 +114,30 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     needs_graph = record_edges or any(p.kind in M.GRAPH_KINDS and (wanted is None or p.name in wanted)
                                       for p in model.properties)
     type_asked = wanted is None or "type_ok" in wanted
-    instances = [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in enumerate(interp.instances)]
+    sym = None
+    if symmetry and model.symmetric:
+        from ftverify.checker.engines.symmetry import Symmetry, why_not
+
+        no_symmetry = why_not(interp, wanted)
+        sym = Symmetry(interp) if no_symmetry is None else None
+    canon = sym.canon if sym is not None else None
+
+    def step(apply: Callable[[int], int]) -> Callable[[int], int]:
+        return apply if canon is None else lambda s: canon(apply(s))
+
+    instances = [(i, inst.guard, step(inst.apply), inst.label.is_fault) for i, inst in enumerate(interp.instances)]
 
     parent: dict[int, int | None] = {}
     vector_at: int | None = None
     steps_asked = any(p.kind == "step" and asked(p.name) for p in model.properties)
     if vector is not False and not needs_graph and on_edge is None and limits.max_states is None \
-            and not steps_asked:  # the data-parallel search checks no step property
+            and not steps_asked and sym is None:  # the data-parallel search checks no step property
         vector_at = 0 if vector else HANDOFF
     handoff = None
     result = Exploration(interp, parent, False, "", 0, 0, 0.0)
+    result.symmetry = sym
+    if symmetry and model.symmetric and sym is None:
+        result.no_symmetry = no_symmetry
     edges: list[tuple[int, int, int]] | None = [] if needs_graph else None
     result.edges = edges
     violations, witnesses = result.violations, result.witnesses
@@ -164,14 +187,16 @@ def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: 
     for s in interp.initial_states():
         if start_from is not None and not start_from(s):
             continue
+        if canon is not None:
+            s = canon(s)
         if s not in parent:
             parent[s] = None
             frontier.append(s)
             check_state(s)
-    normal = [(inst.guard, inst.apply) for inst in interp.instances if not inst.label.is_fault]
+    normal = [(inst.guard, step(inst.apply)) for inst in interp.instances if not inst.label.is_fault]
     # Non-fault steps first, as in the hot loop (the data-parallel search uses this order too).
     in_order = [x for x in instances if not x[3]] + [x for x in instances if x[3]]
-    faulty = [(inst.guard, inst.apply) for inst in interp.instances if inst.label.is_fault]
+    faulty = [(inst.guard, step(inst.apply)) for inst in interp.instances if inst.label.is_fault]
 
     def expand_carefully(s: int, add: Callable[[int], None]) -> tuple[int, bool]:
         """All steps from s, one instance at a time: records evaluation errors and edges."""
@@ -388,10 +413,11 @@ def holds(f: Callable[[int], object], s: int) -> bool:
 
 # ---------------------------------------------------------------- results
 def check(interp: Interpreter, limits: Limits | None = None, *, progress: TextIO | None = sys.stderr,
-          properties: list[str] | None = None, stop_when_decided: bool = True) -> Report:
+          properties: list[str] | None = None, stop_when_decided: bool = True, symmetry: bool = False) -> Report:
     """Check every property of the model (or those named) by exhaustive exploration, stopping
     as soon as each one asked for is decided."""
-    ex = explore(interp, limits, progress=progress, stop_when_decided=stop_when_decided, wanted=properties)
+    ex = explore(interp, limits, progress=progress, stop_when_decided=stop_when_decided, wanted=properties,
+                 symmetry=symmetry)
     return report_of(ex, properties)
 
 
@@ -403,6 +429,11 @@ def report_of(ex: Exploration, properties: list[str] | None = None) -> Report:
              "seconds": round(ex.seconds, 3), "complete": ex.complete}
     if not ex.complete and ex.reason:
         stats["stopped"] = ex.reason
+    if ex.symmetry is not None:
+        stats["symmetry"] = ex.symmetry.description
+        stats["renamings"] = ex.symmetry.group_size
+    elif ex.no_symmetry is not None:
+        stats["no_symmetry"] = ex.no_symmetry
     wanted = set(properties) if properties is not None else None
     for p in model.properties:
         if wanted is not None and p.name not in wanted:

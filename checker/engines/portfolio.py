@@ -42,6 +42,7 @@ class EngineOptions:
     timeout: float | None = None
     max_states: int | None = None
     progress: TextIO | None = sys.stderr
+    symmetry: bool = True  # the explicit engine explores a spec with a symmetric enum up to renamings
 
 
 def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, opts: EngineOptions,
@@ -60,7 +61,7 @@ def prove_property(model: M.Model, budget: BudgetLike, name: str, method: str, o
         if method == "explicit":
             # Stop as soon as this property is decided (a shared exploration decides them all).
             ex = exploration or explicit.explore(interp, explicit.Limits(opts.max_states, opts.timeout),
-                                                 progress=opts.progress, wanted=[name])
+                                                 progress=opts.progress, wanted=[name], symmetry=opts.symmetry)
             return explicit.report_of(ex, [name]).results[0]
         if kind in M.LIVENESS_KINDS and method == "bmc":
             from ftverify.checker.engines.lasso import lasso_bmc
@@ -305,7 +306,7 @@ def prove_all(model: M.Model, budget: BudgetLike, engine: str, opts: EngineOptio
     ctl.begin(f"{model.name} ({engine})")
     if engine == "explicit":
         rep = explicit.check(interp, explicit.Limits(opts.max_states, opts.timeout, opts.depth),
-                             progress=opts.progress, properties=names)
+                             progress=opts.progress, properties=names, symmetry=opts.symmetry)
         return rep
     kinds = {p.name: p.kind for p in model.properties}
 
@@ -369,7 +370,8 @@ def _auto_exploration(interp: Interpreter, opts: EngineOptions, names: list[str]
     data-parallel search runs only without one, and it explores about a million states a second."""
     total = _time_for(opts)
     timeout = min(seconds, total / 4) if total else seconds
-    return explicit.explore(interp, explicit.Limits(opts.max_states, timeout), progress=opts.progress, wanted=names)
+    return explicit.explore(interp, explicit.Limits(opts.max_states, timeout), progress=opts.progress, wanted=names,
+                            symmetry=opts.symmetry)
 
 
 def _induction_all(model: M.Model, budget: BudgetLike, wanted: list[str], opts: EngineOptions,

@@ -205,11 +205,14 @@ def format_report(rep: Report, *, show_traces: bool = True) -> str:
     out = [f"{rep.model} ({rep.file}), {faults}, engine {rep.engine}"]
     st = rep.stats
     if "states" in st:
-        line = f"  {st['states']:,} states, {st.get('transitions', 0):,} transitions, depth {st.get('depth', 0)}"
+        up_to = f" up to symmetry of {st['symmetry']} ({st['renamings']} renamings)" if st.get("symmetry") else ""
+        line = f"  {st['states']:,} states{up_to}, {st.get('transitions', 0):,} transitions, depth {st.get('depth', 0)}"
         line += f", {rep.seconds:.2f} s"
         if st.get("stopped"):
             line += f" (stopped: {st['stopped']})"
         out.append(line)
+        if st.get("no_symmetry"):
+            out.append(f"  symmetry not used: {st['no_symmetry']}")
     rows = [[r.property, r.kind, _verdict_text(r), r.engine, _detail(r)] for r in rep.results]
     out.append("")
     out.append(table(rows, ["property", "kind", "verdict", "engine", "detail"]))
