@@ -40,6 +40,7 @@ from ftverify.spec.types import (
 )
 
 MAX_QUEUE_CAPACITY = 64
+MAX_INSTANCES = 1 << 16  # ground instances of one action
 RESERVED = {"faults", "budget", "enabled", "taken", "len", "head", "push", "pop", "size", "min", "max", "abs", "int", "ord"}
 
 
@@ -286,6 +287,14 @@ class Checker(ExprChecker):
             b = self._fresh(p.span, t, p.name)
             params.append(b)
             scope = scope.bind(b)
+        instances = 1
+        for b in params:
+            instances *= domain_size(b.type)
+        if instances > MAX_INSTANCES:  # every engine enumerates them (one guard and update each)
+            sizes = " x ".join(f"{domain_size(b.type):,} ({b.name})" for b in params)
+            raise SpecError(a.span, f"{a.name} has {instances:,} instances, one per value of its parameters "
+                            f"({sizes}): more than the {MAX_INSTANCES:,} allowed",
+                            hint="give the parameters smaller types, or choose a value inside the body")
         guard = self._bool(a.guard, scope, "a guard") if a.guard is not None else M.TRUE(a.span)
         # The body runs only where the guard holds, and reads the pre-state.
         body = self._stmts(a.body, scope.assuming(guard))

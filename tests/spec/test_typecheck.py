@@ -18,6 +18,8 @@ def error_of(body: str) -> str:
 
 @pytest.mark.parametrize(("body", "expected"), [
     ("action a { x := b }", "expected 0..3, found bool"),
+    ("action big(i: 0..300, j: {p: 0..300, q: bool}) { x := 0 }",
+     "big has 181,202 instances, one per value of its parameters (301 (i) x 602 (j))"),
     ("action a { w := x }", "expected bv[4], found an integer in 0..3"),
     ("action a { x := w }", "convert with int(x)"),
     ("action a { e := 1 }", "expected E, found an integer"),
