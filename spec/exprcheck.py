@@ -23,10 +23,12 @@ from ftverify.spec.types import (
     BoolT,
     EnumT,
     IntT,
+    Keyed,
     KeyT,
     MapT,
     QueueT,
     RecordT,
+    SetKeyT,
     SetT,
     Type,
     domain_size,
@@ -46,8 +48,8 @@ MAX_COMPREHENSION = 256
 
 def describe(t: Type) -> str:
     """A type as an error message names it."""
-    if isinstance(t, KeyT):
-        return f"a record {t}"
+    if isinstance(t, Keyed):
+        return f"a record {t}" if isinstance(t, KeyT) else str(t)
     if isinstance(t, IntT):
         return "an integer" if t.lo == t.hi else f"an integer in {t.lo}..{t.hi}"
     return str(t)
@@ -62,7 +64,7 @@ def _suggest(name: str, candidates: list[str]) -> str | None:
 
 def _not_int(t: Type) -> bool:
     """A type that an operand passes on to a literal beside it (an integer's interval does not)."""
-    return not isinstance(t, IntT) or isinstance(t, KeyT)
+    return not isinstance(t, IntT) or isinstance(t, Keyed)
 
 
 def _is_const_int(e: M.Expr) -> bool:
@@ -79,6 +81,8 @@ class ExprChecker:
         return ir
 
     def _expr(self, e: S.Expr, scope: Scope, expected: Type | None) -> M.Expr:
+        if isinstance(expected, SetKeyT):  # a set is written as a set; `_coerce` makes it the key
+            expected = SetT(expected.elem)
         method: Callable[[Any, Scope, Type | None], M.Expr] = getattr(self, "_x_" + type(e).__name__)
         return method(e, scope, expected)
 
@@ -93,6 +97,8 @@ class ExprChecker:
     def _x_Name(self, e: S.Name, scope: Scope, expected: Type | None) -> M.Expr:
         if e.name in scope.bound:
             b = scope.bound[e.name]
+            if isinstance(b.type, SetKeyT):  # a set-valued parameter or bound is read as a set
+                return self._key_as_set(M.Bound(e.span, b.type, b.name, b.uid))
             return M.Bound(e.span, b.type, b.name, b.uid)
         d = self.decls.get(e.name)
         if d is not None:
@@ -161,7 +167,7 @@ class ExprChecker:
                 raise SpecError(e.right.span, "the right operand of `in` must be a set", hint=f"found {describe(s.type)}")
             x = self._expr(e.left, scope, s.type.elem)
             self._compatible(x, s.type.elem, e.left.span, "a set element")
-            if isinstance(s.type.elem, KeyT):  # a record value as the key the set holds
+            if isinstance(s.type.elem, Keyed):  # a record value as the key the set holds
                 x = self._coerce(x, s.type.elem, e.left.span, "a set element")
             return self._fold(M.Binary(e.span, BOOL, "member", x, s))
         if op in ("<<", ">>"):  # the amount is an integer or a bit-vector of its own, not of the left's type
@@ -226,8 +232,8 @@ class ExprChecker:
         return a, b
 
     def _same(self, a: M.Expr, b: M.Expr, e: S.Binary) -> None:
-        if isinstance(a.type, IntT) and isinstance(b.type, IntT) and not isinstance(a.type, KeyT) \
-                and not isinstance(b.type, KeyT):
+        if isinstance(a.type, IntT) and isinstance(b.type, IntT) and not isinstance(a.type, Keyed) \
+                and not isinstance(b.type, Keyed):
             return
         if a.type != b.type:
             raise SpecError(e.span, f"`{e.op}` compares values of different types",
@@ -347,6 +353,30 @@ class ExprChecker:
         return self._fold(M.RecordLit(e.span, rt, tuple(self._key_field(e, ft, r, size, e.span)
                                                           for _, ft, r, size in key_fields(e.type))))
 
+    def _set_as_key(self, e: M.Expr, kt: SetKeyT) -> M.Expr:
+        """A set's bit mask: the sum of 2^i over its members i."""
+        total: M.Expr = M.int_lit(e.span, 0)
+        for i, v in enumerate(domain_values(kt.elem)):
+            bit = M.Ite(e.span, IntT(0, 1 << i), M.Binary(e.span, BOOL, "member", M.Lit(e.span, kt.elem, v), e),
+                        M.int_lit(e.span, 1 << i), M.int_lit(e.span, 0))
+            assert isinstance(total.type, IntT)
+            total = M.Binary(e.span, IntT(0, total.type.hi + (1 << i)), "add", total, bit)
+        return self._fold(M.Narrow(e.span, kt, self._fold(total)))
+
+    def _key_as_set(self, k: M.Expr) -> M.Expr:
+        """The set whose bit mask is k."""
+        kt = k.type
+        assert isinstance(kt, SetKeyT)
+        st = SetT(kt.elem)
+        out: M.Expr = M.SetLit(k.span, st, ())
+        for i, v in enumerate(domain_values(kt.elem)):
+            o = M.Binary(k.span, IntT(0, kt.hi >> i), "div", k, M.int_lit(k.span, 1 << i)) if i else k
+            bit = M.Binary(k.span, IntT(0, 1), "mod", o, M.int_lit(k.span, 2))
+            one = M.Ite(k.span, st, M.Binary(k.span, BOOL, "eq", bit, M.int_lit(k.span, 1)),
+                        M.SetLit(k.span, st, (M.Lit(k.span, kt.elem, v),)), M.SetLit(k.span, st, ()))
+            out = one if i == 0 else M.Binary(k.span, st, "union", out, one)
+        return self._fold(out)
+
     def _keys_alike(self, a: M.Expr, b: M.Expr) -> tuple[M.Expr, M.Expr]:
         """Two operands of which one is a key and the other the same record packed: both keys."""
         if isinstance(a.type, KeyT) and isinstance(b.type, RecordT) and b.type == a.type.record:
@@ -356,7 +386,7 @@ class ExprChecker:
         return a, b
 
     def _no_key(self, e: M.Expr, span: Span, what: str) -> None:
-        if isinstance(e.type, KeyT):
+        if isinstance(e.type, Keyed):
             raise SpecError(span, f"{what} does not apply to a record", hint=f"this is {describe(e.type)}")
 
     def _shared_member(self, e: S.Expr, scope: Scope) -> bool:
@@ -441,7 +471,7 @@ class ExprChecker:
             body = self._bool(e.body, inner, "the body of count")
         else:
             body = self._expr(e.body, inner, None)
-            if not isinstance(body.type, IntT) or isinstance(body.type, KeyT):
+            if not isinstance(body.type, IntT) or isinstance(body.type, Keyed):
                 raise SpecError(e.body.span, "the body of sum must be an integer", hint=f"found {describe(body.type)}")
         # Several binders nest; `count x, y. P` counts pairs, i.e. sums the inner counts.
         out = body
@@ -574,7 +604,7 @@ class ExprChecker:
             if a.type.width == n:
                 return a
             a = self._fold(M.Builtin(e.span, IntT(0, (1 << a.type.width) - 1), "to_int", (a,)))
-        if not isinstance(a.type, IntT) or isinstance(a.type, KeyT):
+        if not isinstance(a.type, IntT) or isinstance(a.type, Keyed):
             raise SpecError(e.arg.span, f"bv[{n}](...) converts an integer", hint=f"found {describe(a.type)}")
         return self._fold(M.Builtin(e.span, BVT(n), "to_bv", (a,)))
 
@@ -698,14 +728,14 @@ class ExprChecker:
             return self._fold(M.Builtin(e.span, IntT(0, len(a.type.members) - 1), "ord", (a,)))
         if e.name == "int":
             a = self._expr(e.args[0], scope, None)
-            if isinstance(a.type, IntT) and not isinstance(a.type, KeyT):
+            if isinstance(a.type, IntT) and not isinstance(a.type, Keyed):
                 return a
             if not isinstance(a.type, BVT):
                 raise SpecError(e.args[0].span, "int(...) converts a bit-vector", hint=f"found {describe(a.type)}")
             return self._fold(M.Builtin(e.span, IntT(0, (1 << a.type.width) - 1), "to_int", (a,)))
         args = [self._expr(a, scope, None) for a in e.args]
         for a, s in zip(args, e.args, strict=True):
-            if not isinstance(a.type, IntT) or isinstance(a.type, KeyT):
+            if not isinstance(a.type, IntT) or isinstance(a.type, Keyed):
                 raise SpecError(s.span, f"{e.name} needs integers", hint=f"found {describe(a.type)}")
         ts: list[IntT] = [a.type for a in args]  # type: ignore[misc]
         if e.name == "abs":
@@ -725,22 +755,26 @@ class ExprChecker:
         return M.Lit(span, t, v)
 
     def _compatible(self, e: M.Expr, t: Type, span: Span, what: str) -> None:
+        if isinstance(t, SetKeyT) and e.type == SetT(t.elem):
+            return
         if isinstance(t, KeyT) and isinstance(e.type, RecordT) and e.type == t.record:
             return
         if isinstance(e.type, KeyT) and isinstance(t, RecordT) and e.type.record == t:
             return
-        if isinstance(t, IntT) and isinstance(e.type, IntT) and isinstance(t, KeyT) == isinstance(e.type, KeyT):
+        if isinstance(t, IntT) and isinstance(e.type, IntT) and isinstance(t, Keyed) == isinstance(e.type, Keyed):
             return
         if e.type != t:
             raise SpecError(span, f"{what} of type {t} was expected, found {describe(e.type)}")
 
     def _coerce(self, e: M.Expr, t: Type, span: Span, what: str) -> M.Expr:
         """e as a value of type t: a range check where an integer may leave t's range."""
+        if isinstance(t, SetKeyT) and e.type == SetT(t.elem):
+            return self._set_as_key(e, t)
         if isinstance(t, KeyT) and isinstance(e.type, RecordT) and e.type == t.record:
             return self._as_key(e, t)
         if isinstance(e.type, KeyT) and isinstance(t, RecordT) and e.type.record == t:
             return self._as_record(e, t)
-        if isinstance(t, KeyT) or isinstance(e.type, KeyT):
+        if isinstance(t, Keyed) or isinstance(e.type, Keyed):
             if e.type != t:
                 raise SpecError(span, f"type mismatch in {what}: expected {describe(t)}, found {describe(e.type)}")
             return e

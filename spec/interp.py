@@ -25,6 +25,7 @@ from ftverify.spec.initial import initial_states
 from ftverify.spec.layout import FaultCounter, StateLayout, _mask, _plain_key
 from ftverify.spec.types import (
     domain_values,
+    format_value,
 )
 
 
@@ -44,9 +45,7 @@ class Label:
 
 
 def _fmt(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+    return format_value(v)  # as the spec writes it: `true`, `r1`, `{r1, r2}`, `{kind: Req, to: 0}`
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,12 @@ from ftverify.spec.types import (
     BoolT,
     EnumT,
     IntT,
+    Keyed,
     KeyT,
     MapT,
     QueueT,
     RecordT,
+    SetKeyT,
     SetT,
     Type,
     code_count,
@@ -190,7 +192,7 @@ def _cells_of(var: str, path: str, t: Type, off: int, out: list[Cell]) -> None:
 
 def key_text(t: Type, v: int) -> str:
     """A map key or set element (a value of `domain_values(t)`) as written in a cell's path."""
-    if isinstance(t, KeyT):
+    if isinstance(t, Keyed):
         return format_value(decode_scalar(t, v))
     if isinstance(t, EnumT):
         return t.members[v]
@@ -210,6 +212,8 @@ def encode_value(t: Type, v: Any) -> int:
             if not isinstance(v, dict) or set(v) != {n for n, _ in t.record.fields}:
                 raise ValueError(f"{v!r} is not a record of {t}")
             return key_index(t, {n: _field_plain(ft, v[n]) for n, ft in t.record.fields})
+        case SetKeyT(elem=e):
+            return encode_value(SetT(e), v)
         case IntT(lo, hi):
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise ValueError(f"{v!r} is not in {t}")
@@ -279,7 +283,7 @@ def encoder(t: Type) -> Callable[[Any], int]:
                     code |= sub(v[key]) << o
                 return code
             return total_map
-        case KeyT():
+        case KeyT() | SetKeyT():
             return lambda v: encode_value(t, v)
         case IntT(lo, hi):
             def integer(v: Any) -> int:
@@ -319,7 +323,7 @@ _plain_key = decode_scalar
 
 
 def _unplain(t: Type, x: Any) -> int:
-    if isinstance(t, KeyT):
+    if isinstance(t, Keyed):
         return encode_value(t, x)
     if isinstance(t, EnumT):
         return t.members.index(x)

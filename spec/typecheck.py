@@ -31,6 +31,7 @@ from ftverify.spec.types import (
     MapT,
     QueueT,
     RecordT,
+    SetKeyT,
     SetT,
     Type,
     domain_size,
@@ -41,6 +42,7 @@ from ftverify.spec.types import (
 
 MAX_QUEUE_CAPACITY = 64
 MAX_INSTANCES = 1 << 16  # ground instances of one action
+MAX_SET_KEY = 16  # elements of a set used as a parameter, bound, key or set element (2^16 sets)
 RESERVED = {"faults", "budget", "enabled", "taken", "len", "head", "push", "pop", "size", "min", "max", "abs", "int", "ord"}
 
 
@@ -444,7 +446,15 @@ class Checker(ExprChecker):
         raise SpecError(t.span, "unsupported type")  # pragma: no cover - the grammar has no others
 
     def _need_finite_scalar(self, t: Type, span: Span, what: str, limit: int = MAX_DOMAIN) -> Type:
-        """t where a scalar is needed: a record of scalar fields becomes its key form (`KeyT`)."""
+        """t where a scalar is needed: a record of scalar fields becomes its key form (`KeyT`), a
+        set of a small scalar type its bit mask (`SetKeyT`)."""
+        if isinstance(t, SetT) and is_scalar(t.elem):
+            n = domain_size(t.elem)
+            if n > MAX_SET_KEY:
+                raise SpecError(span, f"{what} of type {t} ranges over 2^{n} sets, more than 2^{MAX_SET_KEY}",
+                                hint="a set-valued parameter or element needs an element type of at most "
+                                     f"{MAX_SET_KEY} values")
+            t = SetKeyT(0, (1 << n) - 1, t.elem)
         if isinstance(t, RecordT):
             key = key_type(t)
             if key is None:

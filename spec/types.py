@@ -96,16 +96,30 @@ class QueueT(msgspec.Struct, frozen=True):
         return f"queue[{self.elem}, {self.capacity}]"
 
 
-class KeyT(IntT, frozen=True):
-    """A record of scalar fields where a scalar is needed: a set element, a map key, a bound or
-    parameter type. Its value is the record's index among all the records of the type (mixed
-    radix over the fields, the first field varying fastest), so that every engine sees a range
-    `0..n-1`; the type checker turns field reads and record literals into that arithmetic."""
+class Keyed(IntT, frozen=True):
+    """A composite value where a scalar is needed (a set element, a map key, a bound or parameter
+    type), represented by its index among the values of its type: every engine sees a range
+    `0..n-1`, and the type checker turns what the spec does with the value into arithmetic."""
+
+
+class KeyT(Keyed, frozen=True):
+    """A record of scalar fields, by its index (mixed radix over the fields, the first varying
+    fastest); field reads and record literals become that arithmetic."""
 
     record: RecordT = RecordT(())
 
     def __str__(self) -> str:
         return str(self.record)
+
+
+class SetKeyT(Keyed, frozen=True):
+    """A set of a small scalar type, by its bit mask (bit i: the i-th value is a member); read as a
+    set wherever the spec uses it (`action grant(s: set[Res])`, `exists s: set[Res]. ...`)."""
+
+    elem: Type = BoolT()
+
+    def __str__(self) -> str:
+        return f"set[{self.elem}]"
 
 
 Type = BoolT | IntT | BVT | EnumT | RecordT | MapT | SetT | QueueT
@@ -278,7 +292,7 @@ def decode(t: Type, code: int) -> Any:
     match t:
         case BoolT():
             return bool(code)
-        case KeyT():
+        case KeyT() | SetKeyT():
             return decode_scalar(t, code)
         case IntT(lo, _):
             return code + lo
@@ -311,6 +325,8 @@ def decode(t: Type, code: int) -> Any:
 def decode_scalar(t: Type, value: int) -> Any:
     """A scalar run-time value (not a code) as a plain Python value."""
     match t:
+        case SetKeyT(elem=e):
+            return frozenset(decode_scalar(e, v) for i, v in enumerate(domain_values(e)) if value >> i & 1)
         case KeyT():
             return RecordValue((n, decode_scalar(ft, domain_values(ft)[(value // r) % size]))
                                for n, ft, r, size in key_fields(t))
@@ -353,8 +369,12 @@ class RecordValue(dict):  # type: ignore[type-arg]
         return tuple(self.values()) < tuple(other.values())
 
 
-def key_index(t: KeyT, v: Any) -> int:
-    """The index of a plain record value (a dict of plain field values) among the key's records."""
+def key_index(t: KeyT | SetKeyT, v: Any) -> int:
+    """The index of a plain record value (a dict of plain field values) among the key's records,
+    or the bit mask of a plain set value (a frozenset of plain values)."""
+    if isinstance(t, SetKeyT):
+        plain = [decode_scalar(t.elem, x) for x in domain_values(t.elem)]
+        return sum(1 << plain.index(x) for x in v)
     index = 0
     for n, ft, r, _ in key_fields(t):
         x = v[n]

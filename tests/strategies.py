@@ -298,6 +298,14 @@ class Gen:
         return f"{v.name} := pop({v.name})"
 
 
+def _args(draw: st.DrawFn, arity: int) -> str:
+    """Arguments of `taken(...)`/`enabled(...)` for an action of that arity (negative: with a set last)."""
+    args = [draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:arity if arity >= 0 else -arity - 1]]
+    if arity < 0:
+        args.append(draw(st.sampled_from(["{}", "{1}", "_"])))
+    return ", ".join(args)
+
+
 def _source(v: str) -> str:
     """A set to quantify over: a name, or parenthesised (`(v0')` after a step)."""
     return f"({v})" if v.endswith("'") else v
@@ -367,6 +375,12 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
         guard = g.bool_expr(draw)
         body = "; ".join(g.assignment(draw) for _ in range(draw(st.integers(1, 2))))
         params = ", ".join(f"{n}: {t}" for n, t, _ in g.params)
+        if g.of("set") and draw(st.integers(0, 3)) == 0:  # a set-valued parameter: one instance per subset
+            target = draw(st.sampled_from(g.of("set"))).name
+            params += f"{', ' if params else ''}ss: set[0..2]"
+            guard = f"(size(ss) <= {draw(st.integers(1, 2))} && !({draw(st.integers(0, 2))} in ss)) && ({guard})"
+            body += f"; {target} := {target} {draw(st.sampled_from(['|', '-', '&']))} ss"
+            arities[-1] = -nparams - 1  # (negative: one more parameter, a set)
         rate = _rate(draw, rated) if rated is not None else ""
         fair = draw(st.sampled_from(["", "", "fair ", "strong fair "]))
         lines.append(f"{fair}action a{i}{f'({params})' if params else ''}{rate} when {guard} {{ {body} }}")
@@ -384,12 +398,12 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     if draw(st.integers(0, 2)) == 0:  # a property of steps: over the variables before and after
         primed = Gen(vs + [replace(v, name=v.name + "'") for v in vs], False)
         i = draw(st.integers(0, len(arities) - 1))
-        args = ", ".join(draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:arities[i]])
+        args = _args(draw, arities[i])
         taken = draw(st.sampled_from([f"taken(a{i})", f"!taken(a{i}({args}))" if args else f"!taken(a{i})"]))
         lines.append(f"always step step: {primed.bool_expr(draw)} || {taken}")
     if draw(st.integers(0, 3)) == 0:  # enabled(...) in a state property
         i = draw(st.integers(0, len(arities) - 1))
-        args = ", ".join(draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:arities[i]])
+        args = _args(draw, arities[i])
         lines.append(f"invariant en: enabled(a{i}{f'({args})' if args and draw(st.booleans()) else ''}) "
                      f"|| {g.bool_expr(draw)}")
     # what fault campaigns read: a recovery obligation, a detection, a notion of being up
@@ -444,9 +458,10 @@ def symmetric_specs(draw: st.DrawFn) -> str:
     members = ", ".join(f"p{i}" for i in range(n))
     lines = ["spec Sym", f"symmetric enum P {{ {members} }}", "enum Mode { Off, On }",
              "var level: [P] 0..2", "var marked: set[P]", "var mode: [P] Mode",
-             "var msgs: set[{to: P, hot: bool}]", "var owner: P", "var q: queue[P, 2]", "var tick: 0..2"]
+             "var msgs: set[{to: P, hot: bool}]", "var owner: P", "var q: queue[P, 2]", "var tick: 0..2",
+             "var groups: set[set[P]]"]
     lines.append("init { (forall x: P. level[x] == 0 && mode[x] == Off) && marked == {} && msgs == {} "
-                 "&& len(q) == 0 && tick == 0 }")  # owner: any member (init stays symmetric)
+                 "&& len(q) == 0 && tick == 0 && groups == {} }")  # owner: any member (init stays symmetric)
 
     def cond(x: str) -> str:
         options = [f"level[{x}] < 2", f"level[{x}] > 0", f"{x} in marked", f"!({x} in marked)",
@@ -470,8 +485,12 @@ def symmetric_specs(draw: st.DrawFn) -> str:
         lines.append(f"action b when tick < 2 && (forall y: P. {cond('y')}) {{ tick := tick + 1 }}")
     if draw(st.booleans()):
         lines.append(f"fault f(x: P) when {cond('x')} {{ {update('x')} }}")
+    if draw(st.booleans()):  # a set-valued parameter, and a set of sets
+        lines.append(f"action g(s: set[P]) when size(s) == {draw(st.integers(1, 2))} && !(s in groups) "
+                     "{ groups := groups | {s}; marked := marked | s }")
     props = [f"(forall y: P. {cond('y')})", f"(exists y: P. {cond('y')})", "size(marked) < 2",
              f"(count y: P. mode[y] == On) <= {draw(st.integers(0, 2))}", "len(q) <= 1", "owner in marked",
+             "(forall g in groups. g <= marked)", "size(groups) < 2",
              "(forall m in msgs. m.hot -> level[m.to] > 0)"]
     for i in range(draw(st.integers(1, 3))):
         lines.append(f"invariant inv{i}: {draw(st.sampled_from(props))} || {draw(st.sampled_from(props))}")

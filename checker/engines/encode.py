@@ -42,6 +42,7 @@ from ftverify.spec.types import (
     MapValue,
     QueueT,
     RecordT,
+    SetKeyT,
     SetT,
     Type,
     decode,
@@ -671,7 +672,7 @@ class Encoding:
         match t:
             case BoolT():
                 return z3.BoolVal(bool(v))
-            case KeyT():
+            case KeyT() | SetKeyT():
                 return self.represent(t, a.val(key_index(t, v)))
             case IntT():
                 return self.represent(t, a.val(v))

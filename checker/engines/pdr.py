@@ -44,6 +44,7 @@ from ftverify.spec.types import (
     MapT,
     QueueT,
     RecordT,
+    SetKeyT,
     SetT,
     Type,
     domain_values,
@@ -310,6 +311,9 @@ def _queue_head(out: dict[str, tuple[S.Expr, Type]], q: S.Expr, el: Type, x: Any
 
 
 def _key_syntax(t: Type, v: int) -> S.Expr:
+    if isinstance(t, SetKeyT):  # a set literal
+        return S.SetLit(_N, tuple(_key_syntax(t.elem, x) for i, x in enumerate(domain_values(t.elem))
+                                  if v >> i & 1))  # type: ignore[arg-type]
     if isinstance(t, KeyT):  # a record literal
         return S.RecordLit(_N, tuple(S.FieldInit(_N, n, _key_syntax(ft, domain_values(ft)[(v // r) % size]))
                                      for n, ft, r, size in key_fields(t)))  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from ftverify.spec.types import (
     MapT,
     QueueT,
     RecordT,
+    SetKeyT,
     SetT,
     Type,
     domain_size,
@@ -205,6 +206,8 @@ def _mentions(t: Type, symmetric: set[str]) -> bool:
             return n in symmetric
         case KeyT():
             return any(_mentions(ft, symmetric) for _, ft in t.record.fields)
+        case SetKeyT(elem=e):
+            return _mentions(e, symmetric)
         case RecordT(fields):
             return any(_mentions(ft, symmetric) for _, ft in fields)
         case MapT(k, v):
@@ -236,8 +239,7 @@ def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
 def _order_dependent_check(model: M.Model, enums: set[str]) -> str | None:
     """The first action whose guard or update may fail inside a forall/exists over a symmetric enum."""
     def mentions(t: Type) -> bool:
-        return (isinstance(t, EnumT) and t.name in enums) or \
-            (isinstance(t, KeyT) and any(mentions(ft) for _, ft in t.record.fields))
+        return _mentions(t, enums)
 
     def may_fail(e: M.Expr) -> bool:
         return any(isinstance(x, M.Check) or (isinstance(x, M.Builtin) and x.name in ("head", "pop", "push"))
@@ -269,13 +271,18 @@ def _index_renaming(t: Type, rn: Renaming) -> tuple[int, ...] | None:
                 j += (m[o] if m is not None else o) * r
             table.append(j)
         return tuple(table)
+    if isinstance(t, SetKeyT):  # a set by its bit mask: the members' bits move
+        elems = _index_renaming(t.elem, rn)
+        if elems is None:
+            return None
+        return tuple(sum(1 << elems[i] for i in range(len(elems)) if mask >> i & 1) for mask in range(t.hi + 1))
     return None
 
 
 def _renamer(t: Type, rn: Renaming) -> CodeFn | None:
     """The function on packed codes of type t that a renaming induces (None: the identity)."""
     match t:
-        case EnumT() | KeyT():
+        case EnumT() | KeyT() | SetKeyT():
             table = _index_renaming(t, rn)
             return None if table is None else table.__getitem__
         case RecordT(fields):

@@ -172,3 +172,36 @@ def test_records_are_set_elements_map_keys_bounds_and_parameters_in_every_engine
 def test_what_goes_wrong_with_records_as_keys_is_explained(change: tuple[str, str], message: str) -> None:
     with pytest.raises(SpecError, match=re.escape(message)):
         model_of(RECORDS.replace(*change))
+
+
+GRANT = """spec Grant
+enum Res { disk, net, cpu }
+enum Client { c1, c2 }
+var held: [Client] set[Res]
+var pools: set[set[Res]]
+init { (forall c: Client. held[c] == {}) && pools == {} }
+action grant(c: Client, s: set[Res]) when size(s) == 2 && (forall d: Client. d != c -> s & held[d] == {}) {
+  held[c] := held[c] | s
+  pools := pools | {s}
+}
+action release(c: Client) { held[c] := {} }
+invariant exclusive: forall a: Client, b: Client. a != b -> held[a] & held[b] == {}
+invariant pairs: forall p in pools. size(p) == 2
+invariant never_net_and_cpu: !(exists s: set[Res]. s in pools && net in s && cpu in s)
+"""
+
+
+@pytest.mark.parametrize("engine", ["explicit", "bmc", "kind", "pdr"])
+def test_sets_are_parameters_bounds_and_set_elements_in_every_engine(engine: str) -> None:
+    m = model_of(GRANT)
+    for name in ("exclusive", "pairs"):
+        r = prove_property(m, 0, name, engine, EngineOptions(timeout=20, depth=6, progress=None))
+        assert r.verdict in ("proved", "holds", "unknown" if engine == "pdr" else "proved"), (name, r.verdict)
+    r = prove_property(m, 0, "never_net_and_cpu", engine, EngineOptions(timeout=60, depth=6, progress=None))
+    assert r.verdict == "violated" and r.trace is not None and len(r.trace) == 1
+    assert str(r.trace.steps[0]) in ("grant(c=c1, s={cpu, net})", "grant(c=c2, s={cpu, net})")
+
+
+def test_a_set_parameter_over_a_large_type_is_refused() -> None:
+    with pytest.raises(SpecError, match=r"ranges over 2\^17 sets, more than 2\^16"):
+        model_of(GRANT.replace("action release(c: Client)", "action big(s: set[0..16])"))
