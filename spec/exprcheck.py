@@ -31,8 +31,11 @@ from ftverify.spec.types import (
     SetKeyT,
     SetT,
     Type,
+    decode_scalar,
     domain_size,
     domain_values,
+    format_value,
+    is_tuple,
     key_fields,
 )
 
@@ -218,7 +221,7 @@ class ExprChecker:
 
     def _pair(self, left: S.Expr, right: S.Expr, scope: Scope, expected: Type | None) -> tuple[M.Expr, M.Expr]:
         """Type two operands; a literal on one side takes the type of the other side."""
-        literalish = (S.IntLit, S.SetLit, S.RecordLit, S.MapLit, S.EmptyQueue)
+        literalish = (S.IntLit, S.SetLit, S.RecordLit, S.MapLit, S.MapTable, S.EmptyQueue)
         if (isinstance(left, literalish) or self._shared_member(left, scope)) and not isinstance(right, literalish):
             b = self._expr(right, scope, expected)
             a = self._expr(left, scope, b.type if _not_int(b.type) else expected)
@@ -283,6 +286,12 @@ class ExprChecker:
 
     def _x_Index(self, e: S.Index, scope: Scope, expected: Type | None) -> M.Expr:
         base = self._expr(e.base, scope, None)
+        record = base.type.record if isinstance(base.type, KeyT) else base.type
+        if isinstance(record, RecordT) and is_tuple([n for n, _ in record.fields]):  # `t[2]`: a field
+            n = len(record.fields)
+            if not (isinstance(e.index, S.IntLit) and 1 <= e.index.value <= n):
+                raise SpecError(e.index.span, f"a tuple of {n} is indexed by a number 1..{n}")
+            return self._x_Field(S.Field(e.span, e.base, str(e.index.value)), scope, expected)
         if not isinstance(base.type, MapT):
             raise SpecError(e.base.span, "only a map can be indexed", hint=f"this is {describe(base.type)}")
         kt = base.type.key
@@ -581,6 +590,31 @@ class ExprChecker:
             f = given[n]
             vals.append(self._coerce(self._expr(f.value, scope, ft), ft, f.value.span, f"field {n}"))
         return self._fold(M.RecordLit(e.span, expected, tuple(vals)))
+
+    def _x_MapTable(self, e: S.MapTable, scope: Scope, expected: Type | None) -> M.Expr:
+        """`[k1 |-> v1, ...]`: every key of the expected map type once, each a constant."""
+        if not isinstance(expected, MapT):
+            raise SpecError(e.span, "cannot tell the type of this table",
+                            hint="give it where a map type is known: `def succ: [Node] Node = [...]`, an assignment")
+        kt, vt = expected.key, expected.value
+        values: dict[int, M.Expr] = {}
+        for k, v in e.entries:
+            key = self._coerce(self._expr(k, scope, kt), kt, k.span, "a table key")
+            if not isinstance(key, M.Lit):
+                raise SpecError(k.span, "a table's keys are constants")
+            if key.value in values:
+                raise SpecError(k.span, f"key {format_value(decode_scalar(kt, key.value))} appears twice")
+            values[key.value] = self._coerce(self._expr(v, scope, vt), vt, v.span, "a table value")
+        missing = [format_value(decode_scalar(kt, x)) for x in domain_values(kt) if x not in values]
+        if missing:
+            raise SpecError(e.span, f"the table lacks key(s) {', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}",
+                            hint=f"a map of type {expected} has a value for every key")
+        b = self._fresh(e.span, kt, "key")
+        keys = list(domain_values(kt))
+        body = values[keys[-1]]
+        for x in reversed(keys[:-1]):  # the value of the key b is
+            body = M.Ite(e.span, vt, M.Binary(e.span, BOOL, "eq", b, M.Lit(e.span, kt, x)), values[x], body)
+        return self._fold(M.MapLit(e.span, expected, b, body))
 
     def _x_MapLit(self, e: S.MapLit, scope: Scope, expected: Type | None) -> M.Expr:
         kt = self._type(e.key)

@@ -180,7 +180,7 @@ def _cells_of(var: str, path: str, t: Type, off: int, out: list[Cell]) -> None:
     match t:
         case RecordT(fields):
             for n, ft in fields:
-                _cells_of(var, f"{path}.{n}", ft, off, out)
+                _cells_of(var, f"{path}[{n}]" if n.isdigit() else f"{path}.{n}", ft, off, out)
                 off += width(ft)
         case MapT(k, vt):
             wv = width(vt)

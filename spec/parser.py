@@ -288,6 +288,12 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
     def record_type(self, meta: Any, *fields: S.FieldType) -> S.RecordType:
         return S.RecordType(self._s(meta), fields)
 
+    def tuple_type(self, meta: Any, *types: S.TypeExpr) -> S.RecordType:
+        return S.RecordType(self._s(meta), tuple(S.FieldType(t.span, str(i), t) for i, t in enumerate(types, 1)))
+
+    def tuple_lit(self, meta: Any, first: S.Expr, rest: tuple[S.Expr, ...]) -> S.RecordLit:
+        return S.RecordLit(self._s(meta), tuple(S.FieldInit(x.span, str(i), x) for i, x in enumerate((first, *rest), 1)))
+
     def field_type(self, meta: Any, name: Token, type_: S.TypeExpr) -> S.FieldType:
         return S.FieldType(self._t(name), str(name), type_)
 
@@ -458,6 +464,12 @@ class AstBuilder(Transformer):  # type: ignore[type-arg]
 
     def field_init(self, meta: Any, name: Token, value: S.Expr) -> S.FieldInit:
         return S.FieldInit(self._t(name), str(name), value)
+
+    def map_table(self, meta: Any, *entries: tuple[S.Expr, S.Expr]) -> S.MapTable:
+        return S.MapTable(self._s(meta), entries)
+
+    def table_entry(self, meta: Any, key: S.Expr, value: S.Expr) -> tuple[S.Expr, S.Expr]:
+        return (key, value)
 
     def map_lit(self, meta: Any, var: Token, key: S.TypeExpr, body: S.Expr) -> S.MapLit:
         return S.MapLit(self._s(meta), str(var), key, body)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ftverify.spec import syntax as S
+from ftverify.spec.types import is_tuple
 
 # Binding strength of binary operators (higher binds tighter), as in grammar.lark.
 _PREC = {
@@ -123,7 +124,8 @@ def _(e: S.Index) -> str:
 
 @expr.register
 def _(e: S.Field) -> str:
-    return f"{_wrap(e.base, _prec(e.base) == _ATOM and not isinstance(e.base, S.IntLit))}.{e.name}"
+    base = _wrap(e.base, _prec(e.base) == _ATOM and not isinstance(e.base, S.IntLit))
+    return f"{base}[{e.name}]" if e.name.isdigit() else f"{base}.{e.name}"  # a tuple's field: t[1]
 
 
 @expr.register
@@ -168,7 +170,14 @@ def _(e: S.EmptyQueue) -> str:
 
 @expr.register
 def _(e: S.RecordLit) -> str:
+    if is_tuple([f.name for f in e.fields]):
+        return "(" + ", ".join(expr(f.value) for f in e.fields) + ")"
     return "{" + ", ".join(f"{f.name}: {expr(f.value)}" for f in e.fields) + "}"
+
+
+@expr.register
+def _(e: S.MapTable) -> str:
+    return "[" + ", ".join(f"{expr(k)} |-> {expr(v)}" for k, v in e.entries) + "]"
 
 
 @expr.register
@@ -200,6 +209,8 @@ def type_(t: S.TypeExpr, bound: bool = False) -> str:
         case S.NamedType(name=n):
             return n
         case S.RecordType(fields=fs):
+            if is_tuple([f.name for f in fs]):
+                return "tuple[" + ", ".join(type_(f.type) for f in fs) + "]"
             return "{ " + ", ".join(f"{f.name}: {type_(f.type)}" for f in fs) + " }"
         case S.MapType(key=k, value=v):
             return f"[{type_(k)}] {type_(v)}"

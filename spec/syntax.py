@@ -166,6 +166,12 @@ class RecordLit(Node):
     fields: tuple[FieldInit, ...]
 
 
+class MapTable(Node):
+    """`[k1 |-> v1, k2 |-> v2, ...]`: a map given key by key."""
+
+    entries: tuple[tuple[Expr, Expr], ...]
+
+
 class MapLit(Node):
     var: str
     key: TypeExpr
@@ -174,7 +180,7 @@ class MapLit(Node):
 
 Expr = (
     IntLit | BoolLit | Name | Call | Primed | BVCast | Unary | Binary | Index | Field | Ite | Quant | Let | SetLit
-    | SetComp | RecordLit | MapLit | EmptyQueue
+    | SetComp | RecordLit | MapLit | MapTable | EmptyQueue
 )
 
 

@@ -70,6 +70,8 @@ class RecordT(msgspec.Struct, frozen=True):
         return None
 
     def __str__(self) -> str:
+        if is_tuple([n for n, _ in self.fields]):
+            return "tuple[" + ", ".join(str(t) for _, t in self.fields) + "]"
         return "{ " + ", ".join(f"{n}: {t}" for n, t in self.fields) + " }"
 
 
@@ -146,6 +148,11 @@ def key_fields(t: KeyT) -> list[tuple[str, Type, int, int]]:
         out.append((n, ft, radix, size))
         radix *= size
     return out
+
+
+def is_tuple(names: list[str]) -> bool:
+    """Fields named 1, 2, ... (at least two): a tuple, written `(a, b)` and `tuple[A, B]`."""
+    return len(names) >= 2 and names == [str(i) for i in range(1, len(names) + 1)]
 
 
 def is_scalar(t: Type) -> bool:
@@ -351,6 +358,8 @@ def format_value(v: Any) -> str:
     if isinstance(v, MapValue):
         return "[" + ", ".join(f"{format_value(k)}: {format_value(x)}" for k, x in v.items()) + "]"
     if isinstance(v, dict):
+        if is_tuple(list(v)):
+            return "(" + ", ".join(format_value(x) for x in v.values()) + ")"
         return "{" + ", ".join(f"{k}: {format_value(x)}" for k, x in v.items()) + "}"
     return repr(v)
 

@@ -31,14 +31,14 @@ ENUM2 = ("B", "C", "D")
 class VarKind:
     name: str
     type: str
-    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "set", "rset" (of records), "rec", "queue"
+    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "set", "rset" (of records), "rec", "tup", "queue"
     lo: int = 0
     hi: int = 0
 
 
 @st.composite
 def variables(draw: st.DrawFn) -> list[VarKind]:
-    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "set", "rset", "rec", "queue"]),
+    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "set", "rset", "rec", "tup", "queue"]),
                           min_size=2, max_size=4))
     out = []
     for i, k in enumerate(kinds):
@@ -64,6 +64,8 @@ def variables(draw: st.DrawFn) -> list[VarKind]:
             out.append(VarKind(name, f"set[{REC}]", k))
         elif k == "rec":  # a record variable (packed), met by the sets' records (keys)
             out.append(VarKind(name, REC, k))
+        elif k == "tup":
+            out.append(VarKind(name, "tuple[0..2, bool]", k))
         else:
             out.append(VarKind(name, "queue[0..1, 2]", k))
     return out
@@ -99,6 +101,7 @@ class Gen:
         leaves += [name for name, _, _ in self.params]
         leaves += [f"len({v.name})" for v in self.of("queue")] + [f"size({v.name})" for v in self.of("set")]
         leaves += [f"int({v.name})" for v in self.of("bv")]
+        leaves += [f"tbl[{v.name} % 3]" for v in self.of("int")]  # a constant table
         if depth >= 2 or draw(st.booleans()):
             return draw(st.sampled_from(leaves))
         if draw(st.integers(0, 4)) == 0:
@@ -186,7 +189,7 @@ class Gen:
                 src = draw(st.sampled_from([_source(v), f"({v} - {{{draw(st.integers(0, 2))}}})"]))
                 return f"({q} x in {src}. {self.elem_cond(draw, depth)})"
             if form == 2:
-                return f"((count x in {v}. {self.elem_cond(draw, depth)}) <= {draw(st.integers(0, 2))})"
+                return f"((count x in {_source(v)}. {self.elem_cond(draw, depth)}) <= {draw(st.integers(0, 2))})"
             if form == 3:
                 return f"(size({self.comprehension(draw, v, depth)}) >= {draw(st.integers(1, 2))})"
             return f"({draw(st.integers(0, 2))} in {v})"
@@ -212,6 +215,11 @@ class Gen:
             if form == 2:  # a bound of a record type
                 return f"(exists m: {REC}. m in {v} && {self.record_cond(draw, 'm', depth)})"
             return f"(size({v}) <= {draw(st.integers(0, 3))})"
+        if choice == 9 and self.of("tup") and draw(st.booleans()):
+            v = draw(st.sampled_from(self.of("tup"))).name
+            return draw(st.sampled_from([f"{v}[2]", f"({v}[1] <= {self.int_expr(draw, depth + 1)})",
+                                         f"({v} == ({draw(st.integers(0, 2))}, {draw(st.sampled_from(['true', 'false']))}))",
+                                         f"(({v}[1], !{v}[2]) != {v})"]))
         if choice == 9 and self.of("queue"):
             q = draw(st.sampled_from(self.of("queue"))).name
             return f"(len({q}) > 0 && head({q}) == {draw(st.integers(0, 1))})"
@@ -275,6 +283,13 @@ class Gen:
                 return f"{v.name} := {self.comprehension(draw, v.name, 0)}"
             op = draw(st.sampled_from(["|", "-"]))
             return f"{v.name} := {v.name} {op} {{{draw(st.integers(0, 2))}}}"
+        if v.kind == "tup":
+            form = draw(st.integers(0, 2))
+            if form == 0:
+                return f"{v.name} := (({self.int_expr(draw, 1)}) % 3, {self.bool_expr(draw, 1)})"
+            if form == 1:
+                return f"{v.name}[2] := !{v.name}[2]"
+            return f"{v.name}[1] := {self.int_expr(draw, 1)}"  # may leave 0..2: type_ok
         if v.kind == "rec":
             if draw(st.booleans()):
                 return f"{v.name} := {self.record(draw)}"
@@ -330,6 +345,8 @@ def _init_value(draw: st.DrawFn, v: VarKind) -> str | None:
         return f"{v.name} == {{}}"
     if v.kind == "rec":
         return f"{v.name} == {{k: A, n: 0, b: true}}"
+    if v.kind == "tup":
+        return f"{v.name} == (0, false)"
     if v.kind == "rset":
         return f"{v.name} == {{}}" if draw(st.booleans()) else f"{v.name} == {{{{k: B, n: 1, b: false}}}}"
     return f"len({v.name}) == 0"
@@ -349,7 +366,8 @@ def _rate(draw: st.DrawFn, rated: bool) -> str:
 @st.composite
 def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     vs = draw(variables())
-    lines = ["spec Generated", f"enum E {{ {', '.join(ENUM)} }}", f"enum F {{ {', '.join(ENUM2)} }}"]
+    lines = ["spec Generated", f"enum E {{ {', '.join(ENUM)} }}", f"enum F {{ {', '.join(ENUM2)} }}",
+             f"def tbl: [0..2] -1..2 = [0 |-> {draw(st.integers(-1, 2))}, 1 |-> 2, 2 |-> {draw(st.integers(-1, 2))}]"]
     if rated is None:
         rated = draw(st.integers(0, 3)) == 0 or None
     if rated is not None:

@@ -40,7 +40,7 @@ def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
             _leaves(v, f"{path}[{format_value(k)}]", out)
     elif isinstance(value, dict):
         for k, v in value.items():
-            _leaves(v, f"{path}.{k}", out)
+            _leaves(v, f"{path}[{k}]" if str(k).isdigit() else f"{path}.{k}", out)  # a tuple's field: t[1]
     else:
         out[path] = value
 

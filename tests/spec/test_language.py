@@ -12,7 +12,7 @@ from ftverify.checker.engines.portfolio import EngineOptions, prove_property
 from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model, parse_expression
-from ftverify.spec.types import SetT, decode
+from ftverify.spec.types import SetT, decode, format_value
 
 from tests.conftest import evaluate, model_of, run_cli
 
@@ -205,3 +205,71 @@ def test_sets_are_parameters_bounds_and_set_elements_in_every_engine(engine: str
 def test_a_set_parameter_over_a_large_type_is_refused() -> None:
     with pytest.raises(SpecError, match=r"ranges over 2\^17 sets, more than 2\^16"):
         model_of(GRANT.replace("action release(c: Client)", "action big(s: set[0..16])"))
+
+
+LINKS = """spec Links
+enum Node { n1, n2, n3 }
+type Link = tuple[Node, Node]
+var up: set[Link]
+var last: Link
+var cost: [tuple[Node, bool]] 0..3
+init { up == {} && last == (n1, n2) && (forall k: tuple[Node, bool]. cost[k] == 0) }
+action connect(a: Node, b: Node) when a != b && !((a, b) in up) {
+  up := up | {(a, b), (b, a)}
+  last := (a, b)
+  cost[(a, true)] := 1
+}
+action flip { last[1] := last[2] }
+invariant symmetric_links: forall l in up. (l[2], l[1]) in up
+invariant costs: forall n: Node. cost[(n, false)] == 0
+invariant wrong: size(up) < 6
+"""
+
+
+@pytest.mark.parametrize("engine", ["explicit", "kind", "pdr"])
+def test_tuples_are_values_set_elements_and_map_keys(engine: str) -> None:
+    m = model_of(LINKS)
+    for name in ("symmetric_links", "costs"):
+        r = prove_property(m, 0, name, engine, EngineOptions(timeout=20, depth=6, progress=None))
+        assert r.verdict in ("proved", "unknown" if engine == "pdr" else "proved"), (name, r.verdict)
+    r = prove_property(m, 0, "wrong", engine, EngineOptions(timeout=60, depth=6, progress=None))
+    assert r.verdict == "violated" and r.trace is not None and len(r.trace) == 3
+    first = format_value(r.trace.states[1]["up"])  # `{(n1, n2), (n2, n1)}` or another pair of nodes
+    a, b = first.strip("{()}").split("), (")
+    assert a.split(", ") == b.split(", ")[::-1]
+
+
+def test_a_tuple_is_indexed_by_a_constant_position() -> None:
+    with pytest.raises(SpecError, match=r"a tuple of 2 is indexed by a number 1\.\.2"):
+        model_of(LINKS.replace("l[2], l[1]", "l[3], l[1]"))
+
+
+RING = """spec Ring
+enum Node { n1, n2, n3 }
+def succ: [Node] Node = [n1 |-> n2, n2 |-> n3, n3 |-> n1]
+def weight: [0..2] 0..9 = [0 |-> 5, 1 |-> 0, 2 |-> 9]
+var token: Node
+var hops: 0..9
+init { token == n1 && hops == 0 }
+action pass when hops < 6 { token := succ[token]; hops := hops + weight[1] + 1 }
+invariant back_home: hops % 3 == 0 <-> token == n1
+invariant heavy: weight[2] > weight[0]
+"""
+
+
+def test_a_constant_table_is_a_map_given_key_by_key() -> None:
+    rep = check(Interpreter(model_of(RING)), progress=None)
+    assert rep.stats["states"] == 7 and all(r.verdict == "proved" for r in rep.results)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ((", n3 |-> n1]", "]"), "the table lacks key(s) n3"),
+    (("n2 |-> n3, n3", "n2 |-> n3, n2"), "key n2 appears twice"),
+    (("[0 |-> 5", "[hops |-> 5"), "a table's keys are constants"),
+    (("invariant heavy", "invariant same: [n1 |-> 1, n2 |-> 1, n3 |-> 1] == succ\ninvariant heavy"),
+     "type mismatch in a table value"),
+    (("invariant heavy", "invariant t: [n1 |-> 1] == [n1 |-> 1]\ninvariant heavy"), "cannot tell the type of this table"),
+])
+def test_a_table_that_is_not_a_total_map_is_explained(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(message)):
+        model_of(RING.replace(*change))

@@ -128,6 +128,8 @@ def _extend(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
         st.builds(lambda f, args: S.Call(n, f, tuple(args)), st.sampled_from(["f", "min"]),
                   st.lists(children, min_size=1, max_size=2)),
         st.builds(lambda xs: S.SetLit(n, tuple(xs)), st.lists(children, min_size=1, max_size=2)),
+        st.builds(lambda xs: S.RecordLit(n, tuple(S.FieldInit(n, str(i), x) for i, x in enumerate(xs, 1))),
+                  st.lists(children, min_size=2, max_size=3)),  # a tuple
         st.builds(lambda v, b: S.MapLit(n, v, rng, b), NAMES, children),
     )
 
