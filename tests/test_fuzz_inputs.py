@@ -21,7 +21,8 @@ SEEDS = [p.read_text() for p in sorted(CLASSIC.glob("*.ftv"))]
 TOKENS = ["spec", "var", "action", "fault", "init", "{", "}", "(", ")", "[", "]", ":", ":=", "==", "->", "&&",
           "forall", "exists", "..", ".", ",", "0", "1", "99999999999", "bv[4]", "set[", "queue[", "x", "when",
           "invariant", "def", "proc", "if", "then", "else", "let", "in", "|->", "\n", " ", "#", '"', "import",
-          "-", "<<", "type", "enum", "const", "recovers", "from", "to", "reachable", "faults", "budget"]
+          "-", "<<", "type", "enum", "const", "recovers", "from", "to", "reachable", "faults", "budget", "for",
+          "symmetric", "tuple[", "set[{a: bool}]"]
 LOCATION = re.compile(r"^[^\n]*:\d+:\d+: error: ", re.M)
 
 
