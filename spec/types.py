@@ -352,7 +352,7 @@ def format_value(v: Any) -> str:
     if isinstance(v, int | str):
         return str(v)
     if isinstance(v, frozenset):
-        return "{" + ", ".join(format_value(x) for x in sorted(v, key=_sort_key)) + "}"
+        return "{" + ", ".join(format_value(x) for x in sorted(v, key=sort_key)) + "}"
     if isinstance(v, list):
         return "<" + ", ".join(format_value(x) for x in v) + ">"
     if isinstance(v, MapValue):
@@ -369,13 +369,10 @@ class MapValue(dict):  # type: ignore[type-arg]
 
 
 class RecordValue(dict):  # type: ignore[type-arg]
-    """A decoded record that is a set element or a map key: hashable and ordered, by its fields."""
+    """A decoded record that is a set element or a map key: hashable, by its fields."""
 
     def __hash__(self) -> int:  # type: ignore[override]
         return hash(tuple(self.items()))
-
-    def __lt__(self, other: RecordValue) -> bool:
-        return tuple(self.values()) < tuple(other.values())
 
 
 def key_index(t: KeyT | SetKeyT, v: Any) -> int:
@@ -392,5 +389,9 @@ def key_index(t: KeyT | SetKeyT, v: Any) -> int:
     return index
 
 
-def _sort_key(x: Any) -> Any:
+def sort_key(x: Any) -> Any:
+    """The order in which a set's members are printed: scalars by value, records and sets (members
+    of a set of records, of a set of sets) by their text."""
+    if isinstance(x, dict | frozenset):
+        return (str(type(x)), format_value(x))
     return (str(type(x)), x)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ftverify.checker.output.result import CTI, Report, Result, Trace, Verdict
 from ftverify.spec.interp import Label
-from ftverify.spec.types import MapValue, format_value
+from ftverify.spec.types import MapValue, format_value, sort_key
 
 MAX_TABLE_COLUMNS = 7  # more changing leaves than this print as per-step lists
 
@@ -255,7 +255,7 @@ def jsonable(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: jsonable(x) for k, x in v.items()}
     if isinstance(v, frozenset):
-        return sorted((jsonable(x) for x in v), key=lambda x: (str(type(x)), x))
+        return [jsonable(x) for x in sorted(v, key=sort_key)]
     if isinstance(v, list | tuple):
         return [jsonable(x) for x in v]
     return v
@@ -330,7 +330,7 @@ def _itf_value(v: Any) -> Any:
     if isinstance(v, dict):
         return {k: _itf_value(x) for k, x in v.items()}
     if isinstance(v, frozenset):
-        return {"#set": [_itf_value(x) for x in sorted(v, key=lambda x: (str(type(x)), x))]}
+        return {"#set": [_itf_value(x) for x in sorted(v, key=sort_key)]}
     if isinstance(v, list):
         return [_itf_value(x) for x in v]
     raise TypeError(f"no ITF form for {v!r}")
