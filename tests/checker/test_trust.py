@@ -202,7 +202,8 @@ SHIPPED = sorted(p for p in MODELS.rglob("*.ftv") if p.stem not in ("abstract", 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_the_encoding_agrees_with_the_interpreter_on_every_shipped_model(path: Path) -> None:
-    m = load_model(str(path))
+    # Paxos at one ballot: at two, its message sets make the encoding 7 times slower to build
+    m = load_model(str(path), {"B": 1} if path.stem == "paxos" else None)
     cc = cross_check(m, 1 if m.has_faults else 0, states=60)
     assert not cc.disagreements, "\n".join(str(d) for d in cc.disagreements)
     assert cc.ariths == ["bv", "int", "checked"] and cc.evaluations > 0

@@ -151,7 +151,7 @@ invariant last_seen: last in msgs || seen[last] == 1 || last == {kind: Req, to: 
 def test_records_are_set_elements_map_keys_bounds_and_parameters_in_every_engine(engine: str) -> None:
     m = model_of(RECORDS)
     for name in ("acks_answer", "urgent_to_two", "last_seen"):
-        r = prove_property(m, 0, name, engine, EngineOptions(timeout=20, depth=8, progress=None))
+        r = prove_property(m, 0, name, engine, EngineOptions(timeout=5, depth=8, progress=None))
         # Spacer's time on one of these varies from 1 s to minutes between identical runs: unknown is
         # allowed of it, never a wrong verdict
         allowed = ("proved", "holds", "unknown") if engine == "pdr" else ("proved", "holds")
