@@ -46,7 +46,7 @@ def test_the_benchmark_models_are_explored_alike(name: str, consts: dict[str, in
 
 
 CHUNKS = 2
-SPECS_PER_CHUNK = 140
+SPECS_PER_CHUNK = 110
 
 
 @pytest.mark.parametrize("chunk", range(CHUNKS))

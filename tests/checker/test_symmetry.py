@@ -96,7 +96,7 @@ def test_symmetry_is_not_used_where_it_would_not_be_sound() -> None:
     assert "symmetry" not in rep.stats and "action take has a run-time check inside forall" in rep.stats["no_symmetry"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(symmetric_specs())
 def test_generated_symmetric_specs_get_the_same_verdicts_with_and_without_symmetry(text: str) -> None:
     full, rep_full = verdicts(text, False)
