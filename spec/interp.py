@@ -22,8 +22,9 @@ from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
 from ftverify.spec.compile import _C, STEP_ACTION, Compiler, EvalError, Fn, _Env
 from ftverify.spec.initial import initial_states
-from ftverify.spec.layout import FaultCounter, StateLayout, _mask, _plain_key
+from ftverify.spec.layout import FaultCounter, StateLayout, _mask
 from ftverify.spec.types import (
+    decode_scalar,
     domain_values,
     format_value,
 )
@@ -41,11 +42,7 @@ class Label:
     def __str__(self) -> str:
         if not self.args:
             return self.action
-        return f"{self.action}(" + ", ".join(f"{n}={_fmt(v)}" for n, v in self.args) + ")"
-
-
-def _fmt(v: Any) -> str:
-    return format_value(v)  # as the spec writes it: `true`, `r1`, `{r1, r2}`, `{kind: Req, to: 0}`
+        return f"{self.action}(" + ", ".join(f"{n}={format_value(v)}" for n, v in self.args) + ")"
 
 
 @dataclass(frozen=True)
@@ -138,7 +135,7 @@ class Interpreter:
                 if isinstance(g, _C) and not g.v:
                     continue
                 apply = self.compiler.apply(a.body, env, 1 << counter.offset if counter is not None else 0)
-                label = Label(a.name, tuple((p.name, _plain_key(p.type, v)) for p, v in zip(a.params, values,
+                label = Label(a.name, tuple((p.name, decode_scalar(p.type, v)) for p, v in zip(a.params, values,
                                                                                               strict=True)),
                               a.is_fault)
                 guard = None if isinstance(g, _C) else g

@@ -31,6 +31,7 @@ from ftverify.spec.types import (
     decode,
     decode_scalar,
     domain_values,
+    field_text,
     format_value,
     key_index,
     ordinal,
@@ -180,7 +181,7 @@ def _cells_of(var: str, path: str, t: Type, off: int, out: list[Cell]) -> None:
     match t:
         case RecordT(fields):
             for n, ft in fields:
-                _cells_of(var, f"{path}[{n}]" if n.isdigit() else f"{path}.{n}", ft, off, out)
+                _cells_of(var, field_text(path, n), ft, off, out)
                 off += width(ft)
         case MapT(k, vt):
             wv = width(vt)
@@ -211,7 +212,9 @@ def encode_value(t: Type, v: Any) -> int:
         case KeyT():
             if not isinstance(v, dict) or set(v) != {n for n, _ in t.record.fields}:
                 raise ValueError(f"{v!r} is not a record of {t}")
-            return key_index(t, {n: _field_plain(ft, v[n]) for n, ft in t.record.fields})
+            for n, ft in t.record.fields:
+                encode_value(ft, v[n])  # each field of its type, or a ValueError
+            return key_index(t, v)
         case SetKeyT(elem=e):
             return encode_value(SetT(e), v)
         case IntT(lo, hi):
@@ -236,7 +239,7 @@ def encode_value(t: Type, v: Any) -> int:
             wv = width(vt)
             code = 0
             for i, key in enumerate(domain_values(k)):
-                key_v = _plain_key(k, key)
+                key_v = decode_scalar(k, key)
                 code |= encode_value(vt, v[key_v]) << (i * wv)
             return code
         case SetT(e):
@@ -275,7 +278,7 @@ def encoder(t: Type) -> Callable[[Any], int]:
             return record
         case MapT(k, vt):
             wv, sub = width(vt), encoder(vt)
-            keys = [(_plain_key(k, key), i * wv) for i, key in enumerate(domain_values(k))]
+            keys = [(decode_scalar(k, key), i * wv) for i, key in enumerate(domain_values(k))]
 
             def total_map(v: Any) -> int:
                 code = 0
@@ -319,20 +322,11 @@ def encoder(t: Type) -> Callable[[Any], int]:
     return functools.partial(encode_value, t)
 
 
-_plain_key = decode_scalar
-
-
 def _unplain(t: Type, x: Any) -> int:
     if isinstance(t, Keyed):
         return encode_value(t, x)
     if isinstance(t, EnumT):
         return t.members.index(x)
     return int(x)
-
-
-def _field_plain(t: Type, x: Any) -> Any:
-    """A field of a key as `key_index` reads it, checked against the field's type."""
-    code = encode_value(t, x)
-    return decode_scalar(t, domain_values(t)[code])
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import singledispatch
 
 from ftverify.spec import syntax as S
-from ftverify.spec.types import is_tuple
+from ftverify.spec.types import field_text, is_tuple
 
 # Binding strength of binary operators (higher binds tighter), as in grammar.lark.
 _PREC = {
@@ -124,8 +124,7 @@ def _(e: S.Index) -> str:
 
 @expr.register
 def _(e: S.Field) -> str:
-    base = _wrap(e.base, _prec(e.base) == _ATOM and not isinstance(e.base, S.IntLit))
-    return f"{base}[{e.name}]" if e.name.isdigit() else f"{base}.{e.name}"  # a tuple's field: t[1]
+    return field_text(_wrap(e.base, _prec(e.base) == _ATOM and not isinstance(e.base, S.IntLit)), e.name)
 
 
 @expr.register

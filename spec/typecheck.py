@@ -132,16 +132,10 @@ class Checker(ExprChecker):
         if isinstance(d, S.EnumDecl):
             for m in d.members:
                 owners = self.member_of.setdefault(m.name, [])
-                if not owners:
+                if not owners:  # a later enum may declare the same member; any other clash is an error
                     self._add_name(m.name, "member", (d, m), m.span)
-                elif d.name not in owners:  # the same name in the same enum is reported with its type
-                    self._add_name_check(m.name, m.span)
-                owners.append(d.name)
-
-    def _add_name_check(self, name: str, span: Span) -> None:
-        """Another enum's member of an existing member's name: it may share the name with members only."""
-        if self.decls[name].kind != "member":
-            self._add_name(name, "member", None, span)  # reports the clash
+                if d.name not in owners:  # the same name twice in one enum is reported with its type
+                    owners.append(d.name)
 
     def _add_name(self, name: str, kind: str, node: Any, span: Span) -> None:
         if name in RESERVED:

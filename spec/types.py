@@ -155,6 +155,11 @@ def is_tuple(names: list[str]) -> bool:
     return len(names) >= 2 and names == [str(i) for i in range(1, len(names) + 1)]
 
 
+def field_text(base: str, name: str) -> str:
+    """A field as the spec reads it: `r.f`, and for a tuple's fields 1, 2, ... `t[1]`."""
+    return f"{base}[{name}]" if name.isdigit() else f"{base}.{name}"
+
+
 def is_scalar(t: Type) -> bool:
     return isinstance(t, BoolT | IntT | BVT | EnumT)
 

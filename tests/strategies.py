@@ -313,10 +313,11 @@ class Gen:
         return f"{v.name} := pop({v.name})"
 
 
-def _args(draw: st.DrawFn, arity: int) -> str:
-    """Arguments of `taken(...)`/`enabled(...)` for an action of that arity (negative: with a set last)."""
-    args = [draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:arity if arity >= 0 else -arity - 1]]
-    if arity < 0:
+def _args(draw: st.DrawFn, params: tuple[int, bool]) -> str:
+    """Arguments of `taken(...)`/`enabled(...)` for an action with that many of PARAMS, and a set last or not."""
+    count, with_set = params
+    args = [draw(st.sampled_from([*vals, "_"])) for _, _, vals in PARAMS[:count]]
+    if with_set:
         args.append(draw(st.sampled_from(["{}", "{1}", "_"])))
     return ", ".join(args)
 
@@ -388,7 +389,7 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
     arities = []
     for i in range(draw(st.integers(1, 3))):
         nparams = draw(st.sampled_from([0, 0, 1, 1, 2, 3]))
-        arities.append(nparams)
+        arities.append((nparams, False))
         g = Gen(vs, nparams)
         guard = g.bool_expr(draw)
         body = "; ".join(g.assignment(draw) for _ in range(draw(st.integers(1, 2))))
@@ -398,7 +399,7 @@ def specs(draw: st.DrawFn, rated: bool | None = None) -> str:
             params += f"{', ' if params else ''}ss: set[0..2]"
             guard = f"(size(ss) <= {draw(st.integers(1, 2))} && !({draw(st.integers(0, 2))} in ss)) && ({guard})"
             body += f"; {target} := {target} {draw(st.sampled_from(['|', '-', '&']))} ss"
-            arities[-1] = -nparams - 1  # (negative: one more parameter, a set)
+            arities[-1] = (nparams, True)
         rate = _rate(draw, rated) if rated is not None else ""
         fair = draw(st.sampled_from(["", "", "fair ", "strong fair "]))
         lines.append(f"{fair}action a{i}{f'({params})' if params else ''}{rate} when {guard} {{ {body} }}")

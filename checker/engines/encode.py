@@ -683,10 +683,10 @@ class Encoding:
             case RecordT(fields):
                 return tuple(self._plain(ft, v[n]) for n, ft in fields)
             case MapT(k, vt):
-                return tuple(self._plain(vt, v[_plain_key(k, key)]) for key in domain_values(k))
+                return tuple(self._plain(vt, v[decode_scalar(k, key)]) for key in domain_values(k))
             case SetT(e):
-                members = {_plain_key(e, x) for x in domain_values(e)} & set(v)
-                return tuple(z3.BoolVal(_plain_key(e, key) in members) for key in domain_values(e))
+                members = {decode_scalar(e, x) for x in domain_values(e)} & set(v)
+                return tuple(z3.BoolVal(decode_scalar(e, key) in members) for key in domain_values(e))
             case QueueT(e, n):
                 items = list(v)
                 slots = [self._plain(e, x) for x in items] + [self.default(e)] * (n - len(items))
@@ -1259,10 +1259,10 @@ class Encoding:
             case RecordT(fields):
                 return {n: self._read(mdl, ft, x) for (n, ft), x in zip(fields, v, strict=True)}
             case MapT(k, vt):
-                return MapValue((_plain_key(k, key), self._read(mdl, vt, x))
+                return MapValue((decode_scalar(k, key), self._read(mdl, vt, x))
                                 for key, x in zip(domain_values(k), v, strict=True))
             case SetT(e):
-                return frozenset(_plain_key(e, key) for key, b in zip(domain_values(e), v, strict=True)
+                return frozenset(decode_scalar(e, key) for key, b in zip(domain_values(e), v, strict=True)
                                  if z3.is_true(mdl.eval(b, model_completion=True)))
             case QueueT(e, _):
                 length = self.arith.value_of(mdl.eval(v[0], model_completion=True))
@@ -1272,13 +1272,13 @@ class Encoding:
     def decode_label(self, mdl: z3.ModelRef, k: int) -> Label:
         sel, params = self.choice_at(k)
         ae = self.actions[mdl.eval(sel, model_completion=True).as_long()]  # type: ignore[attr-defined]
-        args = tuple((p.name, _plain_key(p.type, self._value(p.type, mdl.eval(v, model_completion=True))))
+        args = tuple((p.name, decode_scalar(p.type, self._value(p.type, mdl.eval(v, model_completion=True))))
                      for p, v in zip(ae.action.params, params[ae.index], strict=True))
         return Label(ae.action.name, args, ae.action.is_fault)
 
     def instance_label(self, index: int, values: tuple[int, ...]) -> Label:
         a = self.actions[index].action
-        return Label(a.name, tuple((p.name, _plain_key(p.type, v)) for p, v in zip(a.params, values, strict=True)),
+        return Label(a.name, tuple((p.name, decode_scalar(p.type, v)) for p, v in zip(a.params, values, strict=True)),
                      a.is_fault)
 
 
@@ -1305,7 +1305,6 @@ def _resize(b: z3.ExprRef, frm: int, to: int) -> z3.ExprRef:
     return z3.ZeroExt(to - frm, b) if to > frm else z3.Extract(to - 1, 0, b)
 
 
-_plain_key = decode_scalar  # a key's plain value, as `types.decode` gives it
 
 
 _EXPR: dict[type, Callable[..., tuple[Sym, Any]]] = {

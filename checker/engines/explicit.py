@@ -67,7 +67,7 @@ class Exploration:
     no_symmetry: str | None = None  # why a symmetric spec was explored in full
 
     def path_to(self, s: int) -> list[int]:
-        """A shortest run to s; with symmetry, a concrete run to a state of s's class."""
+        """A shortest run to s (with symmetry, the canonical path made a concrete run that ends in s)."""
         path = [s]
         p = self.parent[s]
         while p is not None:
@@ -75,6 +75,13 @@ class Exploration:
             p = self.parent[p]
         path.reverse()
         return path if self.symmetry is None else self.symmetry.concrete_path(path)
+
+    def depth_of(self, s: int) -> int:
+        """The length of a shortest run to s, without building it."""
+        n, p = 0, self.parent[s]
+        while p is not None:
+            n, p = n + 1, self.parent[p]
+        return n
 
 
 def explore(interp: Interpreter, limits: Limits | None = None, *, record_edges: bool = False,
@@ -559,7 +566,7 @@ def _property_result(ex: Exploration, p: M.Property) -> Result:
                       message=_unknown_message(ex) + " (recovers needs the whole graph)")
     doomed = doomed_states(ex, p)
     if doomed:
-        s = min(doomed, key=lambda x: len(ex.path_to(x)))
+        s = min(doomed, key=ex.depth_of)
         tr = trace_of(interp, ex.path_to(s))
         replay(interp, tr, None)
         return Result(p.name, p.kind, Verdict.VIOLATED, "explicit", tr,

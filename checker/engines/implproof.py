@@ -32,10 +32,21 @@ from typing import Any
 import z3
 from ftverify.checker.engines import control
 from ftverify.checker.engines.conformance import RAISED, Adapter, Checker, Step, _perform
-from ftverify.checker.engines.encode import Encoding, _plain_key
+from ftverify.checker.engines.encode import Encoding
 from ftverify.checker.engines.symexec import A, Paths, SymBool, SymEnum, SymInt, Unsupported, term, truth
 from ftverify.checker.output.report import flatten_state
-from ftverify.spec.types import BVT, BoolT, EnumT, IntT, MapT, RecordT, Type, domain_values, format_value
+from ftverify.spec.types import (
+    BVT,
+    BoolT,
+    EnumT,
+    IntT,
+    MapT,
+    RecordT,
+    Type,
+    decode_scalar,
+    domain_values,
+    format_value,
+)
 
 
 class PreState:
@@ -54,7 +65,7 @@ class PreState:
                 names = [n for n, _ in t.fields]
                 v, t = v[names.index(p)], t.fields[names.index(p)][1]
             elif isinstance(t, MapT):
-                keys = [_plain_key(t.key, k) for k in domain_values(t.key)]
+                keys = [decode_scalar(t.key, k) for k in domain_values(t.key)]
                 v, t = v[keys.index(p)], t.value
             else:
                 raise KeyError(f"{var}: no place {p!r} in a {t}")
@@ -151,7 +162,7 @@ class _Spec:
             return None
         pairs = []
         for p, leaf, (_, v) in zip(ae.action.params, ae.params, args, strict=True):
-            if v not in [_plain_key(p.type, k) for k in domain_values(p.type)]:
+            if v not in [decode_scalar(p.type, k) for k in domain_values(p.type)]:
                 return None
             pairs.append((leaf, self.enc._plain(p.type, v)))
 
@@ -175,7 +186,7 @@ class _Spec:
             case RecordT(fields):
                 return _conj(self._eq(ft, x, v[n]) for (n, ft), x in zip(fields, s, strict=True))
             case MapT(k, vt):
-                return _conj(self._eq(vt, x, v[_plain_key(k, key)]) for key, x in zip(domain_values(k), s, strict=True))
+                return _conj(self._eq(vt, x, v[decode_scalar(k, key)]) for key, x in zip(domain_values(k), s, strict=True))
         leaf = getattr(v, "leaf", None)
         if leaf is not None and (leaf is s or self.counterpart.get(id(leaf)) is s):
             return True  # the start value, unchanged

@@ -138,9 +138,9 @@ def _cti(enc: Encoding, mdl: z3.ModelRef, broken: list[str], ae: ActionEnc) -> C
 
 
 def _plain(enc: Encoding, p: M.Bound, v: z3.ExprRef) -> Any:
-    from ftverify.checker.engines.encode import _plain_key
+    from ftverify.spec.types import decode_scalar
 
-    return _plain_key(p.type, enc._value(p.type, v))
+    return decode_scalar(p.type, enc._value(p.type, v))
 
 
 def _check_cti(interp: Interpreter, cti: CTI) -> None:

@@ -238,9 +238,6 @@ def _inverse(order: tuple[int, ...]) -> tuple[int, ...]:
 
 def _order_dependent_check(model: M.Model, enums: set[str]) -> str | None:
     """The first action whose guard or update may fail inside a forall/exists over a symmetric enum."""
-    def mentions(t: Type) -> bool:
-        return _mentions(t, enums)
-
     def may_fail(e: M.Expr) -> bool:
         return any(isinstance(x, M.Check) or (isinstance(x, M.Builtin) and x.name in ("head", "pop", "push"))
                    for x in M.walk(e))
@@ -248,7 +245,7 @@ def _order_dependent_check(model: M.Model, enums: set[str]) -> str | None:
     for a in model.actions:
         for e in [a.guard, *(x for st in M.walk_stmts(a.body) for x in M.stmt_exprs(st))]:
             for q in M.walk(e):
-                if isinstance(q, M.Quant) and q.kind in ("forall", "exists") and mentions(q.var.type) \
+                if isinstance(q, M.Quant) and q.kind in ("forall", "exists") and _mentions(q.var.type, enums) \
                         and may_fail(q.body):
                     return f"action {a.name}"
     return None

@@ -11,7 +11,7 @@ from typing import Any
 
 from ftverify.checker.output.result import CTI, Report, Result, Trace, Verdict
 from ftverify.spec.interp import Label
-from ftverify.spec.types import MapValue, format_value, sort_key
+from ftverify.spec.types import MapValue, field_text, format_value, sort_key
 
 MAX_TABLE_COLUMNS = 7  # more changing leaves than this print as per-step lists
 
@@ -40,7 +40,7 @@ def _leaves(value: Any, path: str, out: dict[str, Any]) -> None:
             _leaves(v, f"{path}[{format_value(k)}]", out)
     elif isinstance(value, dict):
         for k, v in value.items():
-            _leaves(v, f"{path}[{k}]" if str(k).isdigit() else f"{path}.{k}", out)  # a tuple's field: t[1]
+            _leaves(v, field_text(path, k), out)
     else:
         out[path] = value
 
