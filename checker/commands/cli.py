@@ -7,12 +7,13 @@ error (a bug in ftverify: please report it).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,46 @@ _timeout_option = click.option(
 _quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress on stderr.")
 
 
+def _cluster_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--cluster` is checked before any work: its form, and that Dask is installed."""
+    if value is None:
+        return None
+    from ftverify.checker.cluster.backend import INSTALL_HINT, check_address, dask_installed
+
+    try:
+        check_address(value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    if not dask_installed():
+        raise click.BadParameter(f"the cluster backend needs Dask distributed, which is not installed: "
+                                 f"{INSTALL_HINT}")
+    return value
+
+
+_cluster_option = click.option(
+    "--cluster", default=None, metavar="ADDRESS", callback=_cluster_address,
+    help="Run on a Dask cluster: local:N starts N worker processes here, tcp://host:8786 uses a running "
+         "scheduler (docs/cluster.md; needs ftverify[cluster]).")
+
+
+@contextlib.contextmanager
+def _cluster(address: str | None) -> Iterator[Any]:
+    """The cluster asked for (None without --cluster), closed at the end of the command."""
+    if address is None:
+        yield None
+        return
+    from ftverify.checker.cluster.backend import Cluster, ClusterUnavailable
+
+    try:
+        cluster = Cluster(address)
+    except ClusterUnavailable as e:
+        raise BadInput(str(e)) from None
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
 _faults_option = click.option(
     "--faults", default=None, metavar="BUDGET", callback=lambda c, p, v: _budgets(v),
     help="Fault budget: N for the shared one (default: 1 if the spec has faults, else 0), FAULT=N or "
@@ -302,12 +343,13 @@ def _cross_check(model: Any, budget: Any, states: int, seed: int) -> int:
                    "its trace, re-check its inductive invariant); verdicts without one are proved afresh.")
 @click.option("--no-symmetry", is_flag=True,
               help="Explore a spec with a `symmetric enum` in full, not up to renamings of its members.")
+@_cluster_option
 @_quiet_option
 @_common_consts
 def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, properties: tuple[str, ...],
           max_states: int | None, timeout: float | None, obligation_timeout: float | None, depth: int | None,
           as_json: bool, itf: str | None, jobs: int | None, no_cache: bool, recheck_cache: bool, no_symmetry: bool,
-          quiet: bool, consts: tuple[str, ...]) -> None:
+          cluster: str | None, quiet: bool, consts: tuple[str, ...]) -> None:
     """Prove the properties of the specs (or run the proof scripts) in FILES."""
     from ftverify.checker.engines.control import controlled
     from ftverify.checker.output.progress import StatusLine
@@ -322,15 +364,27 @@ def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, proper
                      progress=None if quiet else sys.stderr, use_cache=not no_cache, jobs=jobs or os.cpu_count() or 1,
                      recheck_cache=recheck_cache, symmetry=not no_symmetry)
     paths = _expand_or_exit(files)
+    if cluster is not None and jobs is not None:
+        usage_error("--jobs runs worker processes here, --cluster a cluster's: give one of them")
+    if cluster is not None and engine != "explicit":
+        for f in paths:
+            if not _is_proof_script(f):
+                usage_error(f"--cluster runs a proof script's obligations, or the exploration of a spec with "
+                            f"--engine explicit: {f} is a spec, and the engine is {engine}")
     codes = []
     reports: list[Any] = []
     with controlled(timeout, None if quiet else StatusLine()) as ctl:
-        for f in paths:
-            if ctl.stopped:
-                echo(f"{f}: not started ({ctl.stopped})", err=True)
-                codes.append(EXIT_UNKNOWN)
-                continue
-            codes.append(_guarded(lambda f=f: _prove_one(f, opts, reports, as_json), f))
+        try:
+            with _cluster(cluster) as opts.cluster:
+                for f in paths:
+                    if ctl.stopped:
+                        echo(f"{f}: not started ({ctl.stopped})", err=True)
+                        codes.append(EXIT_UNKNOWN)
+                        continue
+                    codes.append(_guarded(lambda f=f: _prove_one(f, opts, reports, as_json), f))
+        except BadInput as e:
+            echo(f"error: {e}", err=True)
+            codes.append(EXIT_BAD_INPUT)
     if itf:
         codes.append(_guarded(lambda: _write_itf(itf, reports)))
     if as_json:
@@ -354,7 +408,8 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
             echo(f"warning: proof cache not used ({cache.problem}); every obligation is proved", err=True)
         try:
             prep = run_proof(proof, ProofContext(progress=opts.progress, timeout=opts.timeout, cache=cache,
-                                                 jobs=opts.jobs, recheck_cache=opts.recheck_cache))
+                                                 jobs=opts.jobs, recheck_cache=opts.recheck_cache,
+                                                 cluster=opts.cluster))
         finally:
             if cache is not None:
                 cache.close()
@@ -369,6 +424,18 @@ def _prove_one(path: str, opts: P.Options, reports: list[Any], as_json: bool) ->
         echo(format_report(rep))
         echo("")
     return rep.exit_code()
+
+
+def _is_proof_script(path: str) -> bool:
+    """Whether the file is a proof script (a file that does not parse is left to the command's own error)."""
+    from ftverify.spec.errors import SpecError
+    from ftverify.spec.parser import parse_file
+    from ftverify.spec.syntax import ProofFile
+
+    try:
+        return isinstance(parse_file(path), ProofFile)
+    except (SpecError, OSError, RecursionError):
+        return True
 
 
 def _write_itf(path: str, reports: list[Any]) -> int:
@@ -595,11 +662,12 @@ def _refine_impl(target: str, spec: str | None, consts: dict[str, int], examples
 @click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes for the campaigns (one per file and budget), results in order "
                    "(default: the machine's cores; 1 runs them in this process).")
+@_cluster_option
 @_timeout_option
 @_quiet_option
 @_common_consts
 def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: str | None, chart_path: str | None,
-           max_states: int, show: int, jobs: int | None, timeout: float | None, quiet: bool,
+           max_states: int, show: int, jobs: int | None, cluster: str | None, timeout: float | None, quiet: bool,
            consts: tuple[str, ...]) -> None:
     """Inject every fault at every reachable state of each spec in FILES and classify the outcome:
     masked, detected and recovered, detected and fail-stop, detected but still wrong, unrecovered,
@@ -638,8 +706,12 @@ def faults(files: tuple[str, ...], budgets: tuple[BudgetSpec, ...], json_path: s
         echo(outcome.text)
         codes.append(EXIT_OK if outcome.decided else EXIT_UNKNOWN)
 
+    if cluster is not None and jobs is not None:
+        usage_error("--jobs runs worker processes here, --cluster a cluster's: give one of them")
+
     def run() -> int:
-        F.run_campaigns(todo, jobs or os.cpu_count() or 1, arrived, loaded)
+        with _cluster(cluster) as on:
+            F.run_campaigns(todo, jobs or os.cpu_count() or 1, arrived, loaded, on)
         return EXIT_OK
 
     codes.append(_controlled(timeout, quiet, run))

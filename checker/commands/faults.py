@@ -52,23 +52,31 @@ def run_campaign(job: CampaignJob, model: M.Model | None = None) -> CampaignOutc
 
 
 def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[CampaignJob, CampaignOutcome | None, str],
-                                                                         None], loaded: dict[str, M.Model]) -> None:
+                                                                         None], loaded: dict[str, M.Model],
+                  cluster: Any = None) -> None:
     """Run the campaigns, `on_result(job, outcome, "")` in order; after a stop (Ctrl-C, the time
-    limit) each campaign not finished gets `on_result(job, None, why)`. `loaded`: the specs by
-    path, as the command loaded them (worker processes load their own)."""
+    limit) each campaign not finished gets `on_result(job, None, why)`, and so does one lost with
+    its cluster worker (twice). `loaded`: the specs by path, as the command loaded them (worker
+    processes load their own). On `cluster` (checker/cluster/backend.py) when one is given."""
     ctl = control.current()
-    if jobs > 1 and len(todo) > 1:
-        from ftverify.checker.engines.workers import in_order
+    if cluster is not None or (jobs > 1 and len(todo) > 1):
+        from ftverify.checker.engines.workers import WorkerLost, in_order
 
         done = 0
 
-        def arrived(k: int, outcome: CampaignOutcome) -> None:
+        def arrived(k: int, outcome: Any) -> None:
             nonlocal done
-            on_result(todo[k], outcome, "")
+            if isinstance(outcome, WorkerLost):
+                on_result(todo[k], None, outcome.reason)
+            else:
+                on_result(todo[k], outcome, "")
             done = k + 1
 
-        ctl.begin(f"{len(todo)} campaigns on {min(jobs, len(todo))} worker processes")
-        stopped = in_order(run_campaign, todo, jobs, arrived)
+        where = cluster.describe() if cluster is not None else f"{min(jobs, len(todo))} worker processes"
+        ctl.begin(f"{len(todo)} campaign{'s' * (len(todo) != 1)} on {where}")
+        stopped = in_order(run_campaign, todo, jobs, arrived, cluster,
+                           lambda text: print(f"warning: {text}", file=sys.stderr),
+                           lambda k: f"the campaign of {todo[k].path}")
         for job in todo[done:]:
             on_result(job, None, stopped)
         return

@@ -20,7 +20,7 @@ from functools import cache
 from typing import Any
 
 from ftverify.checker.engines import control
-from ftverify.checker.engines.workers import in_order, pool, wait
+from ftverify.checker.engines.workers import WorkerLost, in_order, slots
 from ftverify.checker.output.result import Result
 
 
@@ -31,10 +31,12 @@ class Job:
     indices: tuple[int, ...]
     timeout: float | None  # per obligation (the command's deadline is the parent's to keep)
     rechecks: tuple[tuple[int, Result], ...] = ()  # cached verdicts to re-validate instead (--recheck-cache)
+    stamp: str = ""  # on a cluster: the digest of the files as the client read them (`files_stamp`)
 
 
 @cache
-def _proof(path: str, consts: tuple[tuple[str, int], ...]) -> Any:
+def _proof(path: str, consts: tuple[tuple[str, int], ...], stamp: str = "") -> Any:
+    """The loaded proof script (kept for the worker's next job; `stamp` tells versions apart)."""
     from ftverify.checker.commands.proofs import load_proof
 
     return load_proof(path, dict(consts))
@@ -44,7 +46,11 @@ def run_job(job: Job) -> list[Result]:
     """Discharge the job's obligations in this process, in order."""
     from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge, revalidate
 
-    proof = _proof(job.path, job.consts)
+    proof = _proof(job.path, job.consts, job.stamp)
+    if job.stamp and files_stamp(proof) != job.stamp:
+        why = (f"not run: the worker reads other files than this machine at {job.path} or the models it "
+               "imports (a cluster's workers must see the same files at the same paths)")
+        return [_unknown(proof.obligations[i], why) for i in job.indices]
     ctx = ProofContext(progress=None, timeout=job.timeout)
     rechecks = dict(job.rechecks)
     out = []
@@ -84,46 +90,55 @@ def groups(proof: Any, indices: list[int]) -> list[tuple[int, ...]]:
 
 def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | None,
                  on_result: Callable[[int, Result | None, str], None], describe: Callable[[int], str],
-                 rechecks: dict[int, Result] | None = None) -> None:
-    """Run the obligations `indices` of `proof` on `jobs` worker processes; `on_result(i, r, "")`
-    is called in script order. A stop (Ctrl-C, the command's deadline) terminates the pool: each
-    obligation of an unfinished job gets `on_result(i, None, why)`."""
+                 rechecks: dict[int, Result] | None = None, cluster: Any = None,
+                 warn: Callable[[str], None] | None = None) -> None:
+    """Run the obligations `indices` of `proof` on `jobs` worker processes, or on `cluster`;
+    `on_result(i, r, "")` is called in script order. A stop (Ctrl-C, the command's deadline)
+    ends the work: each obligation of an unfinished job gets `on_result(i, None, why)`, and so
+    does each one of a job lost with its cluster worker (twice)."""
     ctl = control.current()
     consts = tuple(sorted(proof.consts.items()))
+    stamp = files_stamp(proof) if cluster is not None else ""
     todo = groups(proof, indices)
-    results: dict[int, Result] = {}
-    reported: set[int] = set()
-    workers = min(jobs, len(todo))
-    workers_pool, notes = pool(workers)
-    latest: dict[int, tuple[str, str]] = {}  # per worker, its obligation and its engine's last note
-    pending: dict[tuple[int, ...], Any] = {}
-    try:
-        pending = {g: workers_pool.apply_async(run_job, (Job(proof.file, consts, g, timeout, tuple(
-            (i, rechecks[i]) for i in g if rechecks and i in rechecks)),)) for g in todo}
-        for i in indices:
-            if i not in results:
-                g = next(g for g in todo if i in g)
-                ctl.begin(f"{proof.name}: {describe(i)} ({len(results)} of {len(indices)} done, {jobs} jobs)")
-                got = wait(pending[g], notes, latest)
-                results.update(zip(g, got, strict=True))
-            on_result(i, results[i], "")
-            reported.add(i)
-    except control.Interrupted as e:
-        workers_pool.terminate()
-        # The pool hands out jobs in order, one per worker: the first unfinished ones were running.
-        unfinished = [g for g in todo if g in pending and not pending[g].ready()]
-        running = set(unfinished[:workers])
-        for i in indices:
-            if i in reported:
-                continue
-            if i in results:  # its job finished with it
-                on_result(i, results[i], "")
-            else:
-                g = next(g for g in todo if i in g)
-                on_result(i, None, e.reason if g in running else f"not started ({e.reason})")
-    finally:
-        workers_pool.terminate()
-        workers_pool.join()
+    results: dict[int, tuple[Result | None, str]] = {}
+    reported = 0  # indices[:reported] have been given to on_result
+
+    def flush() -> None:
+        nonlocal reported
+        while reported < len(indices) and indices[reported] in results:
+            i = indices[reported]
+            on_result(i, *results[i])
+            reported += 1
+        if reported < len(indices):
+            where = cluster.describe() if cluster is not None else f"{jobs} jobs"
+            ctl.begin(f"{proof.name}: {describe(indices[reported])} ({reported} of {len(indices)} done, {where})")
+
+    def arrived(k: int, got: Any) -> None:
+        if isinstance(got, WorkerLost):
+            results.update((i, (None, got.reason)) for i in todo[k])
+        else:
+            results.update((i, (r, "")) for i, r in zip(todo[k], got, strict=True))
+        flush()
+
+    items = [Job(proof.file, consts, g, timeout, tuple((i, rechecks[i]) for i in g if rechecks and i in rechecks),
+                 stamp) for g in todo]
+    flush()
+    stopped = in_order(run_job, items, jobs, arrived, cluster, warn,
+                       lambda k: ", ".join(describe(i) for i in todo[k]))
+    if stopped:
+        # Jobs are handed out in order: the first unfinished ones were running.
+        unfinished = [g for g in todo if g[0] not in results]
+        running = set(unfinished[:slots(jobs, cluster)])
+        for g in unfinished:
+            results.update((i, (None, stopped if g in running else f"not started ({stopped})")) for i in g)
+        flush()
+
+
+def files_stamp(proof: Any) -> str:
+    """The digest of the proof script's files, which a cluster worker checks against its own view."""
+    from ftverify.checker.cluster.backend import files_digest
+
+    return files_digest([proof.file, *(m.file for m in proof.models.values() if m.file)])
 
 
 # ---------------------------------------------------------------- `refine --impl --prove --jobs N`

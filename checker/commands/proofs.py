@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from ftverify.checker.commands.common import echo
 from ftverify.checker.commands.proofcache import ProofCache
@@ -139,6 +139,7 @@ class ProofContext:
     recheck_cache: bool = False  # re-validate each cached verdict from its certificate before serving it
     certified: dict[tuple[int, int, frozenset[str]], str] = field(default_factory=dict)  # certificates re-checked
     jobs: int = 1  # worker processes for the obligations (see jobs.py)
+    cluster: Any = None  # or a Dask cluster to run them on (checker/cluster/backend.py)
 
     def vacuous(self, model: M.Model, budget: BudgetLike) -> bool:
         key = (id(model), budget)
@@ -303,15 +304,16 @@ def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:
 
     from ftverify.checker.commands import jobs as J
 
-    if ctx.jobs > 1 and len(J.groups(proof, todo)) > 1 and not ctl.stopped:
+    on_cluster = ctx.cluster is not None and bool(todo)
+    if (on_cluster or (ctx.jobs > 1 and len(J.groups(proof, todo)) > 1)) and not ctl.stopped:
         def arrived(i: int, result: Result | None, why: str) -> None:
             if result is None:
                 results[i] = _unknown(proof.obligations[i], why)
             else:
                 store(i, result)
 
-        J.run_parallel(proof, todo, ctx.jobs, ctx.timeout, arrived,
-                       lambda i: f"{proof.obligations[i].name}", rechecks)
+        J.run_parallel(proof, todo, ctx.jobs, ctx.timeout, arrived, lambda i: f"{proof.obligations[i].name}",
+                       rechecks, ctx.cluster, lambda text: echo(f"warning: {proof.name}: {text}", err=True))
     else:
         for i in todo:
             ob = proof.obligations[i]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from ftverify.checker.engines.portfolio import ENGINES, EngineOptions, prove_all
 from ftverify.checker.engines.replay import replay, trace_of
@@ -39,6 +39,7 @@ class Options:
     jobs: int = 1  # proof scripts: worker processes for the obligations (checker/commands/jobs.py)
     recheck_cache: bool = False  # proof scripts: re-validate cached verdicts from their certificates
     symmetry: bool = True  # explore specs with a symmetric enum up to renamings of its members
+    cluster: Any = None  # a Dask cluster (checker/cluster/backend.py): proof scripts' jobs, explicit exploration
 
 
 def check_properties(model: M.Model, names: list[str] | None) -> None:
@@ -63,6 +64,15 @@ def prove_model(model: M.Model, opts: Options) -> Report:
 
 
 def prove_file(path: str, opts: Options) -> Report:
+    if opts.cluster is not None and opts.engine == "explicit":
+        from ftverify.checker.cluster.explore import check
+        from ftverify.checker.engines.explicit import Limits
+
+        model = load_model(path, opts.consts)
+        budget_for(model, opts.faults)  # a bad budget is an error before the cluster works
+        check_properties(model, opts.properties)
+        return check(opts.cluster, path, opts.consts, opts.faults, Limits(opts.max_states, opts.timeout, opts.depth),
+                     opts.properties, progress=opts.progress is not None)
     return prove_model(load_model(path, opts.consts), opts)
 
 

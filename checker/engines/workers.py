@@ -17,6 +17,13 @@ from typing import Any
 from ftverify.checker.engines import control
 
 
+class WorkerLost:
+    """The result of a job whose worker died (on a cluster: twice): the job did not finish."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class _Relay:
     """A worker's progress display: its notes go to the parent (at most four a second)."""
 
@@ -104,11 +111,18 @@ def can_start_processes() -> bool:
     return not multiprocessing.current_process().daemon
 
 
-def in_order(work: Callable[[Any], Any], items: list[Any], jobs: int, on_result: Callable[[int, Any], None]) -> str:
+def in_order(work: Callable[[Any], Any], items: list[Any], jobs: int, on_result: Callable[[int, Any], None],
+             cluster: Any = None, warn: Callable[[str], None] | None = None,
+             label: Callable[[int], str] | None = None) -> str:
     """`work(item)` for every item on `jobs` worker processes (`work` a module-level function,
-    items picklable), `on_result(k, result)` called in the items' order. A stop (Ctrl-C, the
-    command's deadline) terminates the pool and is returned: the items not reported did not
-    finish. Returns "" when every item was reported."""
+    items picklable), `on_result(k, result)` called in the items' order; on `cluster` (see
+    checker/cluster/backend.py) instead, when one is given, where a job lost with its worker
+    gives a `WorkerLost` result (`warn` hears of each loss, `label(k)` names the job). A stop
+    (Ctrl-C, the command's deadline) stops the work and is returned: the items not reported
+    did not finish, and the first `slots(jobs, cluster)` of them were running. Returns "" when
+    every item was reported."""
+    if cluster is not None:
+        return cluster.in_order(work, items, on_result, warn, label)
     workers, notes = pool(min(jobs, len(items)))
     latest: dict[int, tuple[str, str]] = {}
     try:
@@ -121,3 +135,8 @@ def in_order(work: Callable[[Any], Any], items: list[Any], jobs: int, on_result:
     finally:
         workers.terminate()
         workers.join()
+
+
+def slots(jobs: int, cluster: Any = None) -> int:
+    """How many jobs run at once."""
+    return len(cluster.workers) if cluster is not None else jobs

@@ -208,6 +208,8 @@ def format_report(rep: Report, *, show_traces: bool = True) -> str:
         up_to = f" up to symmetry of {st['symmetry']} ({st['renamings']} renamings)" if st.get("symmetry") else ""
         line = f"  {st['states']:,} states{up_to}, {st.get('transitions', 0):,} transitions, depth {st.get('depth', 0)}"
         line += f", {rep.seconds:.2f} s"
+        if st.get("workers"):
+            line += f", partitioned over {st['workers']} cluster worker{'s' * (st['workers'] != 1)}"
         if st.get("stopped"):
             line += f" (stopped: {st['stopped']})"
         out.append(line)

@@ -1,0 +1,190 @@
+"""A Dask distributed cluster as a place to run jobs: started here (`local:N`, N worker
+processes on this machine) or reached at a running scheduler's address (`tcp://host:8786`).
+
+Jobs are the same module-level functions and picklable items that the local process pool
+runs (see engines/workers.py): they name files and constants, so any worker can load them.
+Results are taken in the items' order. A worker that dies while it runs a job makes that
+job run once more elsewhere; lost again, it is a `WorkerLost` result, never a missing one.
+Ctrl-C and the command's deadline cancel the jobs not finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import re
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ftverify.checker.engines import control
+from ftverify.checker.engines.workers import WorkerLost
+
+INSTALL_HINT = "pip install 'ftverify[cluster]'"
+_LOCAL = re.compile(r"local:([0-9]+)")
+
+
+class ClusterUnavailable(Exception):
+    """The cluster cannot be used (Dask not installed, no scheduler at the address): a user error."""
+
+
+def check_address(text: str) -> str:
+    """`local:N` or a scheduler's address; a ValueError says what was expected. Checked
+    before any work starts (and before Dask is imported)."""
+    m = _LOCAL.fullmatch(text)
+    if m:
+        if not 1 <= int(m.group(1)) <= 256:
+            raise ValueError(f"{text}: a local cluster has 1 to 256 workers")
+        return text
+    if re.fullmatch(r"(tcp|tls|ucx|inproc)://[^\s/]+", text) or re.fullmatch(r"[A-Za-z0-9.\-]+:[0-9]+", text):
+        return text
+    raise ValueError(f"{text}: expected local:N (N worker processes here) or a scheduler's address, "
+                     "such as tcp://host:8786")
+
+
+def dask_installed() -> bool:
+    try:
+        import distributed  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class Cluster:
+    """A connected Dask client, and the local cluster behind it when this process started one."""
+
+    def __init__(self, address: str, timeout: float = 30.0) -> None:
+        if not dask_installed():
+            raise ClusterUnavailable(f"--cluster needs Dask distributed, which is not installed: {INSTALL_HINT}")
+        import dask
+        from distributed import Client, LocalCluster
+
+        self.address = address
+        self.local = None
+        m = _LOCAL.fullmatch(address)
+        with _sigint_ignored():  # the workers leave Ctrl-C to this process, which cancels their jobs
+            if m:
+                # One retry of a job whose worker died is ours to make (and to report), not the scheduler's.
+                dask.config.set({"distributed.scheduler.allowed-failures": 0})
+                _quiet_resource_tracker()
+                self.local = LocalCluster(n_workers=int(m.group(1)), threads_per_worker=1, processes=True,
+                                          dashboard_address=":0", silence_logs=logging.CRITICAL)
+                self.client = Client(self.local)
+            else:
+                try:
+                    self.client = Client(address, timeout=timeout)
+                except OSError as e:
+                    raise ClusterUnavailable(f"--cluster {address}: no Dask scheduler answers there ({e})") from None
+
+    @property
+    def workers(self) -> list[str]:
+        """The workers' addresses, sorted."""
+        return sorted(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def describe(self) -> str:
+        n = len(self.workers)
+        where = "a local cluster" if self.local is not None else f"the cluster at {self.address}"
+        return f"{where} of {n} worker{'s' * (n != 1)}"
+
+    def in_order(self, work: Callable[[Any], Any], items: list[Any], on_result: Callable[[int, Any], None],
+                 warn: Callable[[str], None] | None = None, label: Callable[[int], str] | None = None) -> str:
+        """`work(item)` for every item on the cluster, `on_result(k, result)` in the items'
+        order; a job lost with its worker twice gives a `WorkerLost` result. A stop (Ctrl-C,
+        the deadline) cancels the jobs left and is returned; "" when every item was reported."""
+        from distributed import KilledWorker
+
+        ctl = control.current()
+        client = self.client
+        futures = [client.submit(work, item, pure=False) for item in items]
+        retried: set[int] = set()
+        try:
+            for k in range(len(items)):
+                while True:
+                    if ctl.stopped:
+                        raise control.Interrupted(ctl.stopped)
+                    try:
+                        got = futures[k].result(timeout=0.2)
+                    except TimeoutError:
+                        ctl.note(f"{k} of {len(items)} done on {self.describe()}")
+                        continue
+                    except KilledWorker:
+                        what = label(k) if label else f"job {k + 1}"
+                        if k in retried:
+                            got = WorkerLost(f"worker lost (twice): {what} did not finish")
+                        else:
+                            retried.add(k)
+                            if warn is not None:
+                                warn(f"a cluster worker was lost with {what} on it (running or queued); it runs again")
+                            futures[k] = client.submit(work, items[k], pure=False)
+                            continue
+                    break
+                futures[k].release()
+                on_result(k, got)
+            return ""
+        except control.Interrupted as e:
+            client.cancel(futures)
+            return e.reason
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):  # a scheduler already gone has nothing to close
+            self.client.close()
+        if self.local is not None:
+            with contextlib.suppress(Exception):
+                self.local.close()
+
+    def __enter__(self) -> Cluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Any:
+    """Worker processes started meanwhile inherit an ignored SIGINT (a terminal's Ctrl-C goes to
+    the whole process group: the workers must not die of it; this process decides)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker with its stderr on /dev/null: when a worker is
+    killed (by the user, by the kernel's OOM killer), the tracker would print a traceback about
+    the semaphores the worker left behind, and the loss is reported as a warning already."""
+    import os
+    import sys
+    from multiprocessing import resource_tracker
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def files_digest(paths: list[str]) -> str:
+    """A digest of the files' contents: a worker checks that it reads the files the client read
+    (a cluster's workers see the files at the same paths: a shared file system or one checkout)."""
+    h = hashlib.sha256()
+    for p in sorted(set(paths)):
+        h.update(p.encode() + b"\0")
+        try:
+            h.update(Path(p).read_bytes())
+        except OSError:
+            h.update(b"\0missing")
+        h.update(b"\0")
+    return h.hexdigest()
