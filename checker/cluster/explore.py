@@ -24,10 +24,23 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Exploration, Limits, report_of, statically_type_safe
+from ftverify.checker.engines.layered import (
+    CHUNK,
+    EMPTY,
+    GOLDEN,
+    VisitedSet,
+    judge,
+    note_enabled,
+    note_lefts,
+    vector_model,
+)
+from ftverify.checker.engines.vectorize import U64, Lanes
 from ftverify.checker.output.result import Report, Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
@@ -37,12 +50,17 @@ from ftverify.spec.typecheck import load_model
 
 _MIX = 0x9E3779B97F4A7C15
 _MASK = (1 << 64) - 1
-DECIDED_HERE = (*M.SAFETY_KINDS, "reachable")
+DECIDED_HERE = ("invariant", "reachable")  # and type_ok; not step properties (every step), nor the graph's
 
 
 def owner(s: int, count: int) -> int:
-    """The partition of packed state s (a multiplicative hash: packed states share low bits)."""
-    return ((hash(s) * _MIX & _MASK) >> 32) % count
+    """The partition of packed state s: a multiplicative hash (packed states share low bits),
+    computed as numpy computes it on uint64 for states of up to 64 bits (`owners`)."""
+    return ((((s & _MASK) ^ (s >> 64)) * _MIX & _MASK) >> 32) % count
+
+
+def owners(states: np.ndarray, count: int) -> np.ndarray:
+    return ((states * GOLDEN) >> U64(32)) % U64(count)
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,7 @@ class SearchSpec:
     wanted: tuple[str, ...] | None  # the properties asked for (None: all)
     count: int  # partitions
     run: str  # this search's name on the workers
+    vector: bool = True  # data-parallel partitions where the model compiles to numpy (as the local engine)
 
 
 # ---------------------------------------------------------------- on the workers
@@ -75,7 +94,7 @@ class Partition:
             return spec.wanted is None or p.name in spec.wanted
 
         self.invariants = [(p.name, interp.properties[p.name]) for p in model.properties
-                           if p.kind in M.SAFETY_KINDS and asked(p)]
+                           if p.kind == "invariant" and asked(p)]
         self.reachables = [(p.name, interp.properties[p.name]) for p in model.properties
                            if p.kind == "reachable" and asked(p)]
         self.lefts = [(p.name, interp.predicate(p.pred.left)) for p in model.invariants()
@@ -127,6 +146,12 @@ class Partition:
                     keep.append((name, f))
             self.lefts = keep
 
+    def batch(self, initial: list[int]) -> Any:
+        return initial, [None] * len(initial)
+
+    def parent_of(self, s: int) -> int | None:
+        return self.parent[s]
+
     def receive(self, batches: list[tuple[list[int], list[int | None]]]) -> dict[str, Any]:
         """Keep the states not seen before as the next frontier, and check them."""
         found: dict[str, Any] = {"violations": {}, "eval_errors": {}, "witnesses": {}}
@@ -160,7 +185,7 @@ class Partition:
                         transitions += 1
                         enabled = enabled or not is_fault
                         ever.add(i)
-                        o = out[((hash(t) * _MIX & _MASK) >> 32) % count]
+                        o = out[((((t & _MASK) ^ (t >> 64)) * _MIX & _MASK) >> 32) % count]
                         o[0].append(t)
                         o[1].append(s)
             except EvalError:
@@ -193,11 +218,129 @@ class Partition:
         return out
 
 
+class VectorPartition(Partition):
+    """A partition that expands and checks its frontier a block at a time with numpy (the local
+    engine's data-parallel search, `layered`): states are uint64, and each layer keeps its new
+    states (sorted) with the state each was first reached from."""
+
+    def __init__(self, spec: SearchSpec, k: int, vm: Any) -> None:
+        super().__init__(spec, k)
+        self.vm = vm
+        self.visited = VisitedSet()
+        self.layers: list[tuple[np.ndarray, np.ndarray]] = []
+        self.frontier_v = np.zeros(0, dtype=U64)
+        self.vinvariants = [(name, vm.properties[name]) for name, _ in self.invariants]
+        self.vreachables = [(name, vm.properties[name]) for name, _ in self.reachables]
+        self.vlefts = [(name, vm.lefts[name]) for name, _ in self.lefts]
+        self.never = list(vm.ordered)
+        self.states = 0
+
+    def batch(self, initial: list[int]) -> Any:
+        return np.array(initial, dtype=U64), np.full(len(initial), EMPTY, dtype=U64)
+
+    def parent_of(self, s: int) -> int | None:
+        for targets, sources in self.layers:
+            i = int(np.searchsorted(targets, U64(s)))
+            if i < targets.size and int(targets[i]) == s:
+                p = sources[i]
+                return None if p == EMPTY else int(p)
+        raise KeyError(s)
+
+    def receive(self, batches: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, Any]:  # type: ignore[override]
+        found = SimpleNamespace(violations={}, eval_errors={}, witnesses={})
+        targets = np.concatenate([b[0] for b in batches]) if batches else np.zeros(0, dtype=U64)
+        sources = np.concatenate([b[1] for b in batches]) if batches else np.zeros(0, dtype=U64)
+        distinct, first = np.unique(targets, return_index=True)  # the first arrival's source, sorted
+        fresh = self.visited.add(distinct)
+        new, parents = distinct[fresh], sources[first][fresh]
+        self.layers.append((new, parents))
+        self.frontier_v = new
+        self.states += int(new.size)
+        if new.size and (self.vinvariants or self.vreachables or self.vlefts):
+            for lo in range(0, new.size, CHUNK):
+                block = new[lo:lo + CHUNK]
+                N = Lanes(block[None, :])
+                self.vinvariants = judge(found, self.interp, self.vinvariants, N, block, want=False)
+                self.vreachables = judge(found, self.interp, self.vreachables, N, block, want=True)
+                self.vlefts = note_lefts(self.vlefts, N, self.lefts_true)
+        return {"violations": found.violations, "eval_errors": found.eval_errors, "witnesses": found.witnesses,
+                "new": int(new.size), "states": self.states, **self.expanded,
+                "ever_enabled": sorted(self.ever_enabled), "lefts_true": sorted(self.lefts_true)}
+
+    def expand(self) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[override]
+        count = self.count
+        transitions = deadlocks = 0
+        first_deadlock = type_error = None
+        succ: list[np.ndarray] = []
+        srcs: list[np.ndarray] = []
+        frontier = self.frontier_v
+        for lo in range(0, frontier.size, CHUNK):
+            block = frontier[lo:lo + CHUNK]
+            L = Lanes(block[None, :])
+            n = block.size
+            self.never = note_enabled(self.never, L, self.ever_enabled)
+            alive = np.zeros(n, dtype=bool)
+            failed = None
+            for vi in self.vm.ordered:
+                en, failing = vi.guard(L)
+                if failing.any():
+                    failed = failing if failed is None else failed | failing
+                lanes = np.flatnonzero(en)
+                if not lanes.size:
+                    continue
+                sub = L if lanes.size == n else Lanes(block[None, lanes])
+                words, err = vi.apply(sub)
+                t = words[0]
+                if t.shape != lanes.shape:
+                    t = np.broadcast_to(t, lanes.shape)
+                if err is not None and err.any():
+                    bad = np.zeros(n, dtype=bool)
+                    bad[lanes[err]] = True
+                    failed = bad if failed is None else failed | bad
+                    keep = ~np.broadcast_to(err, lanes.shape)
+                    lanes, t = lanes[keep], t[keep]
+                transitions += lanes.size
+                if not vi.is_fault:
+                    alive[lanes] = True
+                succ.append(np.asarray(t, dtype=U64))
+                srcs.append(block[lanes])
+            dead = ~alive
+            if dead.any():
+                deadlocks += int(np.count_nonzero(dead))
+                if first_deadlock is None:
+                    first_deadlock = int(block[np.argmax(dead)])
+            if failed is not None and type_error is None:
+                type_error = self.first_failure(int(block[np.argmax(failed)]))
+        self.expanded = {"transitions": transitions, "deadlocks": deadlocks, "first_deadlock": first_deadlock,
+                         "type_error": type_error}
+        targets = np.concatenate(succ) if succ else np.zeros(0, dtype=U64)
+        sources = np.concatenate(srcs) if srcs else np.zeros(0, dtype=U64)
+        targets, first = np.unique(targets, return_index=True)  # ship each successor once
+        sources = sources[first]
+        dest = owners(targets, count)
+        return [(targets[dest == o], sources[dest == o]) for o in range(count)]
+
+    def first_failure(self, s: int) -> tuple[int, int, str]:
+        """The first failing step at s in the local engine's order, found on the interpreter."""
+        for vi in self.vm.ordered:
+            inst = self.interp.instances[vi.index]
+            try:
+                if inst.guard is None or inst.guard(s):
+                    inst.apply(s)
+            except EvalError as e:
+                return s, vi.index, e.message
+        raise AssertionError(f"the vector engine found a failing step at state {s:#x}; the interpreter finds none")
+
+
 def _start(spec: SearchSpec, k: int) -> dict[str, Any]:
-    part = _PARTITIONS[(spec.run, k)] = Partition(spec, k)
+    part: Partition = Partition(spec, k)
+    vm = vector_model(part.interp) if spec.vector else None
+    if vm is not None:
+        part = VectorPartition(spec, k, vm)
+    _PARTITIONS[(spec.run, k)] = part
     mine = [s for s in part.interp.initial_states() if owner(s, spec.count) == k]
     part.expanded = {"transitions": 0, "deadlocks": 0, "first_deadlock": None, "type_error": None}
-    return part.receive([(mine, [None] * len(mine))])
+    return part.receive([part.batch(mine)])
 
 
 def _expand(run: str, k: int) -> list[tuple[list[int], list[int | None]]]:
@@ -217,7 +360,7 @@ def _ancestors(run: str, k: int, s: int) -> dict[int, int | None]:
     part = _PARTITIONS[(run, k)]
     chain: dict[int, int | None] = {}
     while True:
-        p = chain[s] = part.parent[s]
+        p = chain[s] = part.parent_of(s)
         if p is None or owner(p, part.count) != k:
             return chain
         s = p
@@ -288,9 +431,10 @@ class _Search:
 
 
 def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits: Limits | None = None,
-            wanted: list[str] | None = None, stop_when_decided: bool = True,
-            progress: bool = True) -> tuple[Exploration, _Search]:
-    """Breadth-first search of the spec at `path` on the cluster's workers, one partition each.
+            wanted: list[str] | None = None, stop_when_decided: bool = True, progress: bool = True,
+            vector: bool = True) -> tuple[Exploration, _Search]:
+    """Breadth-first search of the spec at `path` on the cluster's workers, one partition each
+    (data-parallel partitions where the model compiles to numpy, unless `vector` is False).
     Returns what it found (with the search, to build traces from; `finish` it after)."""
     limits = limits or Limits()
     start = time.monotonic()
@@ -302,7 +446,7 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
         raise WorkerGone("the cluster has no workers")
     run = f"ftverify-{time.time_ns()}"
     names = tuple(p.name for p in model.properties if p.kind in DECIDED_HERE and (wanted is None or p.name in wanted))
-    spec = SearchSpec(path, tuple(sorted(consts.items())), faults, names, count, run)
+    spec = SearchSpec(path, tuple(sorted(consts.items())), faults, names, count, run, vector)
     search = _Search(cluster, spec, addresses)
     ctl = control.current()
     deadline = start + limits.timeout if limits.timeout else None
@@ -313,7 +457,7 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
     ex = Exploration(interp, {}, False, "", 0, 0, 0.0, ever_enabled=set(), lefts_true=set())
     if model.symmetric:
         ex.no_symmetry = "the distributed search explores every state"
-    pending_inv = {p.name for p in model.properties if p.kind in M.SAFETY_KINDS and p.name in names}
+    pending_inv = {p.name for p in model.properties if p.kind == "invariant" and p.name in names}
     pending_reach = {p.name for p in model.properties if p.kind == "reachable" and p.name in names}
     type_asked = (wanted is None or "type_ok" in wanted) and not statically_type_safe(model)
     states = 0
@@ -393,9 +537,9 @@ def finish(search: _Search) -> None:
 
 
 def check(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits: Limits | None = None,
-          properties: list[str] | None = None, progress: bool = True) -> Report:
+          properties: list[str] | None = None, progress: bool = True, vector: bool = True) -> Report:
     """`prove --engine explicit --cluster ...`: the local engine's report, from the distributed search."""
-    ex, search = explore(cluster, path, consts, faults, limits, properties, progress=progress)
+    ex, search = explore(cluster, path, consts, faults, limits, properties, progress=progress, vector=vector)
     try:
         model = ex.interp.model
         here = [p.name for p in model.properties if p.kind in DECIDED_HERE]
@@ -407,7 +551,8 @@ def check(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits: 
     for name, p in others.items():
         report.results.append(Result(name, p.kind, Verdict.UNKNOWN, "explicit",
                                      message=f"not decided: the distributed search decides invariants, "
-                                             f"reachability and type_ok; `{p.kind}` needs the whole graph "
+                                             f"reachability and type_ok; `{p.kind}` needs "
+                                             f"{'every step' if p.kind == 'step' else 'the whole graph'} "
                                              "(run without --cluster)"))
     order = {n: i for i, n in enumerate(asked)}
     report.results.sort(key=lambda r: order.get(r.property, len(order)))

@@ -143,8 +143,8 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
         states = np.fromiter(prefix, dtype=U64, count=len(prefix))
         for lo in range(0, states.size, CHUNK):
             L = Lanes(states[None, lo:lo + CHUNK])
-            never = _note_enabled(never, L, ever_enabled)
-            lefts = _note_lefts(lefts, L, h.lefts_true)
+            never = note_enabled(never, L, ever_enabled)
+            lefts = note_lefts(lefts, L, h.lefts_true)
 
     frontier = parents.handoff
     depth = h.depth
@@ -160,7 +160,7 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
                 block = frontier[lo:lo + CHUNK]
                 L = Lanes(block[None, :])
                 n = block.size
-                never = _note_enabled(never, L, ever_enabled)
+                never = note_enabled(never, L, ever_enabled)
                 alive = np.zeros(n, dtype=bool)  # some non-fault step succeeds
                 failed = None
                 succ: list[np.ndarray] = []
@@ -198,9 +198,9 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
                 parts.append(new)
                 if new.size and (invariants or reachables or lefts):
                     N = Lanes(new[None, :])
-                    invariants = _judge(ex, interp, invariants, N, new, want=False)
-                    reachables = _judge(ex, interp, reachables, N, new, want=True)
-                    lefts = _note_lefts(lefts, N, h.lefts_true)
+                    invariants = judge(ex, interp, invariants, N, new, want=False)
+                    reachables = judge(ex, interp, reachables, N, new, want=True)
+                    lefts = note_lefts(lefts, N, h.lefts_true)
                 _between_chunks(ex, ctl, h, parents, depth, transitions)
             layer = np.concatenate(parts) if parts else np.zeros(0, dtype=U64)
             layer.sort()
@@ -250,7 +250,7 @@ def _decided(ex: Any, h: Handoff, invariants: list[Any], reachables: list[Any]) 
             and (not h.type_pending or ex.type_error is not None))
 
 
-def _note_enabled(never: list[Any], L: Lanes, ever: set[int]) -> list[Any]:
+def note_enabled(never: list[Any], L: Lanes, ever: set[int]) -> list[Any]:
     """Instances still never enabled, after looking at block L (a guard that fails counts as enabled)."""
     if not never:
         return never
@@ -264,7 +264,7 @@ def _note_enabled(never: list[Any], L: Lanes, ever: set[int]) -> list[Any]:
     return keep
 
 
-def _note_lefts(lefts: list[Any], L: Lanes, true: set[str]) -> list[Any]:
+def note_lefts(lefts: list[Any], L: Lanes, true: set[str]) -> list[Any]:
     keep = []
     for name, f in lefts:
         v, err = f(L)
@@ -275,7 +275,7 @@ def _note_lefts(lefts: list[Any], L: Lanes, true: set[str]) -> list[Any]:
     return keep
 
 
-def _judge(ex: Any, interp: Interpreter, props: list[Any], L: Lanes, states: np.ndarray, *,
+def judge(ex: Any, interp: Interpreter, props: list[Any], L: Lanes, states: np.ndarray, *,
            want: bool) -> list[Any]:
     """Invariants (want=False: look for a violation) or `reachable`s (want=True: a witness) on a
     block of new states; what is found is confirmed on the interpreter."""

@@ -12,6 +12,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import HealthCheck, assume, given, seed, settings
+from hypothesis import strategies as st
 
 pytest.importorskip("distributed")
 
@@ -22,10 +24,12 @@ from ftverify.checker.engines import explicit
 from ftverify.checker.engines.replay import replay
 from ftverify.checker.output.result import Verdict
 from ftverify.spec.budget import budget_for
+from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
-from ftverify.spec.typecheck import load_model
+from ftverify.spec.typecheck import check_text, load_model
 
 from tests.conftest import MODELS, ROOT, run_cli
+from tests.strategies import specs
 
 CLASSIC_PROOFS = str(ROOT / "proofs" / "classic.ftv")
 PHILOSOPHERS = ROOT.parent / "shared" / "bench-models" / "philosophers.ftv"
@@ -66,6 +70,42 @@ def test_the_partitioned_search_gives_the_single_process_counts_on_the_shipped_m
         assert counts(ex) == counts(local), path
         assert sum(search.sizes) == len(local.parent)
         assert (ex.first_deadlock is None) == (local.first_deadlock is None), path
+
+
+@pytest.mark.parametrize("vector", [True, False], ids=["numpy", "scalar"])
+def test_generated_specs_get_the_local_engines_counts_and_verdicts(cluster, tmp_path, vector) -> None:
+    """The differential generator's specs (every construct of the language), both kinds of partition."""
+    seen = []
+
+    @seed(7 + vector)
+    @settings(max_examples=16, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
+                                     HealthCheck.function_scoped_fixture])
+    @given(specs(), st.integers(0, 1))
+    def run(text: str, budget: int) -> None:
+        try:
+            model = check_text(text, "<generated>")
+        except SpecError:
+            assume(False)
+        path = tmp_path / f"g{len(seen)}.ftv"
+        path.write_text(text)
+        budget = budget if model.has_faults else 0
+        interp = Interpreter(load_model(str(path), {}), budget)
+        local = explicit.explore(interp, explicit.Limits(max_states=50_000), stop_when_decided=False,
+                                 progress=None, vector=False)
+        assume(local.complete)
+        ex, search = D.explore(cluster, str(path), {}, budget, stop_when_decided=False, progress=False,
+                               vector=vector)
+        D.finish(search)
+        assert counts(ex) == counts(local), text
+        mine = D.check(cluster, str(path), {}, budget, progress=False, vector=vector)  # traces replayed inside
+        theirs = explicit.report_of(local)
+        decided = {r.property: r.verdict for r in theirs.results if r.kind in (*D.DECIDED_HERE, "type_ok")}
+        assert {r.property: r.verdict for r in mine.results if r.property in decided} == decided, text
+        seen.append(path)
+
+    run()
+    assert len(seen) >= 8
 
 
 def test_counterexamples_and_witnesses_are_gathered_across_partitions_and_replayed(cluster, tmp_path) -> None:
