@@ -4,7 +4,7 @@ processes on this machine) or reached at a running scheduler's address (`tcp://h
 Jobs are the same module-level functions and picklable items that the local process pool
 runs (see engines/workers.py): they name files and constants, so any worker can load them.
 Results are taken in the items' order. A worker that dies while it runs a job makes that
-job run once more elsewhere; lost again, it is a `WorkerLost` result, never a missing one.
+job run once more elsewhere; lost again, it is a `NotRun` result, never a missing one.
 Ctrl-C and the command's deadline cancel the jobs not finished.
 """
 
@@ -17,11 +17,10 @@ import re
 import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from ftverify.checker.engines import control
-from ftverify.checker.engines.workers import WorkerLost
+from ftverify.checker.engines.workers import NotRun
 
 INSTALL_HINT = "pip install 'ftverify[cluster]'"
 _LOCAL = re.compile(r"local:([0-9]+)")
@@ -78,6 +77,29 @@ class Cluster:
                     self.client = Client(address, timeout=timeout)
                 except OSError as e:
                     raise ClusterUnavailable(f"--cluster {address}: no Dask scheduler answers there ({e})") from None
+                self._same_code(address)
+                info = self.client.scheduler_info(n_workers=-1)["workers"]
+                threaded = sorted(a for a, w in info.items() if w.get("nthreads", 1) > 1)
+                if threaded:
+                    self.client.close()
+                    raise ClusterUnavailable(
+                        f"--cluster {address}: workers must run one thread each (`dask worker ... --nthreads 1`): "
+                        f"a worker's jobs share its solver and its time limits; {threaded[0]} runs "
+                        f"{info[threaded[0]]['nthreads']}")
+
+    def _same_code(self, address: str) -> None:
+        """The workers must run this client's ftverify: jobs are its functions, verdicts its engines'."""
+        from ftverify.spec.digest import code_digest, running_code
+
+        try:  # the scheduler too: it unpickles the jobs
+            theirs = {*self.client.run(running_code).values(), self.client.run_on_scheduler(running_code)}
+        except Exception as e:  # a worker that cannot even import it runs something else
+            theirs = {f"({type(e).__name__})"}
+        if theirs - {code_digest()}:
+            self.client.close()
+            raise ClusterUnavailable(f"--cluster {address}: the scheduler or the workers run other ftverify code "
+                                     "than this command (install the same version there, and restart them after "
+                                     "an update)")
 
     @property
     def workers(self) -> list[str]:
@@ -92,7 +114,7 @@ class Cluster:
     def in_order(self, work: Callable[[Any], Any], items: list[Any], on_result: Callable[[int, Any], None],
                  warn: Callable[[str], None] | None = None, label: Callable[[int], str] | None = None) -> str:
         """`work(item)` for every item on the cluster, `on_result(k, result)` in the items'
-        order; a job lost with its worker twice gives a `WorkerLost` result. A stop (Ctrl-C,
+        order; a job lost with its worker twice gives a `NotRun` result. A stop (Ctrl-C,
         the deadline) cancels the jobs left and is returned; "" when every item was reported."""
         from distributed import KilledWorker
 
@@ -113,7 +135,7 @@ class Cluster:
                     except KilledWorker:
                         what = label(k) if label else f"job {k + 1}"
                         if k in retried:
-                            got = WorkerLost(f"worker lost (twice): {what} did not finish")
+                            got = NotRun(f"worker lost (twice): {what} did not finish")
                         else:
                             retried.add(k)
                             if warn is not None:
@@ -176,15 +198,17 @@ def _quiet_resource_tracker() -> None:
         os.close(devnull)
 
 
-def files_digest(paths: list[str]) -> str:
-    """A digest of the files' contents: a worker checks that it reads the files the client read
-    (a cluster's workers see the files at the same paths: a shared file system or one checkout)."""
-    h = hashlib.sha256()
-    for p in sorted(set(paths)):
-        h.update(p.encode() + b"\0")
-        try:
-            h.update(Path(p).read_bytes())
-        except OSError:
-            h.update(b"\0missing")
-        h.update(b"\0")
+def work_stamp(models: Any) -> str:
+    """What a worker must agree on with the client before it works: ftverify's code and the typed
+    models (imports and constants included), as digests. A cluster's workers read the files at the
+    client's paths (a shared file system, or the same checkout at the same path)."""
+    from ftverify.spec.digest import code_digest, model_digest
+
+    h = hashlib.sha256(code_digest().encode())
+    for digest in sorted(model_digest(m) for m in models):
+        h.update(digest.encode())
     return h.hexdigest()
+
+
+DIFFERENT_FILES = ("this worker runs other ftverify code, or reads other files at {path} than the client "
+                   "(the workers must run the same version and see the same files at the same paths)")

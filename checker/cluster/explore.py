@@ -21,6 +21,7 @@ A partition's worker lost mid-run takes its states with it: the exploration then
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+from ftverify.checker.cluster.backend import DIFFERENT_FILES, work_stamp
 from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Exploration, Limits, report_of, statically_type_safe
 from ftverify.checker.engines.layered import (
@@ -45,6 +47,7 @@ from ftverify.checker.output.result import Report, Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
 from ftverify.spec.compile import EvalError
+from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 
@@ -74,6 +77,7 @@ class SearchSpec:
     count: int  # partitions
     run: str  # this search's name on the workers
     vector: bool = True  # data-parallel partitions where the model compiles to numpy (as the local engine)
+    stamp: str = ""  # the code and model as the client loaded them (`backend.work_stamp`)
 
 
 # ---------------------------------------------------------------- on the workers
@@ -333,7 +337,13 @@ class VectorPartition(Partition):
 
 
 def _start(spec: SearchSpec, k: int) -> dict[str, Any]:
-    part: Partition = Partition(spec, k)
+    try:
+        part: Partition = Partition(spec, k)
+    except (SpecError, OSError) as e:
+        return {"error": f"a cluster worker cannot load {spec.path} ({getattr(e, 'message', e)}); the workers "
+                         "must see the same files at the same paths"}
+    if work_stamp([part.interp.model]) != spec.stamp:
+        return {"error": DIFFERENT_FILES.format(path=spec.path)}
     vm = vector_model(part.interp) if spec.vector else None
     if vm is not None:
         part = VectorPartition(spec, k, vm)
@@ -400,6 +410,7 @@ class _Search:
         self.cluster, self.spec, self.addresses = cluster, spec, addresses
         self.client = cluster.client
         self.sizes = [0] * spec.count  # states per partition, as of the last layer
+        self.lost = ""  # why the search lost a partition, if it did
 
     def submit(self, fn: Any, *args: Any, on: int) -> Any:
         return self.client.submit(fn, *args, workers=[self.addresses[on]], allow_other_workers=False, pure=False)
@@ -446,7 +457,8 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
         raise WorkerGone("the cluster has no workers")
     run = f"ftverify-{time.time_ns()}"
     names = tuple(p.name for p in model.properties if p.kind in DECIDED_HERE and (wanted is None or p.name in wanted))
-    spec = SearchSpec(path, tuple(sorted(consts.items())), faults, names, count, run, vector)
+    spec = SearchSpec(os.path.abspath(path), tuple(sorted(consts.items())), faults, names, count, run, vector,
+                      work_stamp([model]))
     search = _Search(cluster, spec, addresses)
     ctl = control.current()
     deadline = start + limits.timeout if limits.timeout else None
@@ -467,6 +479,9 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
         """Fold in one layer's summaries (in partition order: the first one found wins)."""
         nonlocal states
         new = 0
+        for got in summaries:
+            if "error" in got:
+                raise WorkerGone(got["error"])
         for k, got in enumerate(summaries):
             new += got["new"]
             sizes[k] = got["states"]
@@ -523,27 +538,36 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
         ex.reason = e.reason
     except WorkerGone as e:
         ex.reason = str(e)
+        search.lost = ex.reason
     ex.parent = RemoteParents(search, states)
     ex.seconds = time.monotonic() - start
     return ex, search
 
 
 def finish(search: _Search) -> None:
-    """Free the partitions on the workers."""
+    """Free the partitions on the workers (a worker that is gone has freed its own)."""
     import contextlib
 
-    with contextlib.suppress(Exception):  # a worker that is gone has freed its partition
-        search.client.gather([search.submit(_finish, search.spec.run, k, on=k) for k in range(search.spec.count)])
+    from distributed import wait
+
+    live = set(search.cluster.workers)
+    with contextlib.suppress(Exception):
+        wait([search.submit(_finish, search.spec.run, k, on=k) for k in range(search.spec.count)
+              if search.addresses[k] in live], timeout=10)
 
 
 def check(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits: Limits | None = None,
           properties: list[str] | None = None, progress: bool = True, vector: bool = True) -> Report:
     """`prove --engine explicit --cluster ...`: the local engine's report, from the distributed search."""
     ex, search = explore(cluster, path, consts, faults, limits, properties, progress=progress, vector=vector)
+    model = ex.interp.model
+    here = [p.name for p in model.properties if p.kind in DECIDED_HERE]
+    asked = properties if properties is not None else [*[p.name for p in model.properties], "type_ok"]
+    if search.lost:  # part of the visited set, and of any trace, is gone: nothing is decided
+        ex.violations.clear()
+        ex.witnesses.clear()
+        ex.type_error = ex.first_deadlock = None
     try:
-        model = ex.interp.model
-        here = [p.name for p in model.properties if p.kind in DECIDED_HERE]
-        asked = properties if properties is not None else [*[p.name for p in model.properties], "type_ok"]
         report = report_of(ex, [n for n in asked if n in here or n == "type_ok"])
     finally:
         finish(search)

@@ -7,17 +7,20 @@ any process can load and run it; what comes back is what the command prints and 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ftverify.checker.engines import campaign as FC
 from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Limits
+from ftverify.checker.engines.workers import NotRun
 from ftverify.checker.output.report import format_trace, table
 from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
+from ftverify.spec.errors import SpecError
 from ftverify.spec.syntax import BudgetSpec
 from ftverify.spec.typecheck import load_model
 
@@ -31,6 +34,8 @@ class CampaignJob:
     show: int  # witness traces shown per outcome and fault
     want_json: bool
     progress: bool
+    stamp: str = ""  # on a cluster: the code and model as the client loaded them (`backend.work_stamp`)
+    shown: str = ""  # the path as the user gave it, when `path` was made absolute for a cluster
 
 
 @dataclass
@@ -41,13 +46,23 @@ class CampaignOutcome:
     decided: bool  # something was injected and the campaign finished
 
 
-def run_campaign(job: CampaignJob, model: M.Model | None = None) -> CampaignOutcome:
+def run_campaign(job: CampaignJob, model: M.Model | None = None) -> CampaignOutcome | NotRun:
     """One campaign; `model`: the job's spec if this process has loaded it already."""
+    if job.stamp:  # on a cluster's worker: the spec is read here, as the client read it?
+        from ftverify.checker.cluster.backend import DIFFERENT_FILES, work_stamp
+
+        try:
+            model = load_model(job.path, dict(job.consts))
+        except (SpecError, OSError) as e:
+            return NotRun(f"not run: a cluster worker cannot load {job.path} ({getattr(e, 'message', e)}); "
+                          "the workers must see the same files at the same paths")
+        if work_stamp([model]) != job.stamp:
+            return NotRun("not run: " + DIFFERENT_FILES.format(path=job.path))
     model = model or load_model(job.path, dict(job.consts))
     budget = budget_for(model, job.budget)
     control.current().begin(f"{model.name}, faults {budget}")
     c = FC.run(model, budget, Limits(max_states=job.max_states), progress=sys.stderr if job.progress else None)
-    return CampaignOutcome(campaign_text(c, job.path, job.show), c.coverage(),
+    return CampaignOutcome(campaign_text(c, job.shown or job.path, job.show), c.coverage(),
                            FC.to_json([c])[0] if job.want_json else None, not c.nothing and c.complete)
 
 
@@ -60,13 +75,13 @@ def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[Campa
     processes load their own). On `cluster` (checker/cluster/backend.py) when one is given."""
     ctl = control.current()
     if cluster is not None or (jobs > 1 and len(todo) > 1):
-        from ftverify.checker.engines.workers import WorkerLost, in_order
+        from ftverify.checker.engines.workers import in_order
 
         done = 0
 
         def arrived(k: int, outcome: Any) -> None:
             nonlocal done
-            if isinstance(outcome, WorkerLost):
+            if isinstance(outcome, NotRun):
                 on_result(todo[k], None, outcome.reason)
             else:
                 on_result(todo[k], outcome, "")
@@ -74,7 +89,13 @@ def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[Campa
 
         where = cluster.describe() if cluster is not None else f"{min(jobs, len(todo))} worker processes"
         ctl.begin(f"{len(todo)} campaign{'s' * (len(todo) != 1)} on {where}")
-        stopped = in_order(run_campaign, todo, jobs, arrived, cluster,
+        sent = todo
+        if cluster is not None:  # the workers load each spec by its absolute path, and check what they load
+            from ftverify.checker.cluster.backend import work_stamp
+
+            sent = [replace(job, path=os.path.abspath(job.path), stamp=work_stamp([loaded[job.path]]), shown=job.path)
+                    for job in todo]
+        stopped = in_order(run_campaign, sent, jobs, arrived, cluster,
                            lambda text: print(f"warning: {text}", file=sys.stderr),
                            lambda k: f"the campaign of {todo[k].path}")
         for job in todo[done:]:

@@ -13,6 +13,7 @@ see engines/workers.py.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from functools import cache
 from typing import Any
 
 from ftverify.checker.engines import control
-from ftverify.checker.engines.workers import WorkerLost, in_order, slots
+from ftverify.checker.engines.workers import NotRun, in_order, slots
 from ftverify.checker.output.result import Result
 
 
@@ -31,7 +32,7 @@ class Job:
     indices: tuple[int, ...]
     timeout: float | None  # per obligation (the command's deadline is the parent's to keep)
     rechecks: tuple[tuple[int, Result], ...] = ()  # cached verdicts to re-validate instead (--recheck-cache)
-    stamp: str = ""  # on a cluster: the digest of the files as the client read them (`files_stamp`)
+    stamp: str = ""  # on a cluster: the code and models as the client loaded them (`backend.work_stamp`)
 
 
 @cache
@@ -42,15 +43,23 @@ def _proof(path: str, consts: tuple[tuple[str, int], ...], stamp: str = "") -> A
     return load_proof(path, dict(consts))
 
 
-def run_job(job: Job) -> list[Result]:
+def run_job(job: Job) -> list[Result] | NotRun:
     """Discharge the job's obligations in this process, in order."""
     from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge, revalidate
 
-    proof = _proof(job.path, job.consts, job.stamp)
-    if job.stamp and files_stamp(proof) != job.stamp:
-        why = (f"not run: the worker reads other files than this machine at {job.path} or the models it "
-               "imports (a cluster's workers must see the same files at the same paths)")
-        return [_unknown(proof.obligations[i], why) for i in job.indices]
+    if job.stamp:  # on a cluster's worker: the files are read here, as the client read them?
+        from ftverify.checker.cluster.backend import DIFFERENT_FILES, work_stamp
+        from ftverify.spec.errors import SpecError
+
+        try:
+            proof = _proof(job.path, job.consts, job.stamp)
+        except (SpecError, OSError) as e:
+            return NotRun(f"not run: a cluster worker cannot load {job.path} ({getattr(e, 'message', e)}); "
+                          "the workers must see the same files at the same paths")
+        if work_stamp(proof.models.values()) != job.stamp:
+            return NotRun("not run: " + DIFFERENT_FILES.format(path=job.path))
+    else:
+        proof = _proof(job.path, job.consts)
     ctx = ProofContext(progress=None, timeout=job.timeout)
     rechecks = dict(job.rechecks)
     out = []
@@ -98,7 +107,12 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
     does each one of a job lost with its cluster worker (twice)."""
     ctl = control.current()
     consts = tuple(sorted(proof.consts.items()))
-    stamp = files_stamp(proof) if cluster is not None else ""
+    stamp = ""
+    path = proof.file
+    if cluster is not None:  # the workers load the script by its absolute path, and check what they load
+        from ftverify.checker.cluster.backend import work_stamp
+
+        stamp, path = work_stamp(proof.models.values()), os.path.abspath(proof.file)
     todo = groups(proof, indices)
     results: dict[int, tuple[Result | None, str]] = {}
     reported = 0  # indices[:reported] have been given to on_result
@@ -114,13 +128,13 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
             ctl.begin(f"{proof.name}: {describe(indices[reported])} ({reported} of {len(indices)} done, {where})")
 
     def arrived(k: int, got: Any) -> None:
-        if isinstance(got, WorkerLost):
+        if isinstance(got, NotRun):
             results.update((i, (None, got.reason)) for i in todo[k])
         else:
             results.update((i, (r, "")) for i, r in zip(todo[k], got, strict=True))
         flush()
 
-    items = [Job(proof.file, consts, g, timeout, tuple((i, rechecks[i]) for i in g if rechecks and i in rechecks),
+    items = [Job(path, consts, g, timeout, tuple((i, rechecks[i]) for i in g if rechecks and i in rechecks),
                  stamp) for g in todo]
     flush()
     stopped = in_order(run_job, items, jobs, arrived, cluster, warn,
@@ -132,13 +146,6 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
         for g in unfinished:
             results.update((i, (None, stopped if g in running else f"not started ({stopped})")) for i in g)
         flush()
-
-
-def files_stamp(proof: Any) -> str:
-    """The digest of the proof script's files, which a cluster worker checks against its own view."""
-    from ftverify.checker.cluster.backend import files_digest
-
-    return files_digest([proof.file, *(m.file for m in proof.models.values() if m.file)])
 
 
 # ---------------------------------------------------------------- `refine --impl --prove --jobs N`

@@ -19,8 +19,6 @@ shared by every proof script of the user, or `$FTVERIFY_PROOF_CACHE` (`off`: non
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import hashlib
 import json
 import os
@@ -29,16 +27,15 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from ftverify.checker.output.result import Result, Trace, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.budget import BudgetLike
+from ftverify.spec.digest import code_digest, model_digest
 from ftverify.spec.interp import Label
 from ftverify.spec.layout import StateLayout
 
 SCHEMA = 1
 CACHED = (Verdict.PROVED, Verdict.HOLDS, Verdict.VIOLATED)
-_SKIP = frozenset({"span", "decl_spans", "checker", "file"})  # where and how it was written, not what
 
 
 def default_path() -> Path | None:
@@ -122,19 +119,6 @@ def budget_json(budget: BudgetLike) -> Any:
 
 # ---------------------------------------------------------------- what a verdict depends on
 @cache
-def code_digest() -> str:
-    """A digest of ftverify's spec and checker code (any change makes every key new)."""
-    h = hashlib.sha256()
-    root = Path(__file__).resolve().parents[2]
-    for folder in ("spec", "checker"):
-        for f in sorted((root / folder).rglob("*")):
-            if f.suffix in (".py", ".lark") and "__pycache__" not in f.parts:
-                h.update(str(f.relative_to(root)).encode())
-                h.update(f.read_bytes())
-    return h.hexdigest()
-
-
-@cache
 def z3_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -142,55 +126,6 @@ def z3_version() -> str:
         return version("z3-solver")
     except PackageNotFoundError:
         return "unknown"
-
-
-def model_digest(model: M.Model) -> str:
-    uids: dict[int, int] = {}
-    return hashlib.sha256(repr(_canon(model, uids)).encode()).hexdigest()
-
-
-_PLAIN = (str, int, float, bool, type(None))
-_FIELDS: dict[type, tuple[str, ...] | None] = {}  # the fields that count, per class (None: not a record)
-
-
-def _fields(t: type) -> tuple[str, ...] | None:
-    if t not in _FIELDS:
-        if issubclass(t, msgspec.Struct):
-            names: tuple[str, ...] | None = t.__struct_fields__
-        elif dataclasses.is_dataclass(t):
-            names = tuple(f.name for f in dataclasses.fields(t))
-        else:
-            names = None
-        _FIELDS[t] = None if names is None else tuple(n for n in names if n not in _SKIP)
-    return _FIELDS[t]
-
-
-def _canon(x: Any, uids: dict[int, int]) -> Any:
-    """A plain, location-free form of a typed model (bound variables numbered by first use)."""
-    t = type(x)
-    if t in _PLAIN:
-        return x
-    names = _fields(t)
-    if names is not None:
-        out: list[Any] = [t.__name__]
-        for name in names:
-            v = getattr(x, name)
-            if name == "uid" and type(v) is int:
-                out.append(uids.setdefault(v, len(uids)))
-            else:
-                out.append(_canon(v, uids))
-        return tuple(out)
-    if isinstance(x, list | tuple):
-        return tuple(_canon(v, uids) for v in x)
-    if isinstance(x, dict):
-        return tuple(sorted((repr(k), _canon(v, uids)) for k, v in x.items()))
-    if isinstance(x, frozenset | set):
-        return tuple(sorted(repr(_canon(v, uids)) for v in x))
-    if isinstance(x, enum.Enum):
-        return str(x.value)
-    if x is None or isinstance(x, str | int | float | bool):
-        return x
-    raise TypeError(f"cannot key a {type(x).__name__}")
 
 
 # ---------------------------------------------------------------- stored form

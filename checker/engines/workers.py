@@ -17,8 +17,9 @@ from typing import Any
 from ftverify.checker.engines import control
 
 
-class WorkerLost:
-    """The result of a job whose worker died (on a cluster: twice): the job did not finish."""
+class NotRun:
+    """The result of a job that did not run to its end: its cluster worker was lost (twice), or
+    the worker could not load the job's files as the client reads them."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -117,7 +118,7 @@ def in_order(work: Callable[[Any], Any], items: list[Any], jobs: int, on_result:
     """`work(item)` for every item on `jobs` worker processes (`work` a module-level function,
     items picklable), `on_result(k, result)` called in the items' order; on `cluster` (see
     checker/cluster/backend.py) instead, when one is given, where a job lost with its worker
-    gives a `WorkerLost` result (`warn` hears of each loss, `label(k)` names the job). A stop
+    gives a `NotRun` result (`warn` hears of each loss, `label(k)` names the job). A stop
     (Ctrl-C, the command's deadline) stops the work and is returned: the items not reported
     did not finish, and the first `slots(jobs, cluster)` of them were running. Returns "" when
     every item was reported."""

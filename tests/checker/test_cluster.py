@@ -170,6 +170,18 @@ def test_a_worker_killed_mid_run_loses_no_result() -> None:
     assert any("was lost" in w and "runs again" in w for w in warnings), warnings
 
 
+@pytest.mark.skipif(not PHILOSOPHERS.exists(), reason="needs ../shared/bench-models")
+def test_a_worker_lost_mid_exploration_makes_its_verdicts_unknown_and_says_why() -> None:
+    with Cluster("local:2") as c:
+        pids = list(c.client.run(os.getpid).values())
+        killer = threading.Timer(1.5, lambda: os.kill(pids[0], signal.SIGKILL))
+        killer.start()
+        rep = D.check(c, str(PHILOSOPHERS), {"N": 13}, None, progress=False)
+        killer.join()
+    excl = rep.results[0]
+    assert excl.verdict == Verdict.UNKNOWN and "lost" in excl.message, excl.message
+
+
 def test_fault_campaigns_on_the_cluster_print_what_one_process_prints() -> None:
     args = ["faults", str(MODELS / "recovery" / "minix_rs.ftv"), str(MODELS / "redundancy" / "dmr.ftv"), "-q"]
     alone = run_cli(*args, "--jobs", "1")
