@@ -120,6 +120,7 @@ class Cluster:
 
         ctl = control.current()
         client = self.client
+        where = self.describe()
         futures = [client.submit(work, item, pure=False) for item in items]
         retried: set[int] = set()
         try:
@@ -130,7 +131,7 @@ class Cluster:
                     try:
                         got = futures[k].result(timeout=0.2)
                     except TimeoutError:
-                        ctl.note(f"{k} of {len(items)} done on {self.describe()}")
+                        ctl.note(f"{k} of {len(items)} done on {where}")
                         continue
                     except KilledWorker:
                         what = label(k) if label else f"job {k + 1}"
@@ -210,5 +211,18 @@ def work_stamp(models: Any) -> str:
     return h.hexdigest()
 
 
-DIFFERENT_FILES = ("this worker runs other ftverify code, or reads other files at {path} than the client "
-                   "(the workers must run the same version and see the same files at the same paths)")
+def load_checked(path: str, stamp: str, load: Callable[[], Any], models: Callable[[Any], Any]) -> Any:
+    """On a cluster's worker: what `load()` gives, if its `models(...)` have the client's `stamp`;
+    otherwise a `NotRun` that says why this worker cannot work on it."""
+    from ftverify.spec.errors import SpecError
+
+    try:
+        loaded = load()
+    except (SpecError, OSError) as e:
+        return NotRun(f"not run: a cluster worker cannot load {path} ({getattr(e, 'message', e)}); the workers "
+                      "must see the same files at the same paths")
+    if work_stamp(models(loaded)) != stamp:
+        return NotRun(f"not run: a cluster worker runs other ftverify code, or reads other files at {path}, "
+                      "than this machine (the workers must run the same version and see the same files at the "
+                      "same paths)")
+    return loaded

@@ -29,7 +29,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from ftverify.checker.cluster.backend import DIFFERENT_FILES, work_stamp
+from ftverify.checker.cluster.backend import load_checked, work_stamp
 from ftverify.checker.engines import control
 from ftverify.checker.engines.explicit import Exploration, Limits, report_of, statically_type_safe
 from ftverify.checker.engines.layered import (
@@ -43,11 +43,11 @@ from ftverify.checker.engines.layered import (
     vector_model,
 )
 from ftverify.checker.engines.vectorize import U64, Lanes
+from ftverify.checker.engines.workers import NotRun
 from ftverify.checker.output.result import Report, Result, Verdict
 from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
 from ftverify.spec.compile import EvalError
-from ftverify.spec.errors import SpecError
 from ftverify.spec.interp import Interpreter
 from ftverify.spec.typecheck import load_model
 
@@ -87,9 +87,9 @@ _PARTITIONS: dict[tuple[str, int], Partition] = {}  # a worker process's partiti
 class Partition:
     """One slice of the visited set and its frontier."""
 
-    def __init__(self, spec: SearchSpec, k: int) -> None:
-        model = load_model(spec.path, dict(spec.consts))
-        interp = self.interp = Interpreter(model, budget_for(model, spec.faults))
+    def __init__(self, spec: SearchSpec, k: int, interp: Interpreter) -> None:
+        model = interp.model
+        self.interp = interp
         self.k, self.count = k, spec.count
         self.parent: dict[int, int | None] = {}
         self.frontier: list[int] = []
@@ -227,8 +227,8 @@ class VectorPartition(Partition):
     engine's data-parallel search, `layered`): states are uint64, and each layer keeps its new
     states (sorted) with the state each was first reached from."""
 
-    def __init__(self, spec: SearchSpec, k: int, vm: Any) -> None:
-        super().__init__(spec, k)
+    def __init__(self, spec: SearchSpec, k: int, interp: Interpreter, vm: Any) -> None:
+        super().__init__(spec, k, interp)
         self.vm = vm
         self.visited = VisitedSet()
         self.layers: list[tuple[np.ndarray, np.ndarray]] = []
@@ -337,16 +337,15 @@ class VectorPartition(Partition):
 
 
 def _start(spec: SearchSpec, k: int) -> dict[str, Any]:
-    try:
-        part: Partition = Partition(spec, k)
-    except (SpecError, OSError) as e:
-        return {"error": f"a cluster worker cannot load {spec.path} ({getattr(e, 'message', e)}); the workers "
-                         "must see the same files at the same paths"}
-    if work_stamp([part.interp.model]) != spec.stamp:
-        return {"error": DIFFERENT_FILES.format(path=spec.path)}
-    vm = vector_model(part.interp) if spec.vector else None
-    if vm is not None:
-        part = VectorPartition(spec, k, vm)
+    def load() -> Interpreter:
+        model = load_model(spec.path, dict(spec.consts))
+        return Interpreter(model, budget_for(model, spec.faults))
+
+    interp = load_checked(spec.path, spec.stamp, load, lambda it: [it.model])
+    if isinstance(interp, NotRun):
+        return {"error": interp.reason}
+    vm = vector_model(interp) if spec.vector else None
+    part = Partition(spec, k, interp) if vm is None else VectorPartition(spec, k, interp, vm)
     _PARTITIONS[(spec.run, k)] = part
     mine = [s for s in part.interp.initial_states() if owner(s, spec.count) == k]
     part.expanded = {"transitions": 0, "deadlocks": 0, "first_deadlock": None, "type_error": None}

@@ -20,7 +20,6 @@ from ftverify.checker.engines.workers import NotRun
 from ftverify.checker.output.report import format_trace, table
 from ftverify.spec import model as M
 from ftverify.spec.budget import budget_for
-from ftverify.spec.errors import SpecError
 from ftverify.spec.syntax import BudgetSpec
 from ftverify.spec.typecheck import load_model
 
@@ -48,16 +47,13 @@ class CampaignOutcome:
 
 def run_campaign(job: CampaignJob, model: M.Model | None = None) -> CampaignOutcome | NotRun:
     """One campaign; `model`: the job's spec if this process has loaded it already."""
-    if job.stamp:  # on a cluster's worker: the spec is read here, as the client read it?
-        from ftverify.checker.cluster.backend import DIFFERENT_FILES, work_stamp
+    if job.stamp:  # on a cluster's worker: is the spec read here as the client read it?
+        from ftverify.checker.cluster.backend import load_checked
 
-        try:
-            model = load_model(job.path, dict(job.consts))
-        except (SpecError, OSError) as e:
-            return NotRun(f"not run: a cluster worker cannot load {job.path} ({getattr(e, 'message', e)}); "
-                          "the workers must see the same files at the same paths")
-        if work_stamp([model]) != job.stamp:
-            return NotRun("not run: " + DIFFERENT_FILES.format(path=job.path))
+        got = load_checked(job.path, job.stamp, lambda: load_model(job.path, dict(job.consts)), lambda m: [m])
+        if isinstance(got, NotRun):
+            return got
+        model = got
     model = model or load_model(job.path, dict(job.consts))
     budget = budget_for(model, job.budget)
     control.current().begin(f"{model.name}, faults {budget}")

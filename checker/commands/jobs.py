@@ -47,17 +47,13 @@ def run_job(job: Job) -> list[Result] | NotRun:
     """Discharge the job's obligations in this process, in order."""
     from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge, revalidate
 
-    if job.stamp:  # on a cluster's worker: the files are read here, as the client read them?
-        from ftverify.checker.cluster.backend import DIFFERENT_FILES, work_stamp
-        from ftverify.spec.errors import SpecError
+    if job.stamp:  # on a cluster's worker: are the files read here as the client read them?
+        from ftverify.checker.cluster.backend import load_checked
 
-        try:
-            proof = _proof(job.path, job.consts, job.stamp)
-        except (SpecError, OSError) as e:
-            return NotRun(f"not run: a cluster worker cannot load {job.path} ({getattr(e, 'message', e)}); "
-                          "the workers must see the same files at the same paths")
-        if work_stamp(proof.models.values()) != job.stamp:
-            return NotRun("not run: " + DIFFERENT_FILES.format(path=job.path))
+        proof = load_checked(job.path, job.stamp, lambda: _proof(job.path, job.consts, job.stamp),
+                             lambda p: p.models.values())
+        if isinstance(proof, NotRun):
+            return proof
     else:
         proof = _proof(job.path, job.consts)
     ctx = ProofContext(progress=None, timeout=job.timeout)
@@ -114,6 +110,7 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
 
         stamp, path = work_stamp(proof.models.values()), os.path.abspath(proof.file)
     todo = groups(proof, indices)
+    where = cluster.describe() if cluster is not None else f"{jobs} jobs"
     results: dict[int, tuple[Result | None, str]] = {}
     reported = 0  # indices[:reported] have been given to on_result
 
@@ -124,7 +121,6 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
             on_result(i, *results[i])
             reported += 1
         if reported < len(indices):
-            where = cluster.describe() if cluster is not None else f"{jobs} jobs"
             ctl.begin(f"{proof.name}: {describe(indices[reported])} ({reported} of {len(indices)} done, {where})")
 
     def arrived(k: int, got: Any) -> None:
