@@ -78,6 +78,12 @@ class Cluster:
                     self.client = Client(address, timeout=timeout)
                 except OSError as e:
                     raise ClusterUnavailable(f"--cluster {address}: no Dask scheduler answers there ({e})") from None
+                try:
+                    self.client.wait_for_workers(1, timeout=timeout)
+                except TimeoutError:
+                    self.client.close()
+                    raise ClusterUnavailable(f"--cluster {address}: the scheduler has no workers (start some with "
+                                             f"`dask worker {address} --nthreads 1`)") from None
                 self._same_code(address)
                 threads = self.client.ncores()
                 threaded = sorted(a for a, n in threads.items() if n > 1)

@@ -381,7 +381,7 @@ def _finish(run: str, k: int) -> None:
 
 # ---------------------------------------------------------------- on the client
 class WorkerGone(Exception):
-    pass
+    """A partition's worker is gone (or could not load the spec): the search cannot go on."""
 
 
 class RemoteParents(Mapping[int, "int | None"]):
