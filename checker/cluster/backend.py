@@ -53,16 +53,34 @@ def dask_installed() -> bool:
 
 
 class Cluster:
-    """A connected Dask client, and the local cluster behind it when this process started one."""
+    """A Dask client, and the local cluster behind it when this process starts one. It connects
+    (or starts the local cluster) when first used: a run served from the proof cache needs none."""
 
     def __init__(self, address: str, timeout: float = 10.0) -> None:
         if not dask_installed():
             raise ClusterUnavailable(f"--cluster needs Dask distributed, which is not installed: {INSTALL_HINT}")
+        self.address, self.timeout = address, timeout
+        self.local: Any = None
+        self._client: Any = None
+        self.failed: ClusterUnavailable | None = None  # asked again, the answer is the same
+
+    @property
+    def client(self) -> Any:
+        if self.failed is not None:
+            raise self.failed
+        if self._client is None:
+            try:
+                self._connect()
+            except ClusterUnavailable as e:
+                self.failed = e
+                raise
+        return self._client
+
+    def _connect(self) -> None:
         import dask
         from distributed import Client, LocalCluster
 
-        self.address = address
-        self.local = None
+        address, timeout = self.address, self.timeout
         m = _LOCAL.fullmatch(address)
         with _sigint_ignored():  # the workers leave Ctrl-C to this process, which cancels their jobs
             if m:
@@ -71,27 +89,32 @@ class Cluster:
                 _quiet_resource_tracker()
                 self.local = LocalCluster(n_workers=int(m.group(1)), threads_per_worker=1, processes=True,
                                           dashboard_address=":0", silence_logs=logging.CRITICAL)
-                self.client = Client(self.local)
-                self.client.wait_for_workers(int(m.group(1)), timeout=timeout)
-            else:
-                try:
-                    self.client = Client(address, timeout=timeout)
-                except OSError as e:
-                    raise ClusterUnavailable(f"--cluster {address}: no Dask scheduler answers there ({e})") from None
-                try:
-                    self.client.wait_for_workers(1, timeout=timeout)
-                except TimeoutError:
-                    self.client.close()
-                    raise ClusterUnavailable(f"--cluster {address}: the scheduler has no workers (start some with "
-                                             f"`dask worker {address} --nthreads 1`)") from None
+                self._client = Client(self.local)
+                self._client.wait_for_workers(int(m.group(1)), timeout=timeout)
+                return
+            try:
+                client = Client(address, timeout=timeout)
+            except OSError as e:
+                raise ClusterUnavailable(f"--cluster {address}: no Dask scheduler answers there ({e})") from None
+            try:
+                client.wait_for_workers(1, timeout=timeout)
+            except TimeoutError:
+                client.close()
+                raise ClusterUnavailable(f"--cluster {address}: the scheduler has no workers (start some with "
+                                         f"`dask worker {address} --nthreads 1`)") from None
+            self._client = client
+            try:
                 self._same_code(address)
-                threads = self.client.ncores()
+                threads = client.ncores()
                 threaded = sorted(a for a, n in threads.items() if n > 1)
                 if threaded:
-                    self.client.close()
                     raise ClusterUnavailable(
                         f"--cluster {address}: workers must run one thread each (`dask worker ... --nthreads 1`): "
-                        f"a worker's jobs share its solver and its time limits; {threaded[0]} runs {threads[threaded[0]]}")
+                        f"a worker's jobs share its solver and its time limits; {threaded[0]} runs "
+                        f"{threads[threaded[0]]}")
+            except ClusterUnavailable:
+                self.close()
+                raise
 
     def _same_code(self, address: str) -> None:
         """The workers must run this client's ftverify: jobs are its functions, verdicts its engines'."""
@@ -102,7 +125,6 @@ class Cluster:
         except Exception as e:  # a worker that cannot even import it runs something else
             theirs = {f"({type(e).__name__})"}
         if theirs - {code_digest()}:
-            self.client.close()
             raise ClusterUnavailable(f"--cluster {address}: the scheduler or the workers run other ftverify code "
                                      "than this command (install the same version there, and restart them after "
                                      "an update)")
@@ -158,11 +180,14 @@ class Cluster:
             return e.reason
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # a scheduler already gone has nothing to close
-            self.client.close()
+        if self._client is not None:
+            with contextlib.suppress(Exception):  # a scheduler already gone has nothing to close
+                self._client.close()
+            self._client = None
         if self.local is not None:
             with contextlib.suppress(Exception):
                 self.local.close()
+            self.local = None
 
     def __enter__(self) -> Cluster:
         return self

@@ -102,6 +102,10 @@ def _guarded(fn: Callable[[], int], path: str | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`ftverify ... | head`): not our error
         raise
     except Exception as e:  # an engine bug, never a verdict
+        backend = sys.modules.get("ftverify.checker.cluster.backend")
+        if backend is not None and isinstance(e, backend.ClusterUnavailable):  # no cluster to run on: bad input
+            echo(f"error: {e}", err=True)
+            return EXIT_BAD_INPUT
         echo(f"internal error: {type(e).__name__}: {e}", err=True)
         if os.environ.get("FTVERIFY_DEBUG"):
             traceback.print_exc()
@@ -196,12 +200,9 @@ def _cluster(address: str | None) -> Iterator[Any]:
     if address is None:
         yield None
         return
-    from ftverify.checker.cluster.backend import Cluster, ClusterUnavailable
+    from ftverify.checker.cluster.backend import Cluster
 
-    try:
-        cluster = Cluster(address)
-    except ClusterUnavailable as e:
-        raise BadInput(str(e)) from None
+    cluster = Cluster(address)  # connected when first used
     try:
         yield cluster
     finally:
@@ -373,18 +374,13 @@ def prove(files: tuple[str, ...], engine: str, faults: BudgetSpec | None, proper
                             f"--engine explicit: {f} is a spec, and the engine is {engine}")
     codes = []
     reports: list[Any] = []
-    with controlled(timeout, None if quiet else StatusLine()) as ctl:
-        try:
-            with _cluster(cluster) as opts.cluster:
-                for f in paths:
-                    if ctl.stopped:
-                        echo(f"{f}: not started ({ctl.stopped})", err=True)
-                        codes.append(EXIT_UNKNOWN)
-                        continue
-                    codes.append(_guarded(lambda f=f: _prove_one(f, opts, reports, as_json), f))
-        except BadInput as e:
-            echo(f"error: {e}", err=True)
-            codes.append(EXIT_BAD_INPUT)
+    with controlled(timeout, None if quiet else StatusLine()) as ctl, _cluster(cluster) as opts.cluster:
+        for f in paths:
+            if ctl.stopped:
+                echo(f"{f}: not started ({ctl.stopped})", err=True)
+                codes.append(EXIT_UNKNOWN)
+                continue
+            codes.append(_guarded(lambda f=f: _prove_one(f, opts, reports, as_json), f))
     if itf:
         codes.append(_guarded(lambda: _write_itf(itf, reports)))
     if as_json:

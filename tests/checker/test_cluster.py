@@ -143,6 +143,14 @@ def test_a_proof_script_on_the_cluster_prints_the_table_of_one_process(tmp_path)
     assert table("--cluster", "local:2") == alone
 
 
+def test_a_cluster_run_fills_the_proof_cache_that_a_run_here_reads(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("FTVERIFY_PROOF_CACHE", str(tmp_path / "cache.sqlite"))
+    code, out, _ = run_cli("prove", CLASSIC_PROOFS, "--quiet", "--cluster", "local:2")
+    assert code == 0 and "from the proof cache" not in out
+    code, out, _ = run_cli("prove", CLASSIC_PROOFS, "--quiet", "--jobs", "1")
+    assert code == 0 and out.count("from the proof cache") == 12
+
+
 def test_a_worker_killed_mid_run_loses_no_result() -> None:
     proof = load_proof(str(ROOT / "proofs" / "classic.ftv"), {})
     warnings: list[str] = []
