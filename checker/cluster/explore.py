@@ -40,6 +40,7 @@ from ftverify.checker.engines.layered import (
     judge,
     note_enabled,
     note_lefts,
+    step_block,
     vector_model,
 )
 from ftverify.checker.engines.vectorize import U64, Lanes
@@ -281,33 +282,11 @@ class VectorPartition(Partition):
         for lo in range(0, frontier.size, CHUNK):
             block = frontier[lo:lo + CHUNK]
             L = Lanes(block[None, :])
-            n = block.size
             self.never = note_enabled(self.never, L, self.ever_enabled)
-            alive = np.zeros(n, dtype=bool)
-            failed = None
-            for vi in self.vm.ordered:
-                en, failing = vi.guard(L)
-                if failing.any():
-                    failed = failing if failed is None else failed | failing
-                lanes = np.flatnonzero(en)
-                if not lanes.size:
-                    continue
-                sub = L if lanes.size == n else Lanes(block[None, lanes])
-                words, err = vi.apply(sub)
-                t = words[0]
-                if t.shape != lanes.shape:
-                    t = np.broadcast_to(t, lanes.shape)
-                if err is not None and err.any():
-                    bad = np.zeros(n, dtype=bool)
-                    bad[lanes[err]] = True
-                    failed = bad if failed is None else failed | bad
-                    keep = ~np.broadcast_to(err, lanes.shape)
-                    lanes, t = lanes[keep], t[keep]
-                transitions += lanes.size
-                if not vi.is_fault:
-                    alive[lanes] = True
-                succ.append(np.asarray(t, dtype=U64))
-                srcs.append(block[lanes])
+            steps, lanes, alive, failed = step_block(self.vm.ordered, block, L)
+            transitions += sum(t.size for t in steps)
+            succ += [np.asarray(t, dtype=U64) for t in steps]
+            srcs += [block[i] for i in lanes]
             dead = ~alive
             if dead.any():
                 deadlocks += int(np.count_nonzero(dead))

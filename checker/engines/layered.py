@@ -159,33 +159,9 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
             for lo in range(0, frontier.size, CHUNK):
                 block = frontier[lo:lo + CHUNK]
                 L = Lanes(block[None, :])
-                n = block.size
                 never = note_enabled(never, L, ever_enabled)
-                alive = np.zeros(n, dtype=bool)  # some non-fault step succeeds
-                failed = None
-                succ: list[np.ndarray] = []
-                for vi in hot:
-                    en, failing = vi.guard(L)
-                    if failing.any():
-                        failed = failing if failed is None else failed | failing
-                    lanes = np.flatnonzero(en)
-                    if not lanes.size:
-                        continue
-                    sub = L if lanes.size == n else Lanes(block[None, lanes])
-                    words, err = vi.apply(sub)
-                    t = words[0]
-                    if t.shape != lanes.shape:
-                        t = np.broadcast_to(t, lanes.shape)
-                    if err is not None and err.any():
-                        bad = np.zeros(n, dtype=bool)
-                        bad[lanes[err]] = True
-                        failed = bad if failed is None else failed | bad
-                        keep = ~np.broadcast_to(err, lanes.shape)
-                        lanes, t = lanes[keep], t[keep]
-                    transitions += lanes.size
-                    if not vi.is_fault:
-                        alive[lanes] = True
-                    succ.append(t)
+                succ, _, alive, failed = step_block(hot, block, L)
+                transitions += sum(t.size for t in succ)
                 dead = ~alive
                 if dead.any():
                     if ex.first_deadlock is None:
@@ -224,6 +200,41 @@ def run(ex: Any, vm: VectorModel, h: Handoff) -> None:
     ex.depth, ex.transitions = depth, transitions
     ex.ever_enabled = ever_enabled
     ex.lefts_true = h.lefts_true
+
+
+def step_block(instances: list[Any], block: np.ndarray, L: Lanes) -> tuple[
+        list[np.ndarray], list[np.ndarray], np.ndarray, np.ndarray | None]:
+    """Every step of `instances` from a block of states: per instance that takes one, the
+    successors and the lanes (indices into the block) they come from; which states have a
+    non-fault step; and which have a step that fails to evaluate (None: none)."""
+    n = block.size
+    alive = np.zeros(n, dtype=bool)
+    failed = None
+    succ: list[np.ndarray] = []
+    sources: list[np.ndarray] = []
+    for vi in instances:
+        en, failing = vi.guard(L)
+        if failing.any():
+            failed = failing if failed is None else failed | failing
+        lanes = np.flatnonzero(en)
+        if not lanes.size:
+            continue
+        sub = L if lanes.size == n else Lanes(block[None, lanes])
+        words, err = vi.apply(sub)
+        t = words[0]
+        if t.shape != lanes.shape:
+            t = np.broadcast_to(t, lanes.shape)
+        if err is not None and err.any():
+            bad = np.zeros(n, dtype=bool)
+            bad[lanes[err]] = True
+            failed = bad if failed is None else failed | bad
+            keep = ~np.broadcast_to(err, lanes.shape)
+            lanes, t = lanes[keep], t[keep]
+        if not vi.is_fault:
+            alive[lanes] = True
+        succ.append(t)
+        sources.append(lanes)
+    return succ, sources, alive, failed
 
 
 class _Stop(Exception):
