@@ -72,6 +72,16 @@ def test_the_partitioned_search_gives_the_single_process_counts_on_the_shipped_m
         assert (ex.first_deadlock is None) == (local.first_deadlock is None), path
 
 
+@pytest.mark.skipif(not PHILOSOPHERS.exists(), reason="needs ../shared/bench-models")
+def test_philosophers_at_twelve_give_the_single_process_counts_exactly(cluster) -> None:
+    model = load_model(str(PHILOSOPHERS), {"N": 12})
+    local = explicit.explore(Interpreter(model, 0), stop_when_decided=False, progress=None)
+    ex, search = D.explore(cluster, str(PHILOSOPHERS), {"N": 12}, None, stop_when_decided=False, progress=False)
+    D.finish(search)
+    assert counts(ex) == counts(local) == (1_684_801, 12_912_480, 44, 1, True)
+    assert all(abs(size - 1_684_801 / 2) < 0.01 * 1_684_801 for size in search.sizes)  # the hash spreads them
+
+
 @pytest.mark.parametrize("vector", [True, False], ids=["numpy", "scalar"])
 def test_generated_specs_get_the_local_engines_counts_and_verdicts(cluster, tmp_path, vector) -> None:
     """The differential generator's specs (every construct of the language), both kinds of partition."""
