@@ -110,7 +110,7 @@ class Partition:
             + [(i, inst.guard, inst.apply, inst.label.is_fault) for i, inst in insts if inst.label.is_fault]
         self.ever_enabled: set[int] = set()
         self.lefts_true: set[str] = set()
-        self.expanded: dict[str, Any] = {}
+        self.outbox: list[Any] = []  # the frontier's successors by owner, until each owner takes its own
 
     def check(self, t: int, found: dict[str, Any]) -> None:
         if self.invariants:
@@ -169,11 +169,10 @@ class Partition:
                     frontier.append(t)
                     self.check(t, found)
         self.frontier = frontier
-        return {**found, "new": len(frontier), "states": len(parent), **self.expanded,
-                "ever_enabled": sorted(self.ever_enabled), "lefts_true": sorted(self.lefts_true)}
+        return {**found, "new": len(frontier), "states": len(parent), "lefts_true": sorted(self.lefts_true)}
 
-    def expand(self) -> list[tuple[list[int], list[int | None]]]:
-        """The frontier's successors, sorted by owner."""
+    def expand(self) -> dict[str, Any]:
+        """The frontier's successors, sorted by owner into `outbox`; returns what the expansion saw."""
         count = self.count
         out: list[tuple[list[int], list[int | None]]] = [([], []) for _ in range(count)]
         transitions = deadlocks = 0
@@ -218,9 +217,9 @@ class Partition:
                 deadlocks += 1
                 if first_deadlock is None:
                     first_deadlock = s
-        self.expanded = {"transitions": transitions, "deadlocks": deadlocks, "first_deadlock": first_deadlock,
-                         "type_error": type_error}
-        return out
+        self.outbox = out
+        return {"transitions": transitions, "deadlocks": deadlocks, "first_deadlock": first_deadlock,
+                "type_error": type_error, "ever_enabled": sorted(self.ever_enabled)}
 
 
 class VectorPartition(Partition):
@@ -269,10 +268,9 @@ class VectorPartition(Partition):
                 self.vreachables = judge(found, self.interp, self.vreachables, N, block, want=True)
                 self.vlefts = note_lefts(self.vlefts, N, self.lefts_true)
         return {"violations": found.violations, "eval_errors": found.eval_errors, "witnesses": found.witnesses,
-                "new": int(new.size), "states": self.states, **self.expanded,
-                "ever_enabled": sorted(self.ever_enabled), "lefts_true": sorted(self.lefts_true)}
+                "new": int(new.size), "states": self.states, "lefts_true": sorted(self.lefts_true)}
 
-    def expand(self) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[override]
+    def expand(self) -> dict[str, Any]:
         count = self.count
         transitions = deadlocks = 0
         first_deadlock = type_error = None
@@ -294,14 +292,14 @@ class VectorPartition(Partition):
                     first_deadlock = int(block[np.argmax(dead)])
             if failed is not None and type_error is None:
                 type_error = self.first_failure(int(block[np.argmax(failed)]))
-        self.expanded = {"transitions": transitions, "deadlocks": deadlocks, "first_deadlock": first_deadlock,
-                         "type_error": type_error}
         targets = np.concatenate(succ) if succ else np.zeros(0, dtype=U64)
         sources = np.concatenate(srcs) if srcs else np.zeros(0, dtype=U64)
         targets, first = np.unique(targets, return_index=True)  # ship each successor once
         sources = sources[first]
         dest = owners(targets, count)
-        return [(targets[dest == o], sources[dest == o]) for o in range(count)]
+        self.outbox = [(targets[dest == o], sources[dest == o]) for o in range(count)]
+        return {"transitions": transitions, "deadlocks": deadlocks, "first_deadlock": first_deadlock,
+                "type_error": type_error, "ever_enabled": sorted(self.ever_enabled)}
 
     def first_failure(self, s: int) -> tuple[int, int, str]:
         """The first failing step at s in the local engine's order, found on the interpreter."""
@@ -327,20 +325,27 @@ def _start(spec: SearchSpec, k: int) -> dict[str, Any]:
     part = Partition(spec, k, interp) if vm is None else VectorPartition(spec, k, interp, vm)
     _PARTITIONS[(spec.run, k)] = part
     mine = [s for s in part.interp.initial_states() if owner(s, spec.count) == k]
-    part.expanded = {"transitions": 0, "deadlocks": 0, "first_deadlock": None, "type_error": None}
-    return part.receive([part.batch(mine)])
+    return _received_and_expanded(part, [part.batch(mine)])
 
 
-def _expand(run: str, k: int) -> list[tuple[list[int], list[int | None]]]:
-    return _PARTITIONS[(run, k)].expand()
+def _received_and_expanded(part: Partition, batches: list[Any]) -> dict[str, Any]:
+    """One layer on one worker: keep and check the new states, then expand them at once (the
+    expansion's figures count only if the client goes on to the next layer, as the local engine
+    would expand them)."""
+    got = part.receive(batches)
+    got["expansion"] = part.expand()
+    return got
 
 
-def _pick(outboxes: list[Any], o: int) -> Any:
-    return outboxes[o]
+def _outbox(run: str, k: int, o: int) -> Any:
+    """Partition k's successors owned by partition o (taken once)."""
+    part = _PARTITIONS[(run, k)]
+    batch, part.outbox[o] = part.outbox[o], None
+    return batch
 
 
-def _receive(run: str, k: int, *batches: Any) -> dict[str, Any]:
-    return _PARTITIONS[(run, k)].receive(list(batches))
+def _step(run: str, k: int, *batches: Any) -> dict[str, Any]:
+    return _received_and_expanded(_PARTITIONS[(run, k)], list(batches))
 
 
 def _ancestors(run: str, k: int, s: int) -> dict[int, int | None]:
@@ -452,6 +457,7 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
     type_asked = (wanted is None or "type_ok" in wanted) and not statically_type_safe(model)
     states = 0
     sizes = search.sizes
+    expansions: list[dict[str, Any]] = []  # of the current frontier, done by the workers already
 
     def take(summaries: list[dict[str, Any]]) -> int:
         """Fold in one layer's summaries (in partition order: the first one found wins)."""
@@ -463,14 +469,6 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
         for k, got in enumerate(summaries):
             new += got["new"]
             sizes[k] = got["states"]
-            ex.transitions += got["transitions"]
-            ex.deadlocks += got["deadlocks"]
-            if ex.first_deadlock is None and got["first_deadlock"] is not None:
-                ex.first_deadlock = got["first_deadlock"]
-            if ex.type_error is None and got["type_error"] is not None:
-                s, i, message = got["type_error"]
-                ex.type_error = (s, interp.instances[i].label, message)
-                ex.failing.add(s)
             for name, s in got["violations"].items():
                 ex.violations.setdefault(name, s)
                 pending_inv.discard(name)
@@ -479,11 +477,25 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
             for name, s in got["witnesses"].items():
                 ex.witnesses.setdefault(name, s)
                 pending_reach.discard(name)
-            assert ex.ever_enabled is not None and ex.lefts_true is not None
-            ex.ever_enabled.update(got["ever_enabled"])
+            assert ex.lefts_true is not None
             ex.lefts_true.update(got["lefts_true"])
         states = sum(sizes)
+        expansions[:] = [got["expansion"] for got in summaries]
         return new
+
+    def expanded() -> None:
+        """Fold in the expansion of the frontier the search goes on from (in partition order)."""
+        for got in expansions:
+            ex.transitions += got["transitions"]
+            ex.deadlocks += got["deadlocks"]
+            if ex.first_deadlock is None and got["first_deadlock"] is not None:
+                ex.first_deadlock = got["first_deadlock"]
+            if ex.type_error is None and got["type_error"] is not None:
+                s, i, message = got["type_error"]
+                ex.type_error = (s, interp.instances[i].label, message)
+                ex.failing.add(s)
+            assert ex.ever_enabled is not None
+            ex.ever_enabled.update(got["ever_enabled"])
 
     def decided() -> bool:
         return (stop_when_decided and bool(ex.violations or ex.witnesses or ex.type_error) and not pending_inv
@@ -504,10 +516,10 @@ def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits
                 break
             if progress:
                 ctl.note(f"{states:,} states, depth {ex.depth}, on {where}")
-            outboxes = [search.submit(_expand, run, k, on=k) for k in range(count)]
-            picked = [[search.submit(_pick, outboxes[k], o, on=k) for k in range(count)] for o in range(count)]
-            received = [search.submit(_receive, run, o, *picked[o], on=o) for o in range(count)]
-            new = take(search.wait(received, deadline, timeout_text))
+            expanded()
+            picked = [[search.submit(_outbox, run, k, o, on=k) for k in range(count)] for o in range(count)]
+            new = take(search.wait([search.submit(_step, run, o, *picked[o], on=o) for o in range(count)],
+                                   deadline, timeout_text))
             if new:
                 ex.depth += 1
         else:
