@@ -16,11 +16,12 @@ import logging
 import re
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from ftverify.checker.engines import control
-from ftverify.checker.engines.workers import NotRun
+from ftverify.checker.engines.workers import NotRun, Relay, relay
 
 INSTALL_HINT = "pip install 'ftverify[cluster]'"
 _LOCAL = re.compile(r"local:([0-9]+)")
@@ -144,22 +145,25 @@ class Cluster:
         """`work(item)` for every item on the cluster, `on_result(k, result)` in the items'
         order; a job lost with its worker twice gives a `NotRun` result. A stop (Ctrl-C,
         the deadline) cancels the jobs left and is returned; "" when every item was reported."""
-        from distributed import KilledWorker
+        from distributed import KilledWorker, Queue
 
-        ctl = control.current()
         client = self.client
-        where = self.describe()
-        futures = [client.submit(work, item, pure=False) for item in items]
+        topic = f"ftverify-progress-{time.time_ns()}"
+        notes = _Inbox(Queue(topic, client=client))
+        latest: dict[int, tuple[str, str]] = {}  # per worker process, its job and its engine's last note
+
+        def submit(item: Any) -> Any:
+            return client.submit(_relayed, work, item, topic, pure=False)
+
+        futures = [submit(item) for item in items]
         retried: set[int] = set()
         try:
             for k in range(len(items)):
                 while True:
-                    if ctl.stopped:
-                        raise control.Interrupted(ctl.stopped)
+                    relay(notes, latest)  # Interrupted on a stop
                     try:
                         got = futures[k].result(timeout=0.2)
                     except TimeoutError:
-                        ctl.note(f"{k} of {len(items)} done on {where}")
                         continue
                     except KilledWorker:
                         what = label(k) if label else f"job {k + 1}"
@@ -169,7 +173,7 @@ class Cluster:
                             retried.add(k)
                             if warn is not None:
                                 warn(f"a cluster worker was lost with {what} on it (running or queued); it runs again")
-                            futures[k] = client.submit(work, items[k], pure=False)
+                            futures[k] = submit(items[k])
                             continue
                     break
                 futures[k].release()
@@ -208,6 +212,38 @@ def _sigint_ignored() -> Any:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _relayed(work: Callable[[Any], Any], item: Any, topic: str) -> Any:
+    """`work(item)` on a worker, its engines' progress notes published to the client."""
+    from distributed import Queue
+
+    previous = control.current()
+    control.adopt(control.Control(None, Relay(Queue(topic))))
+    try:
+        return work(item)
+    finally:
+        control.adopt(previous)
+
+
+class _Inbox:
+    """The client's end of the workers' progress notes (a Dask queue on the scheduler), read as
+    `workers.relay` reads a process pool's queue."""
+
+    def __init__(self, queue: Any) -> None:
+        self.queue = queue
+        self.next: Any = None
+
+    def empty(self) -> bool:
+        if self.next is None:
+            if not self.queue.qsize():
+                return True
+            self.next = self.queue.get()
+        return False
+
+    def get(self) -> Any:
+        got, self.next = self.next, None
+        return got
 
 
 def _quiet_resource_tracker() -> None:

@@ -25,8 +25,9 @@ class NotRun:
         self.reason = reason
 
 
-class _Relay:
-    """A worker's progress display: its notes go to the parent (at most four a second)."""
+class Relay:
+    """A worker's progress display: its notes go to the parent (at most four a second), through
+    anything with a `put` (a process pool's queue, a cluster's publisher)."""
 
     def __init__(self, queue: Any) -> None:
         self.queue = queue
@@ -49,7 +50,7 @@ class _Relay:
 
 def _worker_init(queue: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what a Ctrl-C means
-    control.adopt(control.Control(None, _Relay(queue)))
+    control.adopt(control.Control(None, Relay(queue)))
 
 
 def wait(fut: Any, notes: Any, latest: dict[int, tuple[str, str]]) -> Any:

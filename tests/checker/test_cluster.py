@@ -142,15 +142,20 @@ def test_properties_that_need_the_whole_graph_stay_unknown(cluster) -> None:
 
 
 def test_a_proof_script_on_the_cluster_prints_the_table_of_one_process(tmp_path) -> None:
+    errs = []
+
     def table(*args: str) -> list[str]:
-        code, out, err = run_cli("prove", CLASSIC_PROOFS, "--no-cache", "-q", *args)
+        code, out, err = run_cli("prove", CLASSIC_PROOFS, "--no-cache", *args)
         assert code == 0, out + err
+        errs.append(err)
         rows = [ln.split() for ln in out.splitlines() if re.match(r"\s+\w+\s+\w+\.\w+\s+\d", ln)]
         return [" ".join(r[:6]) for r in rows]  # obligation, property, faults, method, engine, verdict
 
-    alone = table("--jobs", "1")
+    alone = table("--jobs", "1", "-q")
     assert len(alone) == 12
     assert table("--cluster", "local:2") == alone
+    # the workers' engines report their progress here, as a local pool's do
+    assert "of 12 done, a local cluster of 2 workers" in errs[1] and "PDR level" in errs[1], errs[1][-400:]
 
 
 def test_a_cluster_run_fills_the_proof_cache_that_a_run_here_reads(tmp_path, monkeypatch) -> None:
