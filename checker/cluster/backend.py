@@ -182,6 +182,9 @@ class Cluster:
         except control.Interrupted as e:
             client.cancel(futures)
             return e.reason
+        finally:
+            with contextlib.suppress(Exception):  # the scheduler keeps a named queue until it is closed
+                notes.queue.close()
 
     def close(self) -> None:
         if self._client is not None:

@@ -58,8 +58,11 @@ def run_campaign(job: CampaignJob, model: M.Model | None = None) -> CampaignOutc
     budget = budget_for(model, job.budget)
     control.current().begin(f"{model.name}, faults {budget}")
     c = FC.run(model, budget, Limits(max_states=job.max_states), progress=sys.stderr if job.progress else None)
-    return CampaignOutcome(campaign_text(c, job.shown or job.path, job.show), c.coverage(),
-                           FC.to_json([c])[0] if job.want_json else None, not c.nothing and c.complete)
+    doc = FC.to_json([c])[0] if job.want_json else None
+    if doc is not None and job.shown:  # the path as the user gave it, not the one a cluster worker read
+        doc["file"] = job.shown
+    return CampaignOutcome(campaign_text(c, job.shown or job.path, job.show), c.coverage(), doc,
+                           not c.nothing and c.complete)
 
 
 def run_campaigns(todo: list[CampaignJob], jobs: int, on_result: Callable[[CampaignJob, CampaignOutcome | None, str],

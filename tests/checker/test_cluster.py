@@ -3,6 +3,7 @@ search partitioned across its workers (checker/cluster/)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -205,16 +206,23 @@ def test_a_worker_lost_mid_exploration_makes_its_verdicts_unknown_and_says_why()
     assert excl.verdict == Verdict.UNKNOWN and "lost" in excl.message, excl.message
 
 
-def test_fault_campaigns_on_the_cluster_print_what_one_process_prints() -> None:
+def test_fault_campaigns_on_the_cluster_print_and_write_what_one_process_does(tmp_path) -> None:
     args = ["faults", str(MODELS / "recovery" / "minix_rs.ftv"), str(MODELS / "redundancy" / "dmr.ftv"), "-q"]
-    alone = run_cli(*args, "--jobs", "1")
-    spread = run_cli(*args, "--cluster", "local:2")
+    alone = run_cli(*args, "--jobs", "1", "--json", str(tmp_path / "alone.json"))
+    spread = run_cli(*args, "--cluster", "local:2", "--json", str(tmp_path / "spread.json"))
     assert alone[0] == spread[0] == 0, spread
 
     def strip(text: str) -> str:
         return re.sub(r"\([0-9.]+ s\)", "", text)
 
+    def timeless(x):
+        if isinstance(x, dict):
+            return {k: timeless(v) for k, v in x.items() if k != "seconds"}
+        return [timeless(v) for v in x] if isinstance(x, list) else x
+
     assert strip(spread[1]) == strip(alone[1])
+    written = [timeless(json.loads((tmp_path / f).read_text())) for f in ("alone.json", "spread.json")]
+    assert written[0] == written[1]  # paths as given, not as the workers read them
 
 
 @pytest.mark.parametrize("address, expected", [
