@@ -127,29 +127,9 @@ class Partition:
                     found["violations"][name] = t
             self.invariants = keep
         if self.reachables:
-            keep = []
-            for name, f in self.reachables:
-                try:
-                    hit = f(t)
-                except EvalError:
-                    hit = False
-                if hit:
-                    found["witnesses"][name] = t
-                else:
-                    keep.append((name, f))
-            self.reachables = keep
+            self.reachables = _until_true(self.reachables, t, lambda name: found["witnesses"].update({name: t}))
         if self.lefts:
-            keep = []
-            for name, f in self.lefts:
-                try:
-                    true = f(t)
-                except EvalError:
-                    true = False
-                if true:
-                    self.lefts_true.add(name)
-                else:
-                    keep.append((name, f))
-            self.lefts = keep
+            self.lefts = _until_true(self.lefts, t, self.lefts_true.add)
 
     def batch(self, initial: list[int]) -> Any:
         return initial, [None] * len(initial)
@@ -313,6 +293,22 @@ class VectorPartition(Partition):
         raise AssertionError(f"the vector engine found a failing step at state {s:#x}; the interpreter finds none")
 
 
+def _until_true(preds: list[tuple[str, Any]], t: int, seen: Any) -> list[tuple[str, Any]]:
+    """The predicates still false at every state so far, after state t; `seen(name)` for those true
+    at t (a `reachable`'s witness, an implication's left side). One that fails to evaluate is false."""
+    keep = []
+    for name, f in preds:
+        try:
+            true = f(t)
+        except EvalError:
+            true = False
+        if true:
+            seen(name)
+        else:
+            keep.append((name, f))
+    return keep
+
+
 def _start(spec: SearchSpec, k: int) -> dict[str, Any]:
     def load() -> Interpreter:
         model = load_model(spec.path, dict(spec.consts))
@@ -426,13 +422,14 @@ class _Search:
 
 def explore(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits: Limits | None = None,
             wanted: list[str] | None = None, stop_when_decided: bool = True, progress: bool = True,
-            vector: bool = True) -> tuple[Exploration, _Search]:
+            vector: bool = True, model: M.Model | None = None) -> tuple[Exploration, _Search]:
     """Breadth-first search of the spec at `path` on the cluster's workers, one partition each
-    (data-parallel partitions where the model compiles to numpy, unless `vector` is False).
-    Returns what it found (with the search, to build traces from; `finish` it after)."""
+    (data-parallel partitions where the model compiles to numpy, unless `vector` is False);
+    `model`: the spec, if the caller has loaded it. Returns what it found (with the search, to
+    build traces from; `finish` it after)."""
     limits = limits or Limits()
     start = time.monotonic()
-    model = load_model(path, consts)
+    model = model or load_model(path, consts)
     interp = Interpreter(model, budget_for(model, faults))
     addresses = cluster.workers
     count = len(addresses)
@@ -547,9 +544,11 @@ def finish(search: _Search) -> None:
 
 
 def check(cluster: Any, path: str, consts: dict[str, int], faults: Any, limits: Limits | None = None,
-          properties: list[str] | None = None, progress: bool = True, vector: bool = True) -> Report:
+          properties: list[str] | None = None, progress: bool = True, vector: bool = True,
+          model: M.Model | None = None) -> Report:
     """`prove --engine explicit --cluster ...`: the local engine's report, from the distributed search."""
-    ex, search = explore(cluster, path, consts, faults, limits, properties, progress=progress, vector=vector)
+    ex, search = explore(cluster, path, consts, faults, limits, properties, progress=progress, vector=vector,
+                         model=model)
     model = ex.interp.model
     here = [p.name for p in model.properties if p.kind in DECIDED_HERE]
     asked = properties if properties is not None else [*[p.name for p in model.properties], "type_ok"]

@@ -43,19 +43,30 @@ def _proof(path: str, consts: tuple[tuple[str, int], ...], stamp: str = "") -> A
     return load_proof(path, dict(consts))
 
 
+_CHECKED: dict[tuple[str, tuple[tuple[str, int], ...], str], Any] = {}
+
+
+def _checked_proof(path: str, consts: tuple[tuple[str, int], ...], stamp: str) -> Any:
+    """On a cluster's worker: the proof script, if the files read here are those the client read
+    (checked once per version: the digests take 20-100 ms); else a `NotRun` saying why."""
+    key = (path, consts, stamp)
+    if key not in _CHECKED:
+        from ftverify.checker.cluster.backend import load_checked
+
+        got = load_checked(path, stamp, lambda: _proof(path, consts, stamp), lambda p: p.models.values())
+        if isinstance(got, NotRun):
+            return got  # not kept: the worker's files may be mended
+        _CHECKED[key] = got
+    return _CHECKED[key]
+
+
 def run_job(job: Job) -> list[Result] | NotRun:
     """Discharge the job's obligations in this process, in order."""
     from ftverify.checker.commands.proofs import ProofContext, _unknown, discharge, revalidate
 
-    if job.stamp:  # on a cluster's worker: are the files read here as the client read them?
-        from ftverify.checker.cluster.backend import load_checked
-
-        proof = load_checked(job.path, job.stamp, lambda: _proof(job.path, job.consts, job.stamp),
-                             lambda p: p.models.values())
-        if isinstance(proof, NotRun):
-            return proof
-    else:
-        proof = _proof(job.path, job.consts)
+    proof = _checked_proof(job.path, job.consts, job.stamp) if job.stamp else _proof(job.path, job.consts)
+    if isinstance(proof, NotRun):
+        return proof
     ctx = ProofContext(progress=None, timeout=job.timeout)
     rechecks = dict(job.rechecks)
     out = []

@@ -72,7 +72,7 @@ def prove_file(path: str, opts: Options) -> Report:
         budget_for(model, opts.faults)  # a bad budget is an error before the cluster works
         check_properties(model, opts.properties)
         return check(opts.cluster, path, opts.consts, opts.faults, Limits(opts.max_states, opts.timeout, opts.depth),
-                     opts.properties, progress=opts.progress is not None)
+                     opts.properties, progress=opts.progress is not None, model=model)
     return prove_model(load_model(path, opts.consts), opts)
 
 
