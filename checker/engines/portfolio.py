@@ -31,7 +31,7 @@ from ftverify.spec.budget import BudgetLike
 from ftverify.spec.interp import Interpreter
 
 ENGINES = ("auto", "explicit", "bmc", "kind", "pdr", "induction", "infer")
-AUTO_FIRST_SECONDS = 1.0  # auto's first exploration (then `infer`) ...
+AUTO_FIRST_SECONDS = 0.5  # auto's first exploration (then `infer`) ...
 AUTO_EXPLORE_SECONDS = 5.0  # ... and its second (then BMC, PDR, k-induction), without --timeout
 DEFAULT_DEPTH = 20
 

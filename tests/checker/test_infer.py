@@ -75,3 +75,23 @@ def test_a_layered_search_hands_over_its_deepest_states_without_walking_the_rest
     every = list(ex.parent)
     assert set(ex.parent.last(1000)) == set(every[-1000:])
     assert set(ex.parent.last(len(every) + 5)) == set(every)
+
+
+def test_walks_on_the_compiled_actions_visit_only_reachable_states(monkeypatch) -> None:
+    """The lock-step walks (numpy) and the scalar walks both sample reachable states only, and
+    the lock-step ones reach well beyond the initial state."""
+    from ftverify.checker.engines import explicit
+    from ftverify.checker.engines.layered import vector_model
+    from ftverify.checker.engines.symbolic import Deadline
+    from ftverify.spec.interp import Interpreter
+
+    model = load_model(str(PHILOSOPHERS), {"N": 7})  # 8,706 states, some deadlocks
+    interp = Interpreter(model, 0)
+    reachable = set(explicit.explore(interp, progress=None).parent)
+    vm = vector_model(interp)
+    assert vm is not None
+    walked = I._vector_walks(vm, interp.initial_states(), seed=1)
+    assert walked <= reachable and len(walked) > 1000
+    monkeypatch.setattr(I, "vector_model", lambda interp: None)  # the scalar walks
+    scalar = set(I.sample(interp, (), Deadline(None)))
+    assert scalar <= reachable and len(scalar) > 1000
