@@ -33,6 +33,7 @@ class Job:
     timeout: float | None  # per obligation (the command's deadline is the parent's to keep)
     rechecks: tuple[tuple[int, Result], ...] = ()  # cached verdicts to re-validate instead (--recheck-cache)
     stamp: str = ""  # on a cluster: the code and models as the client loaded them (`backend.work_stamp`)
+    part: int | None = None  # one part of a refinement (its one obligation): `refine.PARTS`
 
 
 @cache
@@ -75,7 +76,7 @@ def run_job(job: Job) -> list[Result] | NotRun:
         control.current().begin(ob.name)
         t0 = time.monotonic()
         try:
-            result = revalidate(ob, rechecks[i], ctx) if i in rechecks else discharge(ob, ob.budget, ctx)
+            result = revalidate(ob, rechecks[i], ctx) if i in rechecks else discharge(ob, ob.budget, ctx, job.part)
         except Exception as e:  # one obligation's failure is its own unknown, not the job's
             result = _unknown(ob, f"internal error: {type(e).__name__}: {e}")
         result.seconds = time.monotonic() - t0
@@ -120,7 +121,16 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
         from ftverify.checker.cluster.backend import work_stamp
 
         stamp, path = work_stamp(proof.models.values()), os.path.abspath(proof.file)
+    from ftverify.checker.commands.proofs import merge_parts
+    from ftverify.checker.engines.refine import PARTS
+
     todo = groups(proof, indices)
+    # A refinement runs as its parts, one job each (the longest obligation of the kernel's proofs).
+    units: list[tuple[tuple[int, ...], int | None]] = []
+    for g in todo:
+        whole = len(g) > 1 or proof.obligations[g[0]].theorem.method != "refinement" or bool(rechecks and g[0] in rechecks)
+        units += [(g, None)] if whole else [(g, p) for p in range(len(PARTS))]
+    partials: dict[int, dict[int, Result]] = {}
     where = cluster.describe() if cluster is not None else f"{jobs} jobs"
     results: dict[int, tuple[Result | None, str]] = {}
     reported = 0  # indices[:reported] have been given to on_result
@@ -135,17 +145,25 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
             ctl.begin(f"{proof.name}: {describe(indices[reported])} ({reported} of {len(indices)} done, {where})")
 
     def arrived(k: int, got: Any) -> None:
-        if isinstance(got, NotRun):
-            results.update((i, (None, got.reason)) for i in todo[k])
+        g, part = units[k]
+        if g[0] in results:
+            pass  # a part of an obligation already decided (another part was not run)
+        elif isinstance(got, NotRun):
+            results.update((i, (None, got.reason)) for i in g)
+        elif part is None:
+            results.update((i, (r, "")) for i, r in zip(g, got, strict=True))
         else:
-            results.update((i, (r, "")) for i, r in zip(todo[k], got, strict=True))
+            partials.setdefault(g[0], {})[part] = got[0]
+            if len(partials[g[0]]) == len(PARTS):
+                results[g[0]] = (merge_parts([partials[g[0]][p] for p in range(len(PARTS))]), "")
         flush()
 
     items = [Job(path, consts, g, timeout, tuple((i, rechecks[i]) for i in g if rechecks and i in rechecks),
-                 stamp) for g in todo]
+                 stamp, part) for g, part in units]
     flush()
     stopped = in_order(run_job, items, jobs, arrived, cluster, warn,
-                       lambda k: ", ".join(describe(i) for i in todo[k]))
+                       lambda k: ", ".join(describe(i) for i in units[k][0])
+                       + (f" ({PARTS[units[k][1]]})" if units[k][1] is not None else ""))
     if stopped:
         # Jobs are handed out in order: the first unfinished ones were running.
         unfinished = [g for g in todo if g[0] not in results]

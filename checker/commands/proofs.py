@@ -157,14 +157,15 @@ class ProofContext:
         return self.explorations[key]
 
 
-def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext) -> Result:
+def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext, part: int | None = None) -> Result:
+    """The obligation's verdict (`part`: only that part of a refinement, see `merge_parts`)."""
     thm = ob.theorem
     if ctx.vacuous(ob.model, budget):
         kind = "refinement" if thm.method == "refinement" else \
             ob.model.property(thm.prop).kind if thm.prop != "type_ok" else "type_ok"
         return Result(thm.prop, kind, Verdict.UNKNOWN, thm.method, message=explicit.VACUOUS)
     if thm.method == "refinement":
-        return refinement_result(ob.model, thm.prop, budget, ctx.timeout)
+        return refinement_result(ob.model, thm.prop, budget, ctx.timeout, part)
     if thm.method == "explicit":
         return explicit.report_of(ctx.exploration(ob.model, budget), [thm.prop]).results[0]
     helpers = [(h, ob.model.property(h).pred) for h in thm.using]
@@ -255,13 +256,32 @@ def _unknown(ob: Obligation, why: str) -> Result:
     return Result(thm.prop, kind, Verdict.UNKNOWN, thm.method, message=why)
 
 
-def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: float | None) -> Result:
+def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: float | None,
+                      part: int | None = None) -> Result:
+    """The refinement proved whole, or only one of its parts (`refine.PARTS`: see `merge_parts`)."""
     from ftverify.checker.engines import refine
 
-    rep = refine.check(model, refine.find(model, name), budget, timeout)
+    rep = refine.check(model, refine.find(model, name), budget, timeout, part=part)
     return Result(name, "refinement", rep.verdict, "refinement", message=rep.message,
                   cti=refine.as_cti(rep.mismatch) if rep.mismatch else None,
                   stats={"obligations": len(rep.obligations)})
+
+
+def merge_parts(parts: list[Result]) -> Result:
+    """A refinement from its parts, proved apart (`prove --jobs`): the first part that is not
+    proved, in the order the whole proof would meet it, decides; proved only if every part is."""
+    from ftverify.checker.engines.refine import PARTS
+
+    seconds = sum(r.seconds for r in parts)
+    for r in parts:
+        if r.verdict != Verdict.PROVED:
+            r.seconds = seconds
+            return r
+    n = sum(r.stats.get("obligations", 0) for r in parts[:2])
+    return Result(parts[0].property, "refinement", Verdict.PROVED, "refinement", seconds=seconds,
+                  message=f"every concrete step maps to its abstract step or a stutter ({n} obligations, re-checked;"
+                          f" {len(PARTS)} parts proved apart, {seconds:.1f} s in all)",
+                  stats={"obligations": n, "part_seconds": [round(r.seconds, 3) for r in parts]})
 
 
 def run_proof(proof: Proof, ctx: ProofContext | None = None) -> ProofReport:

@@ -157,3 +157,46 @@ def test_recheck_cache_rechecks_a_cached_refinement(tmp_path: Path, monkeypatch)
     assert run_cli("prove", str(script), "--quiet")[0] == 0
     code, out, _ = run_cli("prove", str(script), "--quiet", "--recheck-cache")
     assert code == 0 and "from the proof cache" in out and "refinement re-checked" in out
+
+
+BROKEN_INVARIANT = CONCRETE.replace("invariant no_overflow: pending -> x < 3", "invariant no_overflow: !pending")
+VIOLATED = CONCRETE.replace("action commit when pending { x := x + 1; pending := false }",
+                            "action commit when pending { x := 3; pending := false }")
+WEAK = CONCRETE.replace("{ x := x + 1; pending := false }", "{ x := min(x + 1, 3); pending := false }") \
+               .replace("  invariant no_overflow\n", "")
+
+
+@pytest.mark.parametrize("text", [CONCRETE, BROKEN_INVARIANT, VIOLATED, WEAK],
+                         ids=["proved", "invariant-not-inductive", "violated", "counterexample-to-induction"])
+def test_the_parts_of_a_refinement_proved_apart_give_the_whole_proofs_verdict(tmp_path: Path, text: str) -> None:
+    """`prove --jobs` runs a refinement as its three parts in separate jobs and merges them:
+    the merged verdict and message are those of the proof run whole."""
+    from ftverify.checker.commands.proofs import merge_parts, refinement_result
+
+    m = load_model(write_pair(tmp_path, text))
+    whole = refinement_result(m, "counter", 0, None)
+    parts = [refinement_result(m, "counter", 0, None, part=p) for p in range(len(RF.PARTS))]
+    merged = merge_parts(parts)
+    assert merged.verdict == whole.verdict
+    if whole.verdict == Verdict.PROVED:
+        assert all(p.verdict == Verdict.PROVED for p in parts)
+        assert merged.message.startswith(whole.message.removesuffix(")"))
+    else:
+        assert merged.message == whole.message and (merged.cti is None) == (whole.cti is None)
+
+
+def test_a_refinement_in_a_proof_script_gets_the_same_verdicts_with_jobs(tmp_path: Path) -> None:
+    write_pair(tmp_path, CONCRETE)
+    (tmp_path / "bad.ftv").write_text(VIOLATED)
+    script = tmp_path / "p.ftv"
+    script.write_text('proof P\nuse "concrete.ftv" as c\nuse "bad.ftv" as b\n'
+                      "theorem good: c.counter by refinement\n"
+                      "theorem bad: b.counter by refinement expect violated\n"
+                      "theorem inv: c.no_overflow by induction\n")
+    rows = []
+    for jobs in ("1", "2"):
+        code, out, _ = run_cli("prove", str(script), "--quiet", "--jobs", jobs)
+        assert code == 0, out
+        rows.append([line.split()[:6] for line in out.splitlines() if line.startswith("  ") and "." in line])
+    assert rows[0] == rows[1] and len(rows[0]) == 3
+    assert "3 parts proved apart" in out
