@@ -1,13 +1,14 @@
 """The capability kernel's proofs at growing configurations, each with a time budget.
 
-    PYTHONPATH=. .venv/bin/python bench/kernel_scaling.py [--budget 60] [--threads 3 4]
+    PYTHONPATH=. .venv/bin/python bench/kernel_scaling.py [--budget 60] [--sizes 3x2 4x2 4x3] [--depth 12]
 
-For 3 and 4 threads (6 and 8 capability slots; the spec's derivation tree is
-exact up to 8 slots): the inductiveness check of each family of kernel invariants
-as proofs/kernel.ftv proves them (one check per family, re-check included), and
-BMC of all of them at once to depth 12. With 8 slots a cycle can be eight long,
-one more than `cdt_acyclic` looks, so there the tree family also assumes
-`chains_end`. A run that does not finish in the budget is `unknown`.
+For each size (threads x slots per thread): the inductiveness check of each
+family of kernel invariants as proofs/kernel.ftv proves them (one check per
+family, re-check included), the parity-protected kernel's confinement and
+integrity under a flip of capability storage, and BMC of all the invariants at
+once. The spec's derivation tree looks up to 12 ancestors up (as many as there
+are slots), so its invariants mean the same at every size here. A run that does
+not finish in the budget is `unknown`.
 """
 
 from __future__ import annotations
@@ -22,35 +23,37 @@ from ftverify.spec.typecheck import load_model
 SPEC = Path(__file__).resolve().parent.parent / "models" / "kernel" / "abstract.ftv"
 FAMILIES = {
     "derivation tree (cdt_valid, cdt_acyclic, no_amplification)":
-        ["cdt_valid", "cdt_acyclic", "no_amplification", "canonical"],
-    "confined, integrity": ["confined", "integrity", "canonical"],
-    "revoke_complete": ["revoke_complete"],
+        ({}, ["cdt_valid", "cdt_acyclic", "no_amplification", "canonical"]),
+    "confined, integrity": ({}, ["confined", "integrity", "canonical"]),
+    "revoke_complete": ({}, ["revoke_complete"]),
+    "with parity, one flip in capability storage: confined, integrity":
+        ({"CAP_FAULTS": True, "PARITY": True}, ["confined", "integrity", "canonical", "parity_bounded"]),
 }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--budget", type=float, default=60.0)
-    ap.add_argument("--threads", type=int, nargs="+", default=[3, 4])
+    ap.add_argument("--sizes", nargs="+", default=["3x2", "4x2", "4x3"])
+    ap.add_argument("--depth", type=int, default=12, help="BMC depth")
     args = ap.parse_args()
-    print("| threads | slots | check | verdict | seconds |")
-    print("|---|---|---|---|---|")
-    for threads in args.threads:
-        model = load_model(str(SPEC), {"THREADS": threads})
-        slots = 2 * threads
-        for label, family in FAMILIES.items():
-            if family[0] == "cdt_valid" and slots > 7:
-                family = [*family, "chains_end"]
+    print("| threads x slots | check | verdict | seconds |")
+    print("|---|---|---|---|")
+    for size in args.sizes:
+        threads, per = map(int, size.split("x"))
+        consts = {"THREADS": threads, "SLOTS_PER_THREAD": per}
+        for label, (extra, family) in FAMILIES.items():
+            model = load_model(str(SPEC), {**consts, **extra})
             helpers = [(h, model.property(h).pred) for h in family[1:]]
             t0 = time.perf_counter()
             r = prove_property(model, 1, family[0], "induction", EngineOptions(timeout=args.budget, progress=None),
                                helpers)
-            print(f"| {threads} | {slots} | induction: {label} | {r.verdict} | {time.perf_counter() - t0:.1f} |",
-                  flush=True)
+            print(f"| {size} | induction: {label} | {r.verdict} | {time.perf_counter() - t0:.1f} |", flush=True)
+        model = load_model(str(SPEC), consts)
         t0 = time.perf_counter()
         r = prove_property(model, 1, "kernel_safe", "bmc",
-                           EngineOptions(depth=12, timeout=args.budget, progress=None))
-        print(f"| {threads} | {slots} | BMC to depth 12, all at once | {r.verdict} | "
+                           EngineOptions(depth=args.depth, timeout=args.budget, progress=None))
+        print(f"| {size} | BMC to depth {args.depth}, every invariant at once | {r.verdict} | "
               f"{time.perf_counter() - t0:.1f} |", flush=True)
 
 
