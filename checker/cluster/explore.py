@@ -384,6 +384,9 @@ class RemoteParents(Mapping[int, "int | None"]):
         raise NotImplementedError("the states live on the cluster's workers")
 
 
+GATHER_SECONDS = 10.0  # to fetch a finished layer's results before asking whether a worker is gone
+
+
 class _Search:
     def __init__(self, cluster: Any, spec: SearchSpec, addresses: list[str]) -> None:
         self.cluster, self.spec, self.addresses = cluster, spec, addresses
@@ -408,13 +411,20 @@ class _Search:
             try:
                 dask_wait(futures, timeout=0.2)
             except TimeoutError:
-                if set(self.addresses) - set(self.cluster.workers):
-                    raise WorkerGone("a worker holding part of the visited set was lost") from None
+                self._check_workers()
                 continue
+            # Never an unbounded gather: a result whose worker died after it finished is lost, and
+            # its task, pinned to that worker, would wait for it forever.
             try:
-                return self.client.gather(futures)
+                return [f.result(timeout=GATHER_SECONDS) for f in futures]
             except KilledWorker:
                 raise WorkerGone("a worker holding part of the visited set was lost") from None
+            except TimeoutError:
+                self._check_workers()
+
+    def _check_workers(self) -> None:
+        if set(self.addresses) - set(self.cluster.workers):
+            raise WorkerGone("a worker holding part of the visited set was lost")
 
     def call(self, fn: Any, *args: Any, on: int) -> Any:
         return self.wait([self.submit(fn, *args, on=on)], None, "")[0]
