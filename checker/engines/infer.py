@@ -120,7 +120,7 @@ def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: 
         return list(states | set(inits))
     vm = vector_model(interp)
     if vm is not None:
-        return list(states | _vector_walks(vm, inits, seed))
+        return list(states | _vector_walks(vm, inits, seed, deadline))
     end = time.monotonic() + 1.0  # walks are a cheap complement, not the search
     for _ in range(WALKS):
         if time.monotonic() > end or deadline.expired() or control.current().stopped:
@@ -136,16 +136,20 @@ def sample(interp: Interpreter, known: Iterable[int], deadline: Deadline, seed: 
     return list(states)
 
 
-def _vector_walks(vm: VectorModel, inits: list[int], seed: int) -> set[int]:
+def _vector_walks(vm: VectorModel, inits: list[int], seed: int, deadline: Deadline | None = None) -> set[int]:
     """The same random walks, all of them in step on the numpy engine's compiled actions:
     at each step, every walk takes one of its enabled instances at random (a walk in a
     deadlock stops). Philosophers N=13: all 40,000 steps in 0.23 s, where the scalar walks
-    took about 18,000 in their one-second cap."""
+    took about 18,000 in their one-second cap (which these keep, for models with many
+    instances)."""
     rng = np.random.default_rng(seed)
     block = np.array(inits, dtype=U64)[rng.integers(len(inits), size=WALKS)]
     seen = [block]
+    end = time.monotonic() + 1.0
     for _ in range(WALK_LENGTH):
         control.check()
+        if time.monotonic() > end or (deadline is not None and deadline.expired()):
+            break
         succ, sources, _, _ = step_block(vm.instances, block, Lanes(block[None, :]))
         if not succ:
             break
