@@ -54,3 +54,9 @@ def run_cli(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def cli_run():
     return run_cli
+
+
+def verdict_rows(out: str) -> list[list[str]]:
+    """A proof report's obligation rows without the time and detail columns."""
+    return [line.split()[:6] for line in out.splitlines() if line.startswith("  ") and "." in line.split()[1:2][0]
+            and len(line.split()) > 6]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CLASSIC, MODELS, ROOT, run_cli
+from tests.conftest import CLASSIC, MODELS, ROOT, run_cli, verdict_rows
 
 MAIN = "from ftverify.checker.commands.cli import main; main()"
 KERNEL_PROOFS = str(ROOT / "proofs" / "kernel.ftv")
@@ -164,19 +164,13 @@ def test_sigint_without_a_terminal_is_not_an_internal_error() -> None:
     assert "partial" in out or "interrupted" in out
 
 
-def _verdict_rows(out: str) -> list[list[str]]:
-    """The obligation table's rows without the time and detail columns."""
-    return [line.split()[:6] for line in out.splitlines() if line.startswith("  ") and "." in line.split()[1:2][0]
-            and len(line.split()) > 6]
-
-
 def test_jobs_print_the_same_table_in_script_order() -> None:
     script = str(ROOT / "proofs" / "classic.ftv")
     code1, out1, _ = run_cli("prove", script, "--quiet")
     proc = subprocess.run([sys.executable, "-c", MAIN, "prove", script, "--quiet", "--jobs", "2"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert code1 == proc.returncode == 0
-    assert _verdict_rows(out1) == _verdict_rows(proc.stdout) and len(_verdict_rows(out1)) == 12
+    assert verdict_rows(out1) == verdict_rows(proc.stdout) and len(verdict_rows(out1)) == 12
 
 
 def test_ctrl_c_with_jobs_stops_the_workers_and_prints_the_table() -> None:

@@ -270,7 +270,7 @@ def refinement_result(model: M.Model, name: str, budget: BudgetLike, timeout: fl
 def merge_parts(parts: list[Result]) -> Result:
     """A refinement from its parts, proved apart (`prove --jobs`): the first part that is not
     proved, in the order the whole proof would meet it, decides; proved only if every part is."""
-    from ftverify.checker.engines.refine import PARTS
+    from ftverify.checker.engines.refine import PARTS, proved_message
 
     seconds = sum(r.seconds for r in parts)
     for r in parts:
@@ -279,8 +279,7 @@ def merge_parts(parts: list[Result]) -> Result:
             return r
     n = sum(r.stats.get("obligations", 0) for r in parts[:2])
     return Result(parts[0].property, "refinement", Verdict.PROVED, "refinement", seconds=seconds,
-                  message=f"every concrete step maps to its abstract step or a stutter ({n} obligations, re-checked;"
-                          f" {len(PARTS)} parts proved apart, {seconds:.1f} s in all)",
+                  message=proved_message(n, f"; {len(PARTS)} parts proved apart, {seconds:.1f} s in all"),
                   stats={"obligations": n, "part_seconds": [round(r.seconds, 3) for r in parts]})
 
 

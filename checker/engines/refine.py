@@ -326,6 +326,10 @@ class _Sim:
         return out
 
 
+def proved_message(obligations: int, extra: str = "") -> str:
+    return f"every concrete step maps to its abstract step or a stutter ({obligations} obligations, re-checked{extra})"
+
+
 # The proof's three independent parts: they can run in parallel (`prove --jobs`), and the
 # refinement is proved when all three are (`merge_parts`).
 PARTS = ("the assumed invariants", "the simulation", "the simulation's re-check")
@@ -354,13 +358,13 @@ def check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float 
 
 def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float | None, report: RefinementReport,
            start: float, part: int | None) -> RefinementReport:
-    conc = Interpreter(model, budget)
-    abst = Interpreter(ref.abstract, abstract_budget(model, ref, conc.budget))
     deadline = Deadline(timeout)
     if part == 2:
         _recheck(model, ref, budget, deadline)
         report.verdict, report.message = Verdict.PROVED, f"{PARTS[2]} holds"
         return _done(report, start)
+    conc = Interpreter(model, budget)
+    abst = Interpreter(ref.abstract, abstract_budget(model, ref, conc.budget))
     # 1. the invariants the simulation assumes
     if ref.invariants and part in (None, 0):
         goal = model.property(ref.invariants[0])
@@ -410,8 +414,7 @@ def _check(model: M.Model, ref: M.Refinement, budget: BudgetLike, timeout: float
         return _done(report, start)
     _recheck(model, ref, budget, deadline)
     report.verdict = Verdict.PROVED
-    report.message = (f"every concrete step maps to its abstract step or a stutter ({len(report.obligations)} "
-                      f"obligations, re-checked)")
+    report.message = proved_message(len(report.obligations))
     return _done(report, start)
 
 

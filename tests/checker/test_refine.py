@@ -11,7 +11,7 @@ from ftverify.checker.output.result import Verdict
 from ftverify.spec.errors import SpecError
 from ftverify.spec.typecheck import load_model
 
-from tests.conftest import MODELS, run_cli
+from tests.conftest import MODELS, run_cli, verdict_rows
 
 ABSTRACT = """
 spec Counter
@@ -197,6 +197,6 @@ def test_a_refinement_in_a_proof_script_gets_the_same_verdicts_with_jobs(tmp_pat
     for jobs in ("1", "2"):
         code, out, _ = run_cli("prove", str(script), "--quiet", "--jobs", jobs)
         assert code == 0, out
-        rows.append([line.split()[:6] for line in out.splitlines() if line.startswith("  ") and "." in line])
+        rows.append(verdict_rows(out))
     assert rows[0] == rows[1] and len(rows[0]) == 3
     assert "3 parts proved apart" in out
