@@ -192,6 +192,28 @@ def test_ctrl_c_with_jobs_stops_the_workers_and_prints_the_table() -> None:
     assert "cdt_valid: " in err and "2 jobs" in err
 
 
+def test_ctrl_c_during_a_refinements_parts_leaves_the_next_obligation_not_started(tmp_path) -> None:
+    """With `--jobs 2` a refinement runs as three jobs; the two workers hold two of its parts, so
+    the obligation after it was not started when Ctrl-C comes."""
+    if os.name != "posix":
+        pytest.skip("POSIX signals")
+    concrete = ROOT / "models" / "kernel" / "concrete.ftv"
+    script = tmp_path / "r.ftv"
+    script.write_text(f'proof R\nuse "{concrete}" as c\ntheorem refines: c.kernel by refinement\n'
+                      "theorem later: c.cnode_integrity by induction\n")
+    proc = start("prove", str(script), "--no-cache", "--jobs", "2")
+    pump = _stderr_until(proc, "refines: ", 60.0)  # a worker's engine is at work
+    proc.send_signal(signal.SIGINT)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    proc.wait(timeout=30)
+    pump.thread.join(timeout=10)
+    assert proc.returncode == 3 and "Traceback" not in pump.text()
+    rows = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ") and "." in line}
+    assert "interrupted (Ctrl-C)" in rows["refines"] and "not started" not in rows["refines"]
+    assert "not started (interrupted (Ctrl-C))" in rows["later"]
+
+
 class _Pump:
     """Reads a process's stderr on a thread, so that a test can wait for a line to appear."""
 

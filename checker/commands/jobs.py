@@ -131,6 +131,7 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
         whole = len(g) > 1 or proof.obligations[g[0]].theorem.method != "refinement" or bool(rechecks and g[0] in rechecks)
         units += [(g, None)] if whole else [(g, p) for p in range(len(PARTS))]
     partials: dict[int, dict[int, Result]] = {}
+    finished: set[int] = set()  # units whose job has returned
     where = cluster.describe() if cluster is not None else f"{jobs} jobs"
     results: dict[int, tuple[Result | None, str]] = {}
     reported = 0  # indices[:reported] have been given to on_result
@@ -145,6 +146,7 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
             ctl.begin(f"{proof.name}: {describe(indices[reported])} ({reported} of {len(indices)} done, {where})")
 
     def arrived(k: int, got: Any) -> None:
+        finished.add(k)
         g, part = units[k]
         if g[0] in results:
             pass  # a part of an obligation already decided (another part was not run)
@@ -166,9 +168,9 @@ def run_parallel(proof: Any, indices: list[int], jobs: int, timeout: float | Non
                        + (f" ({PARTS[units[k][1]]})" if units[k][1] is not None else ""))
     if stopped:
         # Jobs are handed out in order: the first unfinished ones were running.
-        unfinished = [g for g in todo if g[0] not in results]
-        running = set(unfinished[:slots(jobs, cluster)])
-        for g in unfinished:
+        left = [g for k, (g, _) in enumerate(units) if k not in finished and g[0] not in results]
+        running = set(left[:slots(jobs, cluster)])
+        for g in dict.fromkeys(left):
             results.update((i, (None, stopped if g in running else f"not started ({stopped})")) for i in g)
         flush()
 
