@@ -31,14 +31,16 @@ ENUM2 = ("B", "C", "D")
 class VarKind:
     name: str
     type: str
-    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "set", "rset" (of records), "rec", "tup", "queue"
+    kind: str  # "bool", "int", "bv", "enum", "enum2", "map", "map2" (of maps), "set", "rset" (of records), "rec",
+    #            "tup", "queue"
     lo: int = 0
     hi: int = 0
 
 
 @st.composite
 def variables(draw: st.DrawFn) -> list[VarKind]:
-    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "set", "rset", "rec", "tup", "queue"]),
+    kinds = draw(st.lists(st.sampled_from(["bool", "int", "int", "bv", "enum", "enum2", "map", "map2", "set", "rset",
+                                           "rec", "tup", "queue"]),
                           min_size=2, max_size=4))
     out = []
     for i, k in enumerate(kinds):
@@ -58,6 +60,8 @@ def variables(draw: st.DrawFn) -> list[VarKind]:
             out.append(VarKind(name, "F", k))
         elif k == "map":
             out.append(VarKind(name, "[0..1] 0..2", k, 0, 2))
+        elif k == "map2":  # a map of maps (rows 0..1, columns 0..2), like the kernel's ghost ancestry
+            out.append(VarKind(name, "[0..1] [0..2] bool", k))
         elif k == "set":
             out.append(VarKind(name, "set[0..2]", k))
         elif k == "rset":
@@ -128,6 +132,10 @@ class Gen:
             return f"min({a}, {b})"
         return f"(count i: 0..1. {self.bool_expr(draw, depth + 1).replace('p', 'i') if not self.param else 'i <= ' + a})"
 
+    def row(self, draw: st.DrawFn) -> str:
+        """A row index of a map of maps: a constant, or the action's parameter."""
+        return draw(st.sampled_from(["0", "1", "p"] if self.param else ["0", "1"]))
+
     def wide_int(self, draw: st.DrawFn, depth: int) -> str:
         """An integer expression whose intermediate values leave every variable's range."""
         a = self.int_expr(draw, depth + 1)
@@ -165,6 +173,7 @@ class Gen:
 
     def bool_expr(self, draw: st.DrawFn, depth: int = 0) -> str:
         options = ["true", "false"] + [v.name for v in self.of("bool")]
+        options += [f"{v.name}[{self.row(draw)}][{draw(st.integers(0, 2))}]" for v in self.of("map2")]
         if depth >= 2:
             return draw(st.sampled_from(options))
         choice = draw(st.integers(0, 9))
@@ -202,6 +211,14 @@ class Gen:
             m = draw(st.sampled_from(self.of("map"))).name
             q = draw(st.sampled_from(["forall", "exists"]))
             return f"({q} i: 0..1. {m}[i] <= {draw(st.integers(0, 2))})"
+        if choice == 8 and self.of("map2"):
+            m = draw(st.sampled_from(self.of("map2"))).name
+            form = draw(st.integers(0, 2))
+            if form == 0:  # rows compared whole
+                return f"({m}[0] {draw(st.sampled_from(['==', '!=']))} {m}[1])"
+            if form == 1:  # a closure-like condition over every place
+                return f"(forall i: 0..1, j: 0..2. {m}[i][j] -> {m}[1 - i][j] || j == {draw(st.integers(0, 2))})"
+            return f"(exists j: 0..2. {m}[{self.row(draw)}][j])"
         if choice == 9 and self.of("rset") and draw(st.booleans()):
             v = draw(st.sampled_from(self.of("rset"))).name
             form = draw(st.integers(0, 3))
@@ -278,6 +295,17 @@ class Gen:
         if v.kind == "map":
             idx = draw(st.sampled_from(["0", "1", "p"] if self.param else ["0", "1"]))
             return f"{v.name}[{idx}] := {self.int_expr(draw)}"
+        if v.kind == "map2":
+            form, i = draw(st.integers(0, 3)), self.row(draw)
+            if form == 0:  # one place
+                return f"{v.name}[{i}][{draw(st.integers(0, 2))}] := {self.bool_expr(draw, 1)}"
+            if form == 1:  # a row from another one, as the kernel's insert does
+                return f"{v.name}[{i}] := [x: 0..2 |-> x == {draw(st.integers(0, 2))} || {v.name}[1 - {i}][x]]"
+            if form == 2:  # a row copied
+                return f"{v.name}[{i}] := {v.name}[{self.row(draw)}]"
+            # a column moved, as the kernel's move does
+            a, b = draw(st.integers(0, 2)), draw(st.integers(0, 2))
+            return f"forall x: 0..1 {{ {v.name}[x][{a}] := {v.name}[x][{b}]; {v.name}[x][{b}] := false }}"
         if v.kind == "set":
             if draw(st.integers(0, 2)) == 0:
                 return f"{v.name} := {self.comprehension(draw, v.name, 0)}"
@@ -342,6 +370,8 @@ def _init_value(draw: st.DrawFn, v: VarKind) -> str | None:
         return f"{v.name} == F.{draw(st.sampled_from(ENUM2))}"
     if v.kind == "map":
         return f"{v.name}[0] == {draw(st.integers(0, 2))} && {v.name}[1] == 0"
+    if v.kind == "map2":
+        return f"(forall i: 0..1, j: 0..2. {v.name}[i][j] == (i == 1 && j == {draw(st.integers(0, 2))}))"
     if v.kind == "set":
         return f"{v.name} == {{}}"
     if v.kind == "rec":
