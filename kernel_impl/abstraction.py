@@ -7,8 +7,9 @@ implemented: a successful system call is the action of the same name and argumen
 a failed one a stutter that the spec must refuse too, a preemption point during a
 revoke is `revoke_step(d)` for the slot it emptied, or `revoke_done`.
 
-The spec's ghost variables (`gone`, `illegal_write`) are kept here, from what the
-kernel did: they are instrumentation, not kernel state.
+The spec's ghost variables are instrumentation, not kernel state: `gone` and
+`illegal_write` are kept here from what the kernel did, `anc` (who is an ancestor of
+whom) is read off the parent pointers.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class KernelAdapter(Adapter):
         for t in k.threads:
             for i, cte in t.cspace.items():
                 slots[t.tid * self.per + i] = self._entry(self._key(cte))
+        anc = ancestry([slots[s]["parent"] for s in range(self.nslots)])
         return {
             "regs": {t.tid: t.register for t in k.threads},
             "mem": {i: f.data for i, f in enumerate(k.frames)},
@@ -60,6 +62,7 @@ class KernelAdapter(Adapter):
             "halted": k.halted,
             "gone": dict(enumerate(self.gone)),
             "illegal_write": self.illegal_write,
+            "anc": {d: {p: p in anc[d] for p in range(self.nslots)} for d in range(self.nslots)},
         }
 
     def abstract_packed(self, layout: StateLayout) -> int:
@@ -69,6 +72,7 @@ class KernelAdapter(Adapter):
         codes = _codes_for(layout)
         s = 0
         per = self.per
+        parents = [self.nslots] * self.nslots
         for t in k.threads:
             base = t.tid * per
             for i, cte in t.cspace.items():
@@ -77,7 +81,15 @@ class KernelAdapter(Adapter):
                 if code is None:
                     code = codes.entry[key] = codes.encode_entry(self._entry(key))
                 s |= code << (codes.slots + (base + i) * codes.entry_width)
+                if key:
+                    parents[base + i] = key[3]
             s |= t.register << (codes.regs + t.tid * codes.word)
+        tree = tuple(parents)
+        anc = codes.anc_code.get(tree)
+        if anc is None:
+            anc = codes.anc_code[tree] = sum(1 << (d * self.nslots + p) for d, ps in enumerate(ancestry(parents))
+                                             for p in ps)
+        s |= anc << codes.anc
         for f, frame in enumerate(k.frames):
             s |= frame.data << (codes.mem + f * codes.word)
         s |= self.slot_of(k.revoking) << codes.revoking
@@ -235,7 +247,9 @@ class _Codes:
     halted: int
     gone: int
     illegal_write: int
+    anc: int
     entry: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    anc_code: dict[tuple[int, ...], int] = field(default_factory=dict)  # parent slots -> packed `anc`
 
 
 @functools.cache
@@ -245,5 +259,20 @@ def _codes_for(layout: StateLayout) -> _Codes:
     assert isinstance(entry_t, MapT) and isinstance(at["regs"].type, MapT)
     return _Codes(at["slots"].offset, width(entry_t.value), encoder(entry_t.value), at["regs"].offset,
                   at["mem"].offset, width(at["regs"].type.value), at["revoking"].offset, at["halted"].offset,
-                  at["gone"].offset, at["illegal_write"].offset)
+                  at["gone"].offset, at["illegal_write"].offset, at["anc"].offset)
+
+
+def ancestry(parent: list[int]) -> list[set[int]]:
+    """The ancestors of each slot, following parent slots (NONE, the number of slots, ends a
+    chain; a cycle ends where it repeats)."""
+    n = len(parent)
+    out = []
+    for d in range(n):
+        seen: set[int] = set()
+        p = parent[d]
+        while p != n and p not in seen:
+            seen.add(p)
+            p = parent[p]
+        out.append(seen)
+    return out
 

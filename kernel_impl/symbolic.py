@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping, MutableSequence
 from typing import TYPE_CHECKING, Any
 
+from ftverify.checker.engines.conformance import Step
 from ftverify.checker.engines.symexec import SymBool, ite
 from ftverify.kernel_impl.kernel import CTE, Capability, Kernel, KernelObject
 
@@ -98,6 +99,36 @@ class SymbolicKernel:
         k._sym = self  # type: ignore[attr-defined]
         adapter.gone = [pre.get("gone", d) for d in range(self.n)]
         adapter.illegal_write = pre.get("illegal_write")
+        self.anc: list[list[Any]] = [[pre.get("anc", d, p) for p in range(self.n)] for d in range(self.n)]
+
+    def keep_ancestry(self, step: Step) -> None:
+        """The ghost `anc` after the step the call implemented, updated as the spec updates it.
+        Like `gone` it is instrumentation, not kernel state: by the spec's invariant `c_ancestry` it
+        is a function of the parent slots, and those the proof compares with the spec's. (The
+        concrete abstraction reads it off the parent pointers instead; symbolically that closure
+        would be a large term on every path.)"""
+        args = dict(step.args)
+
+        def at(t: int, i: int) -> int:
+            return t * self.per + i
+
+        old, n = self.anc, self.n
+        new = [row[:] for row in old]
+        if step.action in ("copy", "mint", "send_grant"):
+            src, dst = (at(args["t"], args["x"]), at(args["u"], args["j"])) if step.action == "send_grant" \
+                else (at(args["t"], args["i"]), at(args["t"], args["j"]))
+            new[dst] = [True if q == src else old[src][q] for q in range(n)]
+        elif step.action == "move":
+            src, dst = at(args["t"], args["i"]), at(args["t"], args["j"])
+            for x in range(n):
+                new[x][dst], new[x][src] = old[x][src], False
+            new[dst], new[src] = old[src][:], [False] * n
+        elif step.action in ("delete", "revoke_step"):
+            gone = args["d"] if step.action == "revoke_step" else at(args["t"], args["i"])
+            for x in range(n):
+                new[x][gone] = False
+            new[gone] = [False] * n
+        self.anc = new
 
     def slot(self, s: int) -> tuple[int, int]:
         return s // self.per, s % self.per
@@ -223,6 +254,7 @@ class SymbolicKernel:
             "halted": k.halted,
             "gone": dict(enumerate(adapter.gone)),
             "illegal_write": adapter.illegal_write,
+            "anc": {d: dict(enumerate(row)) for d, row in enumerate(self.anc)},
         }
 
 
@@ -415,8 +447,13 @@ def symbolic_adapter(cls: type[KernelAdapter], pre: PreState) -> KernelAdapter:
             # the kernel's child lists, which would branch on the shape of the whole subtree.
             return self.sym.descendant_flags(t * self.per + i)
 
+        def perform(self: Any, call: tuple[Any, ...]) -> Step:
+            step = cls.perform(self, call)
+            self.sym.keep_ancestry(step)
+            return step
+
         sub = _ADAPTERS[cls] = type(cls.__name__, (cls,), {
-            "_gone_by_revoke": gone_by_revoke,
+            "_gone_by_revoke": gone_by_revoke, "perform": perform,
             "abstract_symbolic": lambda self: self.sym.abstract(self),
             "__module__": cls.__module__, "__qualname__": cls.__qualname__})
     a = sub()
