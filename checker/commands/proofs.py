@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from ftverify.checker.commands.common import echo
@@ -40,6 +40,9 @@ class Obligation:
     model: M.Model
     alias: str
     budget: FaultBudget  # under which it is checked (`under faults ...`, or the spec's own)
+    # `by explicit`: the properties of every such theorem of the script on the same model and budget
+    # (they share one exploration, which may stop once all of them are decided)
+    explored_for: frozenset[str] = frozenset()
 
     @property
     def name(self) -> str:
@@ -121,6 +124,12 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
         if thm.depth is not None and thm.method not in ("bmc", "kind"):
             raise SpecError(thm.span, f"a depth is given to `by bmc K` or `by kind K`, not `by {thm.method}`")
         obligations.append(Obligation(thm, m, thm.model, budget_for(m, thm.faults, thm.span)))
+    shared: dict[tuple[str, str], set[str]] = {}
+    for ob in obligations:
+        if ob.theorem.method == "explicit":
+            shared.setdefault((ob.alias, str(ob.budget.to_json())), set()).add(ob.theorem.prop)
+    obligations = [replace(ob, explored_for=frozenset(shared[(ob.alias, str(ob.budget.to_json()))]))
+                   if ob.theorem.method == "explicit" else ob for ob in obligations]
     return Proof(node.name, path, models, obligations, dict(consts or {}))
 
 
@@ -130,7 +139,7 @@ class ProofContext:
 
     progress: TextIO | None = sys.stderr
     timeout: float | None = None
-    explorations: dict[tuple[int, int], explicit.Exploration] = field(default_factory=dict)
+    explorations: dict[tuple[int, int, frozenset[str]], explicit.Exploration] = field(default_factory=dict)
     # inductiveness results by (model, budget, the set of conjuncts): theorems that
     # prove each of a family of invariants using the others share one check
     inductions: dict[tuple[int, int, frozenset[str]], Result] = field(default_factory=dict)
@@ -147,13 +156,15 @@ class ProofContext:
             self.empty_init[key] = init_is_empty(model, budget)
         return self.empty_init[key]
 
-    def exploration(self, model: M.Model, budget: BudgetLike) -> explicit.Exploration:
-        key = (id(model), budget)
+    def exploration(self, model: M.Model, budget: BudgetLike, wanted: frozenset[str]) -> explicit.Exploration:
+        """The exploration that decides the properties `wanted`: it stops once each of them is
+        decided (an invariant violated, a witness found), else explores every state."""
+        key = (id(model), budget, wanted)
         if key not in self.explorations:
             interp = Interpreter(model, budget)
             limits = explicit.Limits(timeout=self.timeout)
-            self.explorations[key] = explicit.explore(interp, limits, progress=self.progress,
-                                                      stop_when_decided=False, symmetry=True)
+            self.explorations[key] = explicit.explore(interp, limits, progress=self.progress, wanted=sorted(wanted),
+                                                      symmetry=True)
         return self.explorations[key]
 
 
@@ -167,7 +178,8 @@ def discharge(ob: Obligation, budget: BudgetLike, ctx: ProofContext, part: int |
     if thm.method == "refinement":
         return refinement_result(ob.model, thm.prop, budget, ctx.timeout, part)
     if thm.method == "explicit":
-        return explicit.report_of(ctx.exploration(ob.model, budget), [thm.prop]).results[0]
+        return explicit.report_of(ctx.exploration(ob.model, budget, ob.explored_for or frozenset([thm.prop])),
+                                  [thm.prop]).results[0]
     helpers = [(h, ob.model.property(h).pred) for h in thm.using]
     if thm.method == "induction" and thm.prop in {p.name for p in ob.model.invariants()}:
         key = (id(ob.model), budget, frozenset([thm.prop, *thm.using]))

@@ -104,3 +104,25 @@ def test_proof_scripts_override_constants_with_use_with(tmp_path):
     bad.write_text(f'proof P\nuse "{CLASSIC / "tmr.ftv"}" as t with NOPE = 1\ntheorem a: t.masked by explicit\n')
     code, _, err = run_cli("prove", str(bad))
     assert code == 2 and "bad.ftv:2:" in err and "declares no constant `NOPE`" in err
+
+
+def test_explicit_theorems_share_an_exploration_that_stops_once_they_are_decided(tmp_path):
+    """A script's `by explicit` theorems on one model and budget share one exploration; it stops
+    as soon as each of their properties is decided, and explores everything when one must hold."""
+    use = f'proof P\nuse "{CLASSIC / "tmr.ftv"}" as t\n'
+    violated = "theorem v: t.masked under faults 2 by explicit expect violated\n"
+    holds = "theorem h: t.wrong_bounded under faults 2 by explicit\n"
+
+    def stats(text: str) -> dict[str, dict]:
+        path = tmp_path / "p.ftv"
+        path.write_text(use + text)
+        code, out, _ = run_cli("prove", str(path), "--json", "--no-cache", "--jobs", "1")
+        assert code == 0, out
+        return {r["theorem"]: r for r in json.loads(out)["files"][0]["obligations"]}
+
+    alone = stats(violated)["v"]
+    assert alone["verdict"] == "violated" and alone["stats"]["complete"] is False
+    shared = stats(violated + holds)
+    assert shared["h"]["verdict"] == "proved" and shared["h"]["stats"]["complete"] is True
+    assert shared["v"]["stats"]["states"] == shared["h"]["stats"]["states"]  # one exploration
+    assert shared["v"]["trace"]["length"] == alone["trace"]["length"]  # the same shortest trace
