@@ -27,7 +27,8 @@ KERNEL = Path(__file__).resolve().parent.parent / "models" / "kernel"
 SPEC = KERNEL / "abstract.ftv"
 FAMILIES = {
     "derivation tree (cdt_valid, cdt_acyclic, ancestry, no_amplification)":
-        ({}, ["cdt_valid", "cdt_acyclic", "ancestry", "no_amplification", "canonical"]),
+        ({}, ["cdt_valid", "cdt_acyclic", "ancestry", "no_amplification", "anc_valid", "anc_transitive",
+              "canonical"]),
     "confined, integrity": ({}, ["confined", "integrity", "canonical"]),
     "revoke_complete": ({}, ["revoke_complete"]),
     "with parity, one flip in capability storage: confined, integrity":
