@@ -91,11 +91,10 @@ def groups(proof: Any, indices: list[int]) -> list[tuple[int, ...]]:
     for i in indices:
         ob = proof.obligations[i]
         thm = ob.theorem
-        budget = str(ob.budget.to_json())
         if thm.method == "explicit":
-            key: Any = ("explicit", ob.alias, budget)
+            key: Any = ("explicit", *ob.exploration_key)
         elif thm.method == "induction":
-            key = ("induction", ob.alias, budget, frozenset([thm.prop, *thm.using]))
+            key = ("induction", ob.alias, str(ob.budget.to_json()), frozenset([thm.prop, *thm.using]))
         else:
             key = ("one", i)
         if key not in by_key:

@@ -48,6 +48,11 @@ class Obligation:
     def name(self) -> str:
         return self.theorem.name
 
+    @property
+    def exploration_key(self) -> tuple[str, str]:
+        """`by explicit` obligations with the same key share one exploration."""
+        return self.alias, str(self.budget.to_json())
+
 
 @dataclass
 class Proof:
@@ -127,8 +132,8 @@ def load_proof(path: str, consts: dict[str, int] | None = None) -> Proof:
     shared: dict[tuple[str, str], set[str]] = {}
     for ob in obligations:
         if ob.theorem.method == "explicit":
-            shared.setdefault((ob.alias, str(ob.budget.to_json())), set()).add(ob.theorem.prop)
-    obligations = [replace(ob, explored_for=frozenset(shared[(ob.alias, str(ob.budget.to_json()))]))
+            shared.setdefault(ob.exploration_key, set()).add(ob.theorem.prop)
+    obligations = [replace(ob, explored_for=frozenset(shared[ob.exploration_key]))
                    if ob.theorem.method == "explicit" else ob for ob in obligations]
     return Proof(node.name, path, models, obligations, dict(consts or {}))
 
